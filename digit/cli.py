@@ -1,0 +1,50 @@
+"""Command line: `python -m digit predict [--json] FILE...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from digit.jury import Prediction
+from digit.model_store import ModelError, load_model
+from digit.preprocess import BadImage
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m digit", description="Read handwritten digits.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser("predict", help="classify image files")
+    predict.add_argument("--json", action="store_true", help="one JSON object per file, per line")
+    predict.add_argument("files", nargs="+", metavar="FILE")
+    return parser
+
+
+def _line(path: str, result: Prediction | str, as_json: bool) -> str:
+    if isinstance(result, str):
+        return json.dumps({"path": path, "error": result}) if as_json else f"{path}: error: {result}"
+    if as_json:
+        return json.dumps({"path": path, **result.as_json()})
+    votes = " ".join(f"{name}={digit}" for name, digit in result.jurors.items())
+    return f"{path}: {result.digit} ({result.confidence:.1%})  {votes}"
+
+
+def predict(files: list[str], as_json: bool) -> int:
+    try:
+        classifier = load_model().classifier  # once per process: batches stay fast
+    except ModelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    failed = False
+    for path in files:
+        try:
+            result: Prediction | str = classifier.predict(path)
+        except BadImage as error:
+            result, failed = str(error), True
+        print(_line(path, result, as_json), flush=True)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)  # exits with 2 on a usage error
+    return predict(arguments.files, arguments.json)

@@ -1,0 +1,135 @@
+"""The jury: three classical models voting with their probabilities on one digit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.decomposition import PCA
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+
+from digit.features import Deskew, PixelsAndGradients
+from digit.preprocess import BadImage, ImageInput, Normalized, normalize
+
+JURORS = ("svc", "knn", "rf")
+
+
+class NoDigit(BadImage):
+    """The image was read but holds no digit (blank canvas, white page, noise)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int
+    confidence: float
+    probabilities: list[float]  # ten floats summing to 1, index = digit
+    jurors: dict[str, int]  # each juror's own vote
+    view: np.ndarray  # the 28x28 image the jury read
+
+    def as_json(self) -> dict:
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "probabilities": [round(p, 6) for p in self.probabilities],
+            "jurors": dict(self.jurors),
+        }
+
+
+class Jury(ClassifierMixin, BaseEstimator):
+    """Soft voting like VotingClassifier(voting="soft"), over jurors that may be fitted apart.
+
+    VotingClassifier refits every juror on one training set; we give the SVC extra virtual
+    samples and keep k-NN on the plain set (it stores every sample), so training fits the
+    jurors itself and hands them over with `from_fitted`. `fit` still fits all on one set.
+    """
+
+    def __init__(self, estimators: list[tuple[str, BaseEstimator]], weights: list[float] | None = None):
+        self.estimators = estimators
+        self.weights = weights
+
+    def fit(self, X, y):
+        self.estimators_ = [clone(estimator).fit(X, y) for _, estimator in self.estimators]
+        self.classes_ = np.unique(y)
+        return self
+
+    @classmethod
+    def from_fitted(cls, estimators: list[tuple[str, BaseEstimator]], weights: list[float] | None = None) -> "Jury":
+        jury = cls(estimators, weights)
+        jury.estimators_ = [estimator for _, estimator in estimators]
+        jury.classes_ = estimators[0][1].classes_
+        return jury
+
+    @property
+    def named_estimators_(self) -> dict[str, BaseEstimator]:
+        return {name: fitted for (name, _), fitted in zip(self.estimators, self.estimators_)}
+
+    def juror_probabilities(self, X) -> dict[str, np.ndarray]:
+        return {name: estimator.predict_proba(X) for name, estimator in self.named_estimators_.items()}
+
+    def vote(self, by_juror: dict[str, np.ndarray]) -> np.ndarray:
+        """The weighted mean of the jurors' probabilities."""
+        return np.average(np.stack([by_juror[name] for name, _ in self.estimators]), axis=0, weights=self.weights)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.vote(self.juror_probabilities(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def build_front(pca_components: int = 60, hog_weight: float = 2.0) -> Pipeline:
+    """The shared feature steps: deskew, pixels + gradient histograms, PCA."""
+    return Pipeline([
+        ("deskew", Deskew()),
+        ("features", PixelsAndGradients(hog_weight=hog_weight)),
+        ("pca", PCA(n_components=pca_components, svd_solver="covariance_eigh")),
+    ])
+
+
+def build_jurors(svc_c: float = 10.0, svc_gamma: float | str = "scale", knn_neighbors: int = 4,
+                 knn_components: int = 40, forest_trees: int = 40, forest_leaves: int = 1000, n_jobs: int = 2) -> dict[str, BaseEstimator]:
+    """The untrained jurors, sized so that all model files stay under 20 MB."""
+    return {
+        # Probabilities from calibration on out-of-fold decisions: SVC(probability=True) is deprecated.
+        "svc": CalibratedClassifierCV(SVC(C=svc_c, gamma=svc_gamma, cache_size=1000), ensemble=False,
+                                      cv=3, n_jobs=n_jobs),
+        # k-NN keeps every sample: on fewer components, in float32, without a second copy in a tree.
+        "knn": Pipeline([("pca", PCA(n_components=knn_components, svd_solver="covariance_eigh")),
+                         ("knn", KNeighborsClassifier(n_neighbors=knn_neighbors, weights="distance",
+                                                      algorithm="brute"))]),
+        # A forest grows with its leaves: capping them keeps it a few MB instead of ~190 MB.
+        "rf": RandomForestClassifier(n_estimators=forest_trees, max_leaf_nodes=forest_leaves,
+                                     n_jobs=n_jobs, random_state=0),
+    }
+
+
+class Classifier:
+    """Image in, Prediction out: preprocessing plus the trained jury."""
+
+    def __init__(self, model: Pipeline, version: str = "unknown"):
+        self.model = model
+        self.version = version
+
+    def predict_normalized(self, normalized: Normalized) -> Prediction:
+        if normalized.blank:
+            raise NoDigit(normalized.message)
+        jury: Jury = self.model[-1]
+        by_juror = jury.juror_probabilities(self.model[:-1].transform(normalized.pixels.reshape(1, -1)))
+        probabilities = jury.vote(by_juror)[0]
+        digit = int(np.argmax(probabilities))
+        return Prediction(
+            digit=digit,
+            confidence=float(probabilities[digit]),
+            probabilities=[float(p) for p in probabilities],
+            jurors={name: int(np.argmax(p[0])) for name, p in by_juror.items()},
+            view=normalized.pixels,
+        )
+
+    def predict(self, image: ImageInput) -> Prediction:
+        """Classify one image; raises BadImage (or NoDigit) with a message for people."""
+        return self.predict_normalized(normalize(image))

