@@ -10,35 +10,56 @@ with gr.Blocks(title="Digit jury") as demo:
     gr.Markdown(
         "# Digit jury\n"
         "Draw a digit or upload a photo of one. Three classical models — an RBF SVC, a k-NN and a "
-        "random forest — each vote with their probabilities; the soft vote is the answer."
+        "random forest — each vote with their probabilities; the soft vote is the answer. "
+        "When the jury is wrong, tell it the right digit: your correction trains the next model."
     )
-    with gr.Row():
-        with gr.Column():
-            with gr.Tab("Draw"):
-                sketch = gr.Sketchpad(
-                    label="Draw one digit", type="numpy", image_mode="RGBA", canvas_size=(400, 400),
-                    brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
-                )
-                read_sketch = gr.Button("Read my digit", variant="primary")
-            with gr.Tab("Upload"):
-                upload = gr.Image(label="Photo, scan or screenshot of a digit", type="filepath", image_mode=None,
-                                  sources=["upload", "webcam", "clipboard"])
-                gr.Examples(actions.example_files(), inputs=upload, label="Examples")
-        with gr.Column():
-            verdict = gr.Markdown(actions.WELCOME)
-            confidences = gr.Label(label="Confidence per digit", num_top_classes=3)
-            view = gr.Image(label="What the jury saw (28x28)", interactive=False, height=180)
-            card = gr.Markdown(actions.model_summary())
+    last_input = gr.State(None)
+    with gr.Tab("Read a digit"):
+        with gr.Row():
+            with gr.Column():
+                with gr.Tab("Draw"):
+                    sketch = gr.Sketchpad(
+                        label="Draw one digit", type="numpy", image_mode="RGBA", canvas_size=(400, 400),
+                        brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                        elem_id="sketchpad",
+                    )
+                    read_sketch = gr.Button("Read my digit", variant="primary", elem_id="read-sketch")
+                with gr.Tab("Upload"):
+                    upload = gr.Image(label="Photo, scan or screenshot of a digit", type="filepath",
+                                      image_mode=None, sources=["upload", "webcam", "clipboard"],
+                                      elem_id="upload")
+                    gr.Examples(actions.example_files(), inputs=upload, label="Examples")
+            with gr.Column():
+                verdict = gr.Markdown(actions.WELCOME, elem_id="verdict")
+                confidences = gr.Label(label="Confidence per digit", num_top_classes=3)
+                view = gr.Image(label="What the jury saw (28x28)", interactive=False, height=180)
+                with gr.Group():
+                    confirm = gr.Button("✓ Right", elem_id="confirm")
+                    correction = gr.Radio([str(d) for d in range(10)], label="Wrong? The digit is:",
+                                          elem_id="correction")
+                saved = gr.Markdown(elem_id="saved")
+                gr.Markdown(actions.model_summary())
+    with gr.Tab("Dataset") as dataset_tab:
+        summary = gr.Markdown()
+        refresh = gr.Button("Refresh")
 
-    outputs = [verdict, confidences, view]
-    read_sketch.click(actions.show_sketch, sketch, outputs, api_visibility="private")
-    upload.change(actions.show_upload, upload, outputs, api_visibility="private")
+    shown = [verdict, confidences, view, last_input]
+    read_sketch.click(actions.show_sketch, sketch, shown, api_visibility="private")
+    upload.change(actions.show_upload, upload, shown, api_visibility="private")
+    confirm.click(actions.confirm, last_input, saved, api_visibility="private")
+    correction.input(actions.correct, [last_input, correction], saved, api_visibility="private")
+    dataset_tab.select(actions.dataset_summary, None, summary, api_visibility="private")
+    refresh.click(actions.dataset_summary, None, summary, api_visibility="private")
 
-    # The API: one image file in, the label confidences out (see "Use via API"). A plain file
-    # input: our reader, not Gradio's, decides what is an image and says what is wrong.
+    # The API (see "Use via API"). Plain file inputs: our reader, not Gradio's, decides what
+    # is an image and says what is wrong with one.
     api_image = gr.File(label="image", type="filepath", visible=False)
+    api_digit = gr.Number(label="digit", precision=0, visible=False)
     api_label = gr.Label(visible=False)
+    api_text = gr.Textbox(visible=False)
     gr.Button(visible=False).click(actions.classify, api_image, api_label, api_name="classify")
+    gr.Button(visible=False).click(actions.flag, [api_image, api_digit], api_text, api_name="flag")
 
 if __name__ == "__main__":
+    actions.feedback()  # start the store (and its push) before the first visitor
     demo.queue(default_concurrency_limit=4).launch(max_file_size=actions.MAX_UPLOAD)

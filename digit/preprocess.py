@@ -53,11 +53,12 @@ def load_image(source: ImageInput) -> np.ndarray:
     """
     if isinstance(source, np.ndarray):
         return _array_to_grey(source)
-    image = _open(source) if not isinstance(source, Image.Image) else source
+    image = open_image(source) if not isinstance(source, Image.Image) else source
     return _pil_to_grey(image)
 
 
-def _open(source: str | os.PathLike | bytes) -> Image.Image:
+def open_image(source: str | os.PathLike | bytes) -> Image.Image:
+    """Decode a file or bytes with limits on size; BadImage says what is wrong."""
     try:
         if isinstance(source, bytes):
             size, opener = len(source), io.BytesIO(source)

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+
+# Nothing in the tests may reach the internet: any Hub call not aimed at a local test server
+# goes to a closed loopback port and fails at once. Set before huggingface_hub is imported.
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import socket
 import subprocess
 import sys

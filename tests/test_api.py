@@ -52,3 +52,28 @@ def test_blank_image_gets_the_no_ink_message(client, tmp_path):
     Image.new("L", (200, 200), 255).save(blank)
     with pytest.raises(Exception, match="No ink found"):
         client.predict(handle_file(str(blank)), api_name="/classify")
+
+
+def test_flag_saves_the_sample_into_the_feedback_folder(client, app_server, tmp_path):
+    from datasets import load_dataset
+
+    path = tmp_path / "four.png"
+    Image.fromarray(draw_strokes(4, canvas=(500, 500))).save(path)
+    text = client.predict(handle_file(str(path)), 9, api_name="/flag")
+    assert text.startswith("Saved as a 9")
+    rows = load_dataset(str(app_server["feedback"]), split="train")
+    mine = [row for row in rows if row["label"] == 9 and row["source"] == "api"]
+    assert len(mine) == 1 and mine[0]["predicted"] == 4
+
+
+@pytest.mark.parametrize("digit", [10, -1])
+def test_flag_refuses_a_digit_outside_0_to_9(client, tmp_path, digit):
+    path = tmp_path / "two.png"
+    Image.fromarray(draw_strokes(2)).save(path)
+    with pytest.raises(Exception, match="0-9"):
+        client.predict(handle_file(str(path)), digit, api_name="/flag")
+
+
+def test_flag_is_listed_on_the_api_page(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/classify", "/flag"}
