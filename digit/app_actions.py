@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 
 from digit.feedback import FeedbackError, FeedbackStore, Sample
-from digit.model_store import LoadedModel, load_model
+from digit.model_store import LoadedModel, ModelSlot
 from digit.preprocess import MAX_FILE_BYTES, BadImage
 from digit.reading import Reading, jury_view, label_confidences, read, verdict
 
@@ -20,10 +20,12 @@ WELCOME = "**Draw a digit and press “Read my digit”, or upload a picture.**"
 Shown = tuple[str, dict[str, float] | None, np.ndarray | None, dict | None]
 
 
-@lru_cache(maxsize=1)
+_MODEL = ModelSlot()
+
+
 def model() -> LoadedModel:
-    """The jury from MODEL_DIR, loaded once per process."""
-    return load_model()
+    """The jury from MODEL_DIR, loaded once and again after a promotion replaces it."""
+    return _MODEL.get()
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,8 @@ the types named in TRUSTED_TYPES below, so a model file from elsewhere cannot ru
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from digit.config import model_dir
 from digit.jury import Classifier
 
+log = logging.getLogger(__name__)
 MODEL_FILE = "jury.skops"
 CARD_FILE = "model_card.json"
 
@@ -101,3 +104,36 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     card = read_card(folder)
     return LoadedModel(Classifier(model, str(card.get("version", "unknown"))), card,
                        time.perf_counter() - start)
+
+
+class ModelSlot:
+    """The jury in a folder, reloaded when a promotion replaces its file: no restart needed.
+
+    A stat per request is the whole cost. A replacement that fails to load is reported
+    once and the model already serving stays.
+    """
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def get(self) -> LoadedModel:
+        folder = self.folder or model_dir()
+        try:
+            stat = (folder / MODEL_FILE).stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if self._loaded is None or stamp != self._stamp:
+            with self._lock:
+                if self._loaded is None or stamp != self._stamp:
+                    try:
+                        self._loaded = load_model(folder)
+                    except ModelError as error:
+                        if self._loaded is None:
+                            raise
+                        log.error("kept model %s: %s", self._loaded.classifier.version, error)
+                    self._stamp = stamp
+        return self._loaded

@@ -10,16 +10,19 @@ os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from digit.config import model_dir
 from digit.model_store import load_model
 from training.data import load_mnist
 
@@ -63,23 +66,30 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 90) -> N
     raise TimeoutError(f"the app did not answer at {url}")
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """The real app (`python app.py`) on a free loopback port, with its own feedback folder."""
+@contextmanager
+def running_app(folder: Path):
+    """The real app (`python app.py`) on a free loopback port, with its own model and feedback folders."""
     port = free_port()
-    feedback = tmp_path_factory.mktemp("feedback")
-    log = open(tmp_path_factory.mktemp("logs") / "app.log", "w+")
+    models, feedback = folder / "models", folder / "feedback"
+    shutil.copytree(model_dir(), models)
+    log_path = folder / "app.log"
     environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                   "FEEDBACK_DIR": str(feedback), "GRADIO_ANALYTICS_ENABLED": "False"}
+                   "FEEDBACK_DIR": str(feedback), "MODEL_DIR": str(models)}
     environment.pop("FEEDBACK_REPO", None)
     environment.pop("HF_TOKEN", None)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT, env=environment,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, process)
-        yield {"url": url, "feedback": feedback, "log": log, "process": process}
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT, env=environment,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            wait_until_up(url, process)
+            yield {"url": url, "feedback": feedback, "models": models, "log": log_path, "process": process}
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("app")) as app:
+        yield app

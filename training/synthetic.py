@@ -33,7 +33,7 @@ def sketch_from_mnist(digit28: np.ndarray, rng: np.random.Generator, canvas: int
     """
     size = int(rng.integers(canvas // 6, canvas * 9 // 10))
     layer = _place(digit28, canvas, size, rng, rotation=float(rng.uniform(-8, 8)))
-    width = int(rng.integers(0, 3))  # thin to thick strokes
+    width = int(rng.integers(0, size // 90 + 1))  # thin to thick strokes, in proportion to the size
     if width:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1,) * 2)
         layer = cv2.dilate(layer, kernel) if rng.random() < 0.5 else cv2.erode(layer, kernel)
@@ -118,3 +118,27 @@ def stroke_paths(digit: int, box: tuple[int, int, int, int]) -> list[list[tuple[
     """The same strokes as pixel paths in box, for driving a mouse in a browser."""
     x, y, w, h = box
     return [[(round(x + px * w), round(y + py * h)) for px, py in stroke] for stroke in STROKES[digit]]
+
+
+def jittered_strokes(digit: int, rng: np.random.Generator, canvas: int = 400, width: int = 16,
+                     outline: bool = False) -> np.ndarray:
+    """A fresh hand-drawn-looking digit: random box, slant, wobble; optionally only its outline.
+
+    Outlined ("bubble") digits are a style MNIST lacks: the test of the feedback loop.
+    """
+    w = int(rng.integers(canvas // 3, canvas // 2))
+    h = int(rng.integers(canvas // 2, canvas * 3 // 4))
+    x = int(rng.integers(width, canvas - w - width))
+    y = int(rng.integers(width, canvas - h - width))
+    alpha = np.zeros((canvas, canvas), np.uint8)
+    slant = rng.uniform(-0.1, 0.25)
+    for stroke in STROKES[digit]:
+        points = np.array([(x + (px + slant * (1 - py)) * w, y + py * h) for px, py in stroke])
+        points += rng.normal(0, canvas / 200, points.shape)
+        cv2.polylines(alpha, [np.round(points).astype(np.int32)], False, 255, width, cv2.LINE_AA)
+    if outline:
+        thick = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width + 1,) * 2))
+        alpha = cv2.subtract(thick, cv2.erode(thick, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))))
+    rgba = np.zeros((canvas, canvas, 4), np.uint8)
+    rgba[..., 3] = alpha
+    return rgba

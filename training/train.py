@@ -106,13 +106,17 @@ def mnist_training_set(mnist: Mnist) -> TrainingSet:
                        sources={"mnist_train": len(mnist.train.labels)})
 
 
-def train(out: Path, version: str | None = None, extra: TrainingSet | None = None) -> dict:
-    """Train from MNIST (plus an optional extra set), save into out, return the model card."""
+def train(out: Path, version: str | None = None, base: TrainingSet | None = None,
+          extra: TrainingSet | None = None) -> dict:
+    """Train from MNIST (plus an optional extra set), save into out, return the model card.
+
+    base: MNIST's training split already normalised, when the caller has it.
+    """
     start = time.perf_counter()
     with tqdm(total=6, desc="training", unit="step") as progress:
         progress.set_postfix_str("data")
         mnist = load_mnist()
-        train_set = mnist_training_set(mnist)
+        train_set = base or mnist_training_set(mnist)
         if extra is not None:
             train_set = merge(train_set, extra)
         validation = normalize_all(mnist.validation.images, "normalise validation")

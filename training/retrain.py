@@ -1,0 +1,205 @@
+"""Retrain the jury with the feedback dataset and promote it only when it is better.
+
+    python -m training.retrain --feedback data/feedback          # a local folder
+    python -m training.retrain --feedback user/digit-feedback    # a Hub dataset repo (online)
+
+Feedback samples are few, so each one trained on is multiplied by small random distortions
+and weighted; training digits the current jury finds hard are repeated (hard-negative
+mining). A quarter of the feedback is held out. The candidate replaces the model in
+MODEL_DIR only if its validation accuracy (split from MNIST's training set) is at most
+0.1 pp below the current model's and its held-out feedback accuracy is not lower and
+plausible; otherwise the current model stays and the reason is printed. The MNIST test set
+is reported, never used to decide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digit.config import model_dir
+from digit.model_store import CARD_FILE, MODEL_FILE, load_model, read_card
+from training.data import load_mnist
+from training.evaluate import evaluate_and_record
+from training.train import TrainingSet, mnist_training_set, normalize_all, train
+
+HELD_OUT_SHARE = 0.25
+MIN_SAMPLES = 8
+VARIANTS_PER_SAMPLE = 30
+FEEDBACK_WEIGHT = 2.0
+HARD_CONFIDENCE = 0.6  # training digits whose true class gets less than this are "hard"
+MAX_HARD = 3000  # the hardest ones only: k-NN keeps every extra sample, and size is a feature
+MAX_VALIDATION_DROP = 0.001  # 0.1 percentage point
+MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach a consistent labelling
+
+
+@dataclass(frozen=True)
+class Feedback:
+    pixels: np.ndarray  # (n, 784) normalised
+    labels: np.ndarray
+
+
+def load_feedback(source: str) -> Feedback:
+    """A local feedback folder or a Hub dataset repo id, through `datasets`."""
+    from datasets import load_dataset
+
+    data = load_dataset(source, split="train")
+    keep = [i for i, label in enumerate(data["label"]) if label is not None and 0 <= int(label) <= 9]
+    images = [data[i]["image"] for i in keep]
+    pixels = normalize_all(images, "normalise feedback") if images else np.zeros((0, 784), np.uint8)
+    return Feedback(pixels, np.asarray([int(data[i]["label"]) for i in keep], np.int64))
+
+
+def split_feedback(feedback: Feedback, seed: int = 0) -> tuple[Feedback, Feedback]:
+    """Hold out a quarter of each digit's samples (at least one where a digit has two or more)."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for digit in np.unique(feedback.labels):
+        indices = rng.permutation(np.flatnonzero(feedback.labels == digit))
+        if len(indices) >= 2:
+            held.extend(indices[: max(1, round(len(indices) * HELD_OUT_SHARE))])
+    mask = np.zeros(len(feedback.labels), bool)
+    mask[held] = True
+    return (Feedback(feedback.pixels[~mask], feedback.labels[~mask]),
+            Feedback(feedback.pixels[mask], feedback.labels[mask]))
+
+
+def distort(pixels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """count random small affine distortions of each 28x28 digit (rotation, scale, shear, shift)."""
+    images = pixels.reshape(-1, 28, 28)
+    out = []
+    for image in images:
+        for _ in range(count):
+            angle, scale = rng.uniform(-12, 12), rng.uniform(0.85, 1.1)
+            matrix = cv2.getRotationMatrix2D((14, 14), angle, scale)
+            matrix[0, 1] += rng.uniform(-0.2, 0.2)
+            matrix[:, 2] += rng.uniform(-1.5, 1.5, size=2)
+            out.append(cv2.warpAffine(image, matrix, (28, 28), flags=cv2.INTER_LINEAR))
+    return np.asarray(out, np.uint8).reshape(-1, 784)
+
+
+def hard_training_digits(current, mnist_pixels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Indices of training digits whose true class the current jury gives little probability."""
+    truth = current.model.predict_proba(mnist_pixels)[np.arange(len(labels)), labels]
+    hard = np.flatnonzero(truth < HARD_CONFIDENCE)
+    return hard[np.argsort(truth[hard])][:MAX_HARD]
+
+
+def accuracy(classifier, feedback: Feedback) -> float:
+    if len(feedback.labels) == 0:
+        return float("nan")
+    return float(np.mean(classifier.model.predict(feedback.pixels) == feedback.labels))
+
+
+def gate(current: dict, candidate: dict) -> tuple[bool, str]:
+    """Promote only a model that keeps MNIST and learns the feedback."""
+    drop = current["validation_accuracy"] - candidate["validation_accuracy"]
+    if drop > MAX_VALIDATION_DROP:
+        return False, f"validation accuracy fell by {drop:.2%} (limit {MAX_VALIDATION_DROP:.1%})"
+    if candidate["feedback_accuracy"] < current["feedback_accuracy"]:
+        return False, (f"held-out feedback accuracy fell from {current['feedback_accuracy']:.1%} "
+                       f"to {candidate['feedback_accuracy']:.1%}")
+    if candidate["feedback_accuracy"] < MIN_PLAUSIBLE_FEEDBACK_ACCURACY:
+        return False, (f"held-out feedback accuracy is only {candidate['feedback_accuracy']:.1%}: the "
+                       "feedback labels are not consistent (mislabelled or poisoned data?)")
+    return True, "better on held-out feedback and as good on MNIST validation"
+
+
+def retrain(source: str, folder: Path, seed: int = 0) -> dict:
+    """Train a candidate with the feedback; promote it into folder if the gate passes."""
+    feedback = load_feedback(source)
+    if len(feedback.labels) < MIN_SAMPLES:
+        return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})"}
+    learn, held_out = split_feedback(feedback, seed)
+    current = load_model(folder).classifier
+    mnist = load_mnist()
+    rng = np.random.default_rng(seed)
+
+    base = mnist_training_set(mnist)
+    hard = hard_training_digits(current, base.pixels, base.labels)
+    extra_pixels = np.concatenate([learn.pixels, distort(learn.pixels, VARIANTS_PER_SAMPLE, rng),
+                                   distort(base.pixels[hard], 1, rng)])
+    extra_labels = np.concatenate([learn.labels, np.repeat(learn.labels, VARIANTS_PER_SAMPLE),
+                                   base.labels[hard]])
+    feedback_count = len(learn.labels) * (1 + VARIANTS_PER_SAMPLE)
+    weights = np.concatenate([np.full(feedback_count, FEEDBACK_WEIGHT), np.ones(len(hard))])
+    extra = TrainingSet(extra_pixels, extra_labels, weights,
+                        {"feedback": len(learn.labels), "feedback_variants": feedback_count - len(learn.labels),
+                         "feedback_held_out": len(held_out.labels), "hard_negatives": int(len(hard))})
+
+    with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+        candidate_dir = Path(scratch)
+        train(candidate_dir, base=base, extra=extra)
+        candidate = load_model(candidate_dir).classifier
+        validation = normalize_all(mnist.validation.images, "normalise validation")
+        figures = {}
+        for name, classifier in (("current", current), ("candidate", candidate)):
+            figures[name] = {
+                "validation_accuracy": float(np.mean(classifier.model.predict(validation) == mnist.validation.labels)),
+                "feedback_accuracy": accuracy(classifier, held_out),
+            }
+        promoted, reason = gate(figures["current"], figures["candidate"])
+        report = {"promoted": promoted, "reason": reason, **figures,
+                  "feedback_samples": len(feedback.labels), "held_out": len(held_out.labels),
+                  "hard_negatives": int(len(hard))}
+        if promoted:
+            card = json.loads((candidate_dir / CARD_FILE).read_text())
+            card["parent_version"] = read_card(folder).get("version")
+            card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
+            (candidate_dir / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+            evaluate_and_record(candidate_dir)  # adds the MNIST test figures to the card (report only)
+            promote(candidate_dir, folder)
+            report["version"] = card["version"]
+    return report
+
+
+def promote(candidate_dir: Path, folder: Path) -> None:
+    """Move the candidate's files into place; each rename is atomic, the model file goes first."""
+    for name in (MODEL_FILE, CARD_FILE):
+        staged = folder / f".{name}.new"
+        shutil.copyfile(candidate_dir / name, staged)
+        staged.replace(folder / name)
+
+
+def push_model(folder: Path, repo_id: str) -> str:
+    """Upload the promoted model folder to a Hub model repo (token from HF_TOKEN)."""
+    import os
+
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
+    api.create_repo(repo_id, repo_type="model", exist_ok=True)
+    info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model",
+                             allow_patterns=[MODEL_FILE, CARD_FILE], commit_message="Promote retrained jury")
+    return str(info)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Retrain the jury with feedback; promote if better.")
+    parser.add_argument("--feedback", required=True, help="feedback folder or Hub dataset repo id")
+    parser.add_argument("--model-dir", type=Path, default=None, help="default: MODEL_DIR or models/")
+    parser.add_argument("--push-model", metavar="REPO_ID", help="upload a promoted model to this Hub model repo")
+    parser.add_argument("--seed", type=int, default=0)
+    arguments = parser.parse_args()
+    folder = arguments.model_dir or model_dir()
+    report = retrain(arguments.feedback, folder, arguments.seed)
+    print(json.dumps(report))
+    if report["promoted"]:
+        print(f"promoted version {report['version']}: {report['reason']}", file=sys.stderr)
+        if arguments.push_model:
+            print(push_model(folder, arguments.push_model), file=sys.stderr)
+    else:
+        print(f"kept the current model: {report['reason']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
