@@ -47,7 +47,7 @@ with gr.Blocks(title="Digit jury") as demo:
     read_sketch.click(actions.show_sketch, sketch, shown, api_visibility="private")
     upload.change(actions.show_upload, upload, shown, api_visibility="private")
     confirm.click(actions.confirm, last_input, saved, api_visibility="private")
-    correction.input(actions.correct, [last_input, correction], saved, api_visibility="private")
+    correction.input(actions.correct, [last_input, correction], [saved, correction], api_visibility="private")
     dataset_tab.select(actions.dataset_summary, None, summary, api_visibility="private")
     refresh.click(actions.dataset_summary, None, summary, api_visibility="private")
 
@@ -62,4 +62,4 @@ with gr.Blocks(title="Digit jury") as demo:
 
 if __name__ == "__main__":
     actions.feedback()  # start the store (and its push) before the first visitor
-    demo.queue(default_concurrency_limit=4).launch(max_file_size=actions.MAX_UPLOAD)
+    demo.queue(default_concurrency_limit=actions.CONCURRENCY).launch(max_file_size=actions.MAX_UPLOAD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from digit.reading import Reading, jury_view, label_confidences, read, verdict
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 MAX_UPLOAD = MAX_FILE_BYTES
+# Requests run at once (see README, "Serving"); DIGIT_CONCURRENCY overrides for measuring.
+CONCURRENCY = int(os.environ.get("DIGIT_CONCURRENCY", "2"))
 WELCOME = "**Draw a digit and press “Read my digit”, or upload a picture.**"
 
 Shown = tuple[str, dict[str, float] | None, np.ndarray | None, dict | None]
@@ -74,7 +77,7 @@ def _save(image, label, source: str, predicted: int | None, confidence: float | 
     except (FeedbackError, BadImage) as error:
         raise gr.Error(f"Not saved: {error}.", print_exception=False) from None
     total = store.count()
-    return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} samples."
+    return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
 
 
 def confirm(last: dict | None) -> str:
@@ -84,11 +87,11 @@ def confirm(last: dict | None) -> str:
     return _save(last["image"], last["predicted"], last["source"], last["predicted"], last["confidence"])
 
 
-def correct(last: dict | None, digit: str | int | None) -> str:
-    """The jury was wrong: store the sample with the digit the person picked."""
+def correct(last: dict | None, digit: str | int | None) -> tuple[str, None]:
+    """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
         raise gr.Error("Read a digit first, then pick the right one.", print_exception=False)
-    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"])
+    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"]), None
 
 
 def flag(path: str | None, digit: float | int | str | None) -> str:

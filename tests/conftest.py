@@ -11,11 +11,8 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +22,7 @@ import pytest
 from digit.config import model_dir
 from digit.model_store import load_model
 from training.data import load_mnist
+from training.local_app import free_port, wait_until_up
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -45,25 +43,6 @@ def validation_digits(mnist):
 @pytest.fixture(scope="session")
 def classifier():
     return load_model().classifier
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer at {url}")
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from conftest import free_port
+from training.local_app import free_port
 from digit.feedback import FeedbackError, FeedbackStore, Sample
 from digit.preprocess import BadImage
 from local_hub import LocalHub

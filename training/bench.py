@@ -1,0 +1,256 @@
+"""`make bench`: every figure of the README table, measured here, printed as a table and JSON.
+
+Accuracy (MNIST test, validation, each juror, each kind of real input), model size and load
+time, in-process latency for an 800x800 sketch on one core, CLI throughput, API latency with
+1 and 8 clients, a load test with 16 users that classify and flag, and the last training's
+time and memory from the model card. Writes artifacts/bench.json too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from threadpoolctl import threadpool_limits
+
+from digit.config import PROJECT_DIR, model_dir
+from digit.model_store import load_model
+from training.data import load_mnist
+from training.evaluate import evaluate
+from training.local_app import free_port, wait_until_up
+from training.synthetic import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
+
+KINDS = {"sketch": sketch_from_mnist, "photo": photo_from_mnist, "light_on_dark": light_on_dark}
+
+
+def percentiles(values: list[float], points=(50, 95, 99)) -> dict[str, float]:
+    return {f"p{p}": round(float(np.percentile(values, p)), 2) for p in points} if values else {}
+
+
+def input_kinds(classifier, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy on MNIST test digits rendered as people send them, next to the plain digits."""
+    rng = np.random.default_rng(2026)
+    plain = np.mean([classifier.predict(image).digit == label for image, label in zip(images, labels)])
+    figures = {"plain_mnist_subset": round(float(plain), 4), "count": len(labels)}
+    for name, render in KINDS.items():
+        right = 0
+        for image, label in zip(images, labels):
+            try:
+                right += classifier.predict(render(image, rng)).digit == label
+            except ValueError:  # read as blank: counts as wrong
+                pass
+        figures[name] = round(right / len(labels), 4)
+    return figures
+
+
+def in_process_latency(classifier, repeats: int = 300) -> dict:
+    """One 800x800 RGBA sketch at a time, preprocessing included, on one core."""
+    rng = np.random.default_rng(1)
+    sketches = [draw_strokes(int(d), canvas=(800, 800), box=(int(rng.integers(0, 500)), int(rng.integers(0, 400)),
+                                                               250, 380), width=int(rng.integers(8, 30)))
+                for d in rng.integers(0, 10, size=20)]
+    cv2.setNumThreads(1)
+    times = []
+    with threadpool_limits(1):
+        for _ in range(5):
+            classifier.predict(sketches[0])
+        for index in range(repeats):
+            start = time.perf_counter()
+            classifier.predict(sketches[index % len(sketches)])
+            times.append((time.perf_counter() - start) * 1000)
+    return percentiles(times, (50, 99))
+
+
+def cli_throughput(images: np.ndarray, count: int = 1000) -> dict:
+    """python -m digit predict --json on a batch of PNG files, process start included."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for index, image in enumerate(images[:count]):
+            path = Path(folder) / f"{index}.png"
+            Image.fromarray(255 - image).save(path)
+            paths.append(str(path))
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "digit", "predict", "--json", *paths], cwd=PROJECT_DIR,
+                                capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    lines = result.stdout.splitlines()
+    return {"images": len(paths), "seconds": round(seconds, 2), "images_per_second": round(len(lines) / seconds, 1),
+            "exit_status": result.returncode}
+
+
+class App:
+    """The real app in a subprocess on a loopback port, with scratch feedback and model folders."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.feedback = folder / "feedback"
+        environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
+                       "FEEDBACK_DIR": str(self.feedback), "GRADIO_ANALYTICS_ENABLED": "False"}
+        environment.pop("FEEDBACK_REPO", None)
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=environment,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until_up(self.url, self.process)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def api_latency(app: App, files: list[str], clients: int, requests_per_client: int) -> dict:
+    from gradio_client import Client, handle_file
+
+    def user(index: int) -> list[float]:
+        client = Client(app.url, verbose=False)
+        times = []
+        for request in range(requests_per_client):
+            path = files[(index * requests_per_client + request) % len(files)]
+            start = time.perf_counter()
+            client.predict(handle_file(path), api_name="/classify")
+            times.append((time.perf_counter() - start) * 1000)
+        return times
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        times = [t for result in pool.map(user, range(clients)) for t in result]
+    seconds = time.perf_counter() - start
+    return {"clients": clients, "requests": len(times), "per_second": round(len(times) / seconds, 1),
+            **percentiles(times)}
+
+
+def load_test(app: App, files: list[tuple[str, int]], users: int, seconds: float) -> dict:
+    """users concurrent clients for a bounded time: each classifies, every fifth request flags."""
+    from gradio_client import Client, handle_file
+
+    deadline = time.monotonic() + seconds
+    lock = threading.Lock()
+    times, errors, flagged = [], [], []
+
+    def user(index: int) -> None:
+        client = Client(app.url, verbose=False)
+        request = 0
+        while time.monotonic() < deadline:
+            path, digit = files[(index * 7 + request) % len(files)]
+            start = time.perf_counter()
+            try:
+                if request % 5 == 4:
+                    text = client.predict(handle_file(path), digit, api_name="/flag")
+                    with lock:
+                        flagged.append(text)
+                else:
+                    client.predict(handle_file(path), api_name="/classify")
+                with lock:
+                    times.append((time.perf_counter() - start) * 1000)
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                with lock:
+                    errors.append(str(error)[:200])
+            request += 1
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=user, args=(index,)) for index in range(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    elapsed = time.perf_counter() - start
+    stored = []
+    for metadata in app.feedback.glob("data/*/metadata.jsonl"):
+        stored += [json.loads(line)["file_name"] for line in metadata.read_text().splitlines() if line]
+    return {"users": users, "seconds": round(elapsed, 1), "requests": len(times) + len(errors),
+            "per_second": round(len(times) / elapsed, 1), "errors": len(errors), "error_samples": errors[:3],
+            "flagged_acknowledged": len(flagged), "flagged_stored": len(stored),
+            "flagged_stored_unique": len(set(stored)), **percentiles(times)}
+
+
+def bench(load_seconds: float, kinds_count: int) -> dict:
+    loaded = load_model()
+    card = loaded.card
+    mnist = load_mnist()
+    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+              "model_version": loaded.classifier.version}
+    print("evaluating on MNIST…", file=sys.stderr)
+    report["evaluation"] = evaluate()
+    report["model_bytes"] = sum(path.stat().st_size for path in model_dir().iterdir() if path.is_file())
+    report["load_seconds"] = min(load_model().seconds for _ in range(3))
+    print("rendering real-looking inputs…", file=sys.stderr)
+    report["input_kinds"] = input_kinds(loaded.classifier, mnist.test.images[:kinds_count],
+                                        mnist.test.labels[:kinds_count])
+    report["latency_ms_800px_sketch_one_core"] = in_process_latency(loaded.classifier)
+    print("CLI throughput…", file=sys.stderr)
+    report["cli"] = cli_throughput(mnist.test.images)
+    report["training"] = card.get("training", {})
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        rng = np.random.default_rng(3)
+        for index in range(40):
+            path = Path(folder) / f"sketch{index}.png"
+            buffer = io.BytesIO()
+            Image.fromarray(sketch_from_mnist(mnist.validation.images[index], rng, canvas=600)).save(buffer, "PNG")
+            path.write_bytes(buffer.getvalue())
+            files.append((str(path), int(mnist.validation.labels[index])))
+        print("API latency and load…", file=sys.stderr)
+        app = App(Path(folder))
+        try:
+            paths = [path for path, _ in files]
+            report["api_1_client"] = api_latency(app, paths, 1, 60)
+            report["api_8_clients"] = api_latency(app, paths, 8, 20)
+            report["load_16_users"] = load_test(app, files, 16, load_seconds)
+        finally:
+            app.close()
+    return report
+
+
+def table(report: dict) -> str:
+    evaluation, kinds = report["evaluation"], report["input_kinds"]
+    test = evaluation["mnist_test_accuracy"]
+    load = report["load_16_users"]
+    rows = [
+        ("MNIST test accuracy (jury)", f"{test:.2%}", ">= 99.5 %"),
+        ("  each juror", ", ".join(f"{k} {v:.2%}" for k, v in evaluation["mnist_test_juror_accuracy"].items()), ""),
+        ("validation accuracy (selection split)", f"{evaluation['validation_accuracy']:.2%}", ""),
+        (f"sketches ({kinds['count']} test digits)", f"{kinds['sketch']:.2%} ({(kinds['sketch'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 0.5 pp"),
+        ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),
+        ("light on dark", f"{kinds['light_on_dark']:.2%} ({(kinds['light_on_dark'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", ""),
+        ("latency, 800x800 sketch, one core", "p50 {p50} ms, p99 {p99} ms".format(**report["latency_ms_800px_sketch_one_core"]), "p50 <= 10, p99 <= 30"),
+        ("API classify, 1 client", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client"]), "p50 <= 60 ms"),
+        ("API classify, 8 clients", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients"]), ""),
+        (f"load: 16 users, {load['seconds']:.0f} s", f"{load['per_second']}/s, p95 {load.get('p95')} ms, p99 {load.get('p99')} ms, "
+         f"{load['errors']} errors, flagged {load['flagged_acknowledged']} -> stored {load['flagged_stored_unique']}", "0 errors, p95 < 500 ms"),
+        ("CLI batch", f"{report['cli']['images_per_second']} images/s ({report['cli']['images']} files)", ""),
+        ("model files", f"{report['model_bytes'] / 1e6:.1f} MB, load {report['load_seconds']:.2f} s", "<= 20 MB, <= 2 s"),
+        ("training (last run)", f"{report['training'].get('seconds', '?')} s, peak {report['training'].get('peak_memory_mb', '?')} MB", "<= 20 min, <= 8 GB"),
+    ]
+    lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
+             "| what | measured | target |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Measure accuracy, speed and size.")
+    parser.add_argument("--load-seconds", type=float, default=60)
+    parser.add_argument("--kinds-count", type=int, default=2000, help="test digits rendered per input kind")
+    arguments = parser.parse_args()
+    report = bench(arguments.load_seconds, arguments.kinds_count)
+    out = PROJECT_DIR / "artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report))
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
