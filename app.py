@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from digit import app_actions as actions
+from digit.components import UploadedImage
 
 with gr.Blocks(title="Digit jury") as demo:
     gr.Markdown(
@@ -25,9 +26,9 @@ with gr.Blocks(title="Digit jury") as demo:
                     )
                     read_sketch = gr.Button("Read my digit", variant="primary", elem_id="read-sketch")
                 with gr.Tab("Upload"):
-                    upload = gr.Image(label="Photo, scan or screenshot of a digit", type="filepath",
-                                      image_mode=None, sources=["upload", "webcam", "clipboard"],
-                                      elem_id="upload")
+                    upload = UploadedImage(label="Photo, scan or screenshot of a digit", type="filepath",
+                                           image_mode=None, sources=["upload", "webcam", "clipboard"],
+                                           elem_id="upload")
                     gr.Examples(actions.example_files(), inputs=upload, label="Examples")
             with gr.Column():
                 verdict = gr.Markdown(actions.WELCOME, elem_id="verdict")

@@ -25,19 +25,32 @@ class NoDigit(BadImage):
 
 @dataclass(frozen=True)
 class Prediction:
+    """One reading. For several digits, digit and its fields describe the first (leftmost)
+    digit, number holds them all and parts each digit's own reading."""
+
     digit: int
     confidence: float
     probabilities: list[float]  # ten floats summing to 1, index = digit
     jurors: dict[str, int]  # each juror's own vote
-    view: np.ndarray  # the 28x28 image the jury read
+    view: np.ndarray  # the 28x28 image the jury read (side by side for several digits)
+    parts: tuple["Prediction", ...] = ()
+
+    @property
+    def number(self) -> str | None:
+        return "".join(str(part.digit) for part in self.parts) if self.parts else None
 
     def as_json(self) -> dict:
-        return {
+        result = {
             "digit": self.digit,
             "confidence": round(self.confidence, 6),
             "probabilities": [round(p, 6) for p in self.probabilities],
             "jurors": dict(self.jurors),
         }
+        if self.parts:
+            result["number"] = self.number
+            result["digits"] = [{"digit": part.digit, "confidence": round(part.confidence, 6),
+                                 "jurors": dict(part.jurors)} for part in self.parts]
+        return result
 
 
 class Jury(ClassifierMixin, BaseEstimator):
@@ -118,17 +131,25 @@ class Classifier:
     def predict_normalized(self, normalized: Normalized) -> Prediction:
         if normalized.blank:
             raise NoDigit(normalized.message)
+        digits = normalized.parts or [normalized.pixels]
         jury: Jury = self.model[-1]
-        by_juror = jury.juror_probabilities(self.model[:-1].transform(normalized.pixels.reshape(1, -1)))
-        probabilities = jury.vote(by_juror)[0]
-        digit = int(np.argmax(probabilities))
-        return Prediction(
-            digit=digit,
-            confidence=float(probabilities[digit]),
-            probabilities=[float(p) for p in probabilities],
-            jurors={name: int(np.argmax(p[0])) for name, p in by_juror.items()},
-            view=normalized.pixels,
+        by_juror = jury.juror_probabilities(self.model[:-1].transform(np.stack(digits).reshape(len(digits), -1)))
+        voted = jury.vote(by_juror)
+        readings = tuple(
+            Prediction(
+                digit=int(np.argmax(voted[index])),
+                confidence=float(np.max(voted[index])),
+                probabilities=[float(p) for p in voted[index]],
+                jurors={name: int(np.argmax(p[index])) for name, p in by_juror.items()},
+                view=pixels,
+            )
+            for index, pixels in enumerate(digits)
         )
+        if len(readings) == 1:
+            return readings[0]
+        first = readings[0]
+        return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
+                          np.hstack([part.view for part in readings]), readings)
 
     def predict(self, image: ImageInput) -> Prediction:
         """Classify one image; raises BadImage (or NoDigit) with a message for people."""

@@ -24,7 +24,10 @@ WORK_SIZE = 320  # the long side we work at; enough for thin strokes, cheap to p
 MIN_CONTRAST = 40  # ink must differ from the paper by this much (0-255) to count
 SPECK_FRACTION = 0.08  # blobs smaller than this share of the largest blob are noise
 MIN_SEPARATION = 4.5  # ink vs background, in background standard deviations (noise: ~3)
+PIECE_HEIGHT = 0.45  # a group shorter than this share of the tallest is part of a digit
 MAX_BLOBS = 24  # more separate pieces of ink than this is texture or noise, not writing
+
+NOISE_MESSAGE = "no clear digit: the image looks like noise or texture, not ink on a background"
 
 ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
 
@@ -43,6 +46,7 @@ class Normalized:
     bbox: tuple[int, int, int, int]  # x, y, width, height of the ink in the input's pixels
     message: str = ""  # why it is blank, for people
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # each kept blob
+    parts: list[np.ndarray] = field(default_factory=list)  # 28x28 per digit, left to right, when several
 
 
 def load_image(source: ImageInput) -> np.ndarray:
@@ -70,7 +74,7 @@ def open_image(source: str | os.PathLike | bytes) -> Image.Image:
         if size == 0:
             raise BadImage("empty file")
         if size > MAX_FILE_BYTES:
-            raise BadImage(f"file too large: {size / 1e6:.1f} MB (limit {MAX_FILE_BYTES / 1e6:.0f} MB)")
+            raise BadImage(f"file too large: {size / 2**20:.1f} MB (limit {MAX_FILE_BYTES / 2**20:.0f} MB)")
         image = Image.open(opener)
         width, height = image.size
         if width * height > MAX_PIXELS:
@@ -138,8 +142,11 @@ def _downscale(grey: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _ink_layer(grey: np.ndarray) -> np.ndarray:
     """Ink as bright on a flat black background, whatever the paper and the light."""
-    low, middle, high = np.percentile(grey, (0.5, 50, 99.5))
-    if middle - low > high - middle:  # the paper is the majority: ink is darker than it
+    # The paper is the majority of pixels (the median); the ink is the extreme farthest from
+    # it. Extremes of a blurred copy: a digit may cover far less than 1 % of a large canvas.
+    smooth = cv2.blur(grey, (3, 3))
+    paper = float(np.median(grey))
+    if paper - float(smooth.min()) > float(smooth.max()) - paper:  # dark ink on light paper
         grey = 255.0 - grey
     # Estimate the paper's brightness at a coarse scale: an opening removes the strokes
     # (thinner than the kernel) and keeps slow changes of light and tinted paper.
@@ -160,14 +167,9 @@ def _blank(shape: tuple[int, int], message: str) -> Normalized:
 
 
 def ink_components(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Threshold the ink layer (Otsu) and return labels, stats and the ids of real blobs.
-
-    No blob is real when the ink does not stand out from the background (noise, texture).
-    """
+    """Threshold the ink layer (Otsu) and return labels, stats and the ids of real blobs."""
     ink8 = ink.astype(np.uint8)
     _, mask = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if not _stands_out(ink):
-        return np.zeros_like(mask, np.int32), np.zeros((1, 5), np.int32), []
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     if len(areas) == 0:
@@ -225,20 +227,69 @@ def normalize(source: ImageInput) -> Normalized:
     peak = float(cv2.blur(ink, (3, 3)).max())  # a lone bright pixel is diluted, a stroke is not
     if peak < MIN_CONTRAST:
         return _blank(grey.shape, "no ink found: draw a digit or upload a picture of one")
+    if not _stands_out(ink):
+        return _blank(grey.shape, NOISE_MESSAGE)
     labels, stats, keep = ink_components(ink)
     if not keep:
         return _blank(grey.shape, "no ink found: draw a digit or upload a picture of one")
     kept_mask = np.isin(labels, keep)
     if kept_mask.mean() > 0.45 or len(keep) > MAX_BLOBS:
-        return _blank(grey.shape, "no clear digit: the image looks like texture or noise, not ink on a background")
-    ys, xs = np.nonzero(kept_mask)
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-    # Keep the anti-aliased edge of kept strokes, drop everything else (specks, paper grain).
-    near = cv2.dilate(kept_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    crop = np.where(near, ink, 0)[y0:y1, x0:x1]
-    strong = crop[kept_mask[y0:y1, x0:x1]]
-    level = float(np.percentile(strong, 90)) if strong.size else 255.0
-    crop = np.clip(crop * (255.0 / max(level, 1.0)), 0, 255).astype(np.float32)
+        return _blank(grey.shape, NOISE_MESSAGE)
+    pixels, (x0, y0, x1, y1) = _digit_from(ink, kept_mask)
+    groups = digit_groups(stats, keep)
+    parts = [_digit_from(ink, np.isin(labels, group))[0] for group in groups] if len(groups) > 1 else []
     boxes = [tuple(int(v / scale) for v in stats[i, :4]) for i in keep]
     bbox = (int(x0 / scale), int(y0 / scale), int((x1 - x0) / scale), int((y1 - y0) / scale))
-    return Normalized(to_mnist(crop), False, len(keep), bbox, "", boxes)
+    return Normalized(pixels, False, len(keep), bbox, "", boxes, parts)
+
+
+def _digit_from(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The 28x28 digit made of the ink under mask, and the mask's box (x0, y0, x1, y1)."""
+    ys, xs = np.nonzero(mask)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    # Keep the anti-aliased edge of kept strokes, drop everything else (specks, paper grain).
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    crop = np.where(near, ink, 0)[y0:y1, x0:x1]
+    strong = crop[mask[y0:y1, x0:x1]]
+    level = float(np.percentile(strong, 90)) if strong.size else 255.0
+    crop = np.clip(crop * (255.0 / max(level, 1.0)), 0, 255).astype(np.float32)
+    return to_mnist(crop), (int(x0), int(y0), int(x1), int(y1))
+
+
+def digit_groups(stats: np.ndarray, keep: list[int]) -> list[list[int]]:
+    """Blobs grouped into digits, left to right.
+
+    Blobs that overlap horizontally (by a quarter of the narrower), or that do not stand side
+    by side (sharing under half their rows, like a 5's detached bar), are one digit; a group
+    much shorter than the tallest is a piece (a detached stroke), not a digit, and
+    joins its nearest neighbour.
+    """
+    x, w, y, h = cv2.CC_STAT_LEFT, cv2.CC_STAT_WIDTH, cv2.CC_STAT_TOP, cv2.CC_STAT_HEIGHT
+    groups: list[dict] = []
+    for blob in sorted(keep, key=lambda i: stats[i, x]):
+        left, right = stats[blob, x], stats[blob, x] + stats[blob, w]
+        top, bottom = stats[blob, y], stats[blob, y] + stats[blob, h]
+        if groups:
+            last = groups[-1]
+            overlap = last["right"] - left
+            beside = min(last["bottom"], bottom) - max(last["top"], top)  # shared rows
+            if (overlap >= 0.25 * min(stats[blob, w], last["right"] - last["left"])
+                    or beside < 0.5 * min(bottom - top, last["bottom"] - last["top"])):
+                last["blobs"].append(blob)
+                last.update(right=max(last["right"], right), top=min(last["top"], top),
+                            bottom=max(last["bottom"], bottom))
+                continue
+        groups.append({"blobs": [blob], "left": left, "right": right, "top": top, "bottom": bottom})
+    tallest = max(g["bottom"] - g["top"] for g in groups)
+    while len(groups) > 1:
+        heights = [g["bottom"] - g["top"] for g in groups]
+        small = int(np.argmin(heights))
+        if heights[small] >= PIECE_HEIGHT * tallest:
+            break
+        piece = groups.pop(small)
+        centre = (piece["left"] + piece["right"]) / 2
+        nearest = min(groups, key=lambda g: abs((g["left"] + g["right"]) / 2 - centre))
+        nearest["blobs"] += piece["blobs"]
+        nearest.update(left=min(nearest["left"], piece["left"]), right=max(nearest["right"], piece["right"]),
+                       top=min(nearest["top"], piece["top"]), bottom=max(nearest["bottom"], piece["bottom"]))
+    return [group["blobs"] for group in groups]

@@ -36,7 +36,10 @@ def read(classifier: Classifier, image: ImageInput | None) -> Reading:
 
 
 def label_confidences(prediction: Prediction) -> dict[str, float]:
-    """What gr.Label shows: each digit's probability under the soft vote."""
+    """What gr.Label shows: each digit's probability under the soft vote; for a number,
+    each position's digit and its confidence."""
+    if prediction.parts:
+        return {f"{part.digit} (digit {index})": part.confidence for index, part in enumerate(prediction.parts, 1)}
     return {str(digit): probability for digit, probability in enumerate(prediction.probabilities)}
 
 
@@ -45,6 +48,9 @@ def verdict(reading: Reading) -> str:
     if reading.prediction is None:
         return f"**{reading.message}**"
     prediction = reading.prediction
+    if prediction.parts:
+        each = " · ".join(f"**{part.digit}** {part.confidence:.0%}" for part in prediction.parts)
+        return f"## {prediction.number}\n{len(prediction.parts)} digits, read left to right — {each}"
     votes = " · ".join(f"{JUROR_NAMES.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
     return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}"
@@ -54,7 +60,8 @@ def jury_view(reading: Reading, size: int = 168) -> np.ndarray | None:
     """The 28x28 image the jury read, enlarged with visible pixels, dark ink on white."""
     if reading.prediction is None:
         return None
-    return cv2.resize(255 - reading.prediction.view, (size, size), interpolation=cv2.INTER_NEAREST)
+    view = reading.prediction.view
+    return cv2.resize(255 - view, (size * view.shape[1] // 28, size), interpolation=cv2.INTER_NEAREST)
 
 
 def _sentence(message: str) -> str:

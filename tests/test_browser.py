@@ -127,3 +127,15 @@ def test_correcting_an_answer_saves_the_sample(page, app_server):
     assert mine and mine[-1]["predicted"] == int(predicted)
     image = Path(app_server["feedback"]) / "data"
     assert any(image.glob(f"*/{mine[-1]['file_name']}"))
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("notes.png", b"shopping list: milk, eggs" * 10, "not an image"),
+    ("cut.png", (PROJECT / "digit" / "examples" / "sketch_2.png").read_bytes()[:900], "broken image"),
+])
+def test_a_broken_upload_gets_a_clear_message(page, tmp_path, name, data, words):
+    path = tmp_path / name
+    path.write_bytes(data)
+    page.get_by_role("tab", name="Upload").click()
+    text = verdict_after(page, lambda: page.locator("#upload input[type=file]").set_input_files(str(path)))
+    assert words in text.lower(), text

@@ -89,7 +89,8 @@ def test_empty_canvas_and_plain_pages_are_blank(shape, value):
 
 def test_pure_noise_is_not_a_digit():
     noise = np.random.default_rng(0).integers(0, 256, size=(200, 200), dtype=np.uint8)
-    assert normalize(noise).blank
+    result = normalize(noise)
+    assert result.blank and "noise" in result.message
 
 
 def test_a_speck_of_dust_is_not_part_of_the_digit():

@@ -1,0 +1,118 @@
+"""A corpus of hostile and broken files, made here, each with what we must say about it.
+
+expected: a substring of the error message, or "digit:N" where the file must be read as N.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from training.synthetic import draw_strokes
+
+
+def _png(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def _jpeg(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", **options)
+    return buffer.getvalue()
+
+
+def _bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height, with a tiny compressed body."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    body = zlib.compress(b"\0" * 4096)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def seven(size: int = 300) -> Image.Image:
+    """A dark 7 on white paper."""
+    alpha = draw_strokes(7, canvas=(size, size))[..., 3]
+    return Image.fromarray(255 - alpha)
+
+
+def corpus(folder: Path) -> dict[str, str]:
+    """Write every file into folder; return name -> expected outcome."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good_png = _png(seven())
+    good_jpeg = _jpeg(seven().convert("RGB"), quality=90)
+    files: dict[str, tuple[bytes, str]] = {
+        "empty.png": (b"", "empty file"),
+        "truncated.png": (good_png[: len(good_png) // 2], "broken image"),
+        "truncated.jpg": (good_jpeg[: len(good_jpeg) // 3], "broken image"),
+        "text_renamed.png": (b"just some notes, not a picture\n" * 20, "not an image"),
+        "page.html": (b"<!doctype html><html><body><img src=x onerror=alert(1)></body></html>", "not an image"),
+        "drawing.svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+                        b'<text x="10" y="80" font-size="80">7</text></svg>', "not an image"),
+        "document.pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "not an image"),
+        "bomb_30000.png": (_bomb_png(30000, 30000), "too large"),
+        "one_pixel.png": (_png(Image.new("L", (1, 1), 0)), "too small"),
+        "all_white.png": (_png(Image.new("L", (300, 300), 255)), "no ink"),
+        "all_black.png": (_png(Image.new("L", (300, 300), 0)), "no ink"),
+        "noise.png": (_png(Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 300), np.uint8))),
+                      "no"),
+        "huge_file.png": (b"\x89PNG\r\n\x1a\n" + b"\0" * (21 * 1024 * 1024), "too large"),
+        "wide_strip.png": (_png(Image.new("L", (6000, 3), 255)), "no"),
+        "cmyk.jpg": (_jpeg(seven().convert("CMYK"), quality=90), "digit:7"),
+        "sixteen_bit.png": (_png(Image.fromarray((np.asarray(seven(), np.uint16) * 257))), "digit:7"),
+        "palette_transparent.png": (_palette_with_transparency(), "digit:7"),
+        "grey_alpha.png": (_png(_grey_alpha()), "digit:7"),
+        "animated.gif": (_animated_gif(), "digit:7"),
+        "exif_rotated.jpg": (_exif_rotated(), "digit:7"),
+        "webp.webp": (_webp(), "digit:7"),
+        "bmp.bmp": (_bmp(), "digit:7"),
+        "tiny_digit_large_canvas.png": (_png(Image.fromarray(
+            draw_strokes(7, canvas=(2000, 2000), box=(1500, 1500, 60, 90), width=8))), "digit:7"),
+    }
+    for name, (data, _) in files.items():
+        (folder / name).write_bytes(data)
+    return {name: expected for name, (_, expected) in files.items()}
+
+
+def _palette_with_transparency() -> bytes:
+    rgba = Image.fromarray(draw_strokes(7, canvas=(300, 300), colour=(20, 20, 160)))
+    return _png(rgba.convert("P", palette=Image.Palette.ADAPTIVE, colors=16) if False else rgba.quantize(16))
+
+
+def _grey_alpha() -> Image.Image:
+    alpha = draw_strokes(7, canvas=(300, 300))[..., 3]
+    return Image.fromarray(np.dstack([np.zeros_like(alpha), alpha]), mode="LA")
+
+
+def _animated_gif() -> bytes:
+    frames = [seven(), Image.new("L", (300, 300), 255), seven().rotate(30, fillcolor=255)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def _exif_rotated() -> bytes:
+    stored = seven().rotate(90, expand=True)  # stored turned left; EXIF says turn it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _jpeg(stored.convert("RGB"), quality=92, exif=exif)
+
+
+def _webp() -> bytes:
+    buffer = io.BytesIO()
+    seven().convert("RGB").save(buffer, format="WEBP", quality=90)
+    return buffer.getvalue()
+
+
+def _bmp() -> bytes:
+    buffer = io.BytesIO()
+    seven().save(buffer, format="BMP")
+    return buffer.getvalue()

@@ -1,0 +1,75 @@
+"""Hostile and broken files: a clear, specific message everywhere, never a traceback or a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradio_client import Client, handle_file
+
+from digit.preprocess import BadImage
+from hostile import corpus
+from test_cli import run_cli
+from training.synthetic import draw_strokes
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    return folder, corpus(folder)
+
+
+def outcome(classifier, path) -> str:
+    try:
+        return f"digit:{classifier.predict(path).digit}"
+    except BadImage as error:
+        return str(error)
+
+
+def matches(result: str, expected: str) -> bool:
+    return result == expected if expected.startswith("digit:") else expected in result
+
+
+def test_the_corpus_has_at_least_twenty_hostile_files(hostile):
+    assert len(hostile[1]) >= 20
+
+
+def test_each_file_gets_its_specific_message_from_the_library(hostile, classifier):
+    folder, expected = hostile
+    results = {name: outcome(classifier, folder / name) for name in expected}
+    wrong = {name: (results[name], expected[name]) for name in expected if not matches(results[name], expected[name])}
+    assert not wrong
+
+
+def test_the_cli_reports_every_file_in_order_without_a_traceback(hostile):
+    folder, expected = hostile
+    names = sorted(expected)
+    result = run_cli("predict", "--json", *[str(folder / name) for name in names])
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(folder / name) for name in names]
+    for name, line in zip(names, lines):
+        got = f"digit:{line['digit']}" if "digit" in line else line["error"]
+        assert matches(got, expected[name]), (name, got)
+
+
+def test_the_api_refuses_each_bad_file_clearly_and_keeps_serving(hostile, app_server, tmp_path):
+    folder, expected = hostile
+    client = Client(app_server["url"], verbose=False)
+    for name, want in expected.items():
+        if want.startswith("digit:"):
+            assert client.predict(handle_file(str(folder / name)), api_name="/classify")["label"] == want[6:], name
+            continue
+        with pytest.raises(Exception) as error:
+            client.predict(handle_file(str(folder / name)), api_name="/classify")
+        message = str(error.value).lower()
+        # Gradio itself refuses an upload over max_file_size, with its own clear words.
+        assert want.lower() in message or "exceeds the maximum file size" in message, (name, message)
+    good = tmp_path / "two.png"
+    from PIL import Image
+
+    Image.fromarray(draw_strokes(2)).save(good)
+    assert client.predict(handle_file(str(good)), api_name="/classify")["label"] == "2"
+    log = app_server["log"].read_text()
+    assert "Traceback" not in log
