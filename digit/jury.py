@@ -105,7 +105,8 @@ def build_front(pca_components: int = 60, hog_weight: float = 2.0) -> Pipeline:
 
 
 def build_jurors(svc_c: float = 10.0, svc_gamma: float | str = "scale", knn_neighbors: int = 4,
-                 knn_components: int = 40, forest_trees: int = 40, forest_leaves: int = 1000, n_jobs: int = 2) -> dict[str, BaseEstimator]:
+                 knn_components: int = 40, forest_trees: int = 25, forest_leaves: int = 1000,
+                 n_jobs: int = 2) -> dict[str, BaseEstimator]:
     """The untrained jurors, sized so that all model files stay under 20 MB."""
     return {
         # Probabilities from calibration on out-of-fold decisions: SVC(probability=True) is deprecated.
@@ -127,14 +128,14 @@ class Classifier:
     def __init__(self, model: Pipeline, version: str = "unknown"):
         self.model = model
         self.version = version
+        self._front, self._jury = model[:-1], model[-1]  # sliced once, not per request
 
     def predict_normalized(self, normalized: Normalized) -> Prediction:
         if normalized.blank:
             raise NoDigit(normalized.message)
         digits = normalized.parts or [normalized.pixels]
-        jury: Jury = self.model[-1]
-        by_juror = jury.juror_probabilities(self.model[:-1].transform(np.stack(digits).reshape(len(digits), -1)))
-        voted = jury.vote(by_juror)
+        by_juror = self._jury.juror_probabilities(self._front.transform(np.stack(digits).reshape(len(digits), -1)))
+        voted = self._jury.vote(by_juror)
         readings = tuple(
             Prediction(
                 digit=int(np.argmax(voted[index])),
