@@ -48,26 +48,12 @@ def test_centre_of_mass_is_moved_to_the_middle():
     assert max(np.ptp(np.nonzero(mass.any(0))[0]), np.ptp(np.nonzero(mass.any(1))[0])) in (19, 20, 21)
 
 
-def test_sketch_of_mnist_digit_is_read(validation_digits, classifier):
+@pytest.mark.parametrize("render", [sketch_from_mnist, photo_from_mnist, light_on_dark],
+                         ids=["transparent sketch", "dark digit photographed on grey paper", "light digit on black"])
+def test_digits_rendered_as_people_send_them_are_read(validation_digits, classifier, render):
     images, labels = validation_digits
     rng = np.random.default_rng(3)
-    right = sum(classifier.predict(sketch_from_mnist(image, rng)).digit == label
-                for image, label in zip(images[:30], labels[:30]))
-    assert right >= 28
-
-
-def test_dark_digit_photographed_on_grey_paper_is_read(validation_digits, classifier):
-    images, labels = validation_digits
-    rng = np.random.default_rng(4)
-    right = sum(classifier.predict(photo_from_mnist(image, rng)).digit == label
-                for image, label in zip(images[:30], labels[:30]))
-    assert right >= 28
-
-
-def test_light_digit_on_black_is_read(validation_digits, classifier):
-    images, labels = validation_digits
-    rng = np.random.default_rng(5)
-    right = sum(classifier.predict(light_on_dark(image, rng)).digit == label
+    right = sum(classifier.predict(render(image, rng)).digit == label
                 for image, label in zip(images[:30], labels[:30]))
     assert right >= 28
 
