@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -34,6 +34,7 @@ class Prediction:
     jurors: dict[str, int]  # each juror's own vote
     view: np.ndarray  # the 28x28 image the jury read (side by side for several digits)
     parts: tuple["Prediction", ...] = ()
+    warning: str = ""  # e.g. touching digits read as one
 
     @property
     def number(self) -> str | None:
@@ -46,6 +47,8 @@ class Prediction:
             "probabilities": [round(p, 6) for p in self.probabilities],
             "jurors": dict(self.jurors),
         }
+        if self.warning:
+            result["warning"] = self.warning
         if self.parts:
             result["number"] = self.number
             result["digits"] = [{"digit": part.digit, "confidence": round(part.confidence, 6),
@@ -147,7 +150,7 @@ class Classifier:
             for index, pixels in enumerate(digits)
         )
         if len(readings) == 1:
-            return readings[0]
+            return replace(readings[0], warning=normalized.message)
         first = readings[0]
         return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
                           np.hstack([part.view for part in readings]), readings)

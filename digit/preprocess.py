@@ -29,6 +29,9 @@ MAX_BLOBS = 24  # more separate pieces of ink than this is texture or noise, not
 
 NOISE_MESSAGE = "no clear digit: the image looks like noise or texture, not ink on a background"
 
+TOUCHING_MESSAGE = "this looks like several touching digits: leave a gap between digits to read a number"
+WIDE_RATIO = 1.25  # wider than this times the height: hardly one digit (3 % of MNIST are)
+
 ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
 
 
@@ -44,7 +47,7 @@ class Normalized:
     blank: bool  # no ink found: pixels is all zero and must not be classified
     blobs: int  # connected ink regions kept after dropping specks
     bbox: tuple[int, int, int, int]  # x, y, width, height of the ink in the input's pixels
-    message: str = ""  # why it is blank, for people
+    message: str = ""  # why it is blank, or a warning about the reading, for people
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # each kept blob
     parts: list[np.ndarray] = field(default_factory=list)  # 28x28 per digit, left to right, when several
 
@@ -240,7 +243,9 @@ def normalize(source: ImageInput) -> Normalized:
     parts = [_digit_from(ink, np.isin(labels, group))[0] for group in groups] if len(groups) > 1 else []
     boxes = [tuple(int(v / scale) for v in stats[i, :4]) for i in keep]
     bbox = (int(x0 / scale), int(y0 / scale), int((x1 - x0) / scale), int((y1 - y0) / scale))
-    return Normalized(pixels, False, len(keep), bbox, "", boxes, parts)
+    # One digit is rarely much wider than tall; one such ink mass is likely touching digits.
+    warning = TOUCHING_MESSAGE if not parts and (x1 - x0) > WIDE_RATIO * (y1 - y0) else ""
+    return Normalized(pixels, False, len(keep), bbox, warning, boxes, parts)
 
 
 def _digit_from(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:

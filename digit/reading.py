@@ -53,7 +53,8 @@ def verdict(reading: Reading) -> str:
         return f"## {prediction.number}\n{len(prediction.parts)} digits, read left to right — {each}"
     votes = " · ".join(f"{JUROR_NAMES.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
-    return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}"
+    warning = f"\n\n⚠️ {_sentence(prediction.warning)}" if prediction.warning else ""
+    return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}{warning}"
 
 
 def jury_view(reading: Reading, size: int = 168) -> np.ndarray | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,6 +21,10 @@ def written(digits: list[int], gap: int = 30, width: int = 16) -> np.ndarray:
         box = (40 + index * (150 + gap), 60 + 10 * (index % 2), 150, 260)
         image = np.maximum(image, draw_strokes(digit, canvas=canvas, box=box, width=width))
     return image
+
+
+def test_digits_overlapping_but_not_touching_are_still_two(classifier):
+    assert classifier.predict(written([4, 2], gap=-40)).number == "42"
 
 
 @pytest.mark.parametrize("digits", [[4, 2], [2, 0, 2, 6], [1, 9, 8, 4], [3, 5, 7]])
@@ -60,3 +65,22 @@ def test_the_cli_gives_the_number_key(tmp_path):
     assert result.returncode == 0
     assert line["number"] == "2026" and line["digit"] == 2
     assert [d["digit"] for d in line["digits"]] == [2, 0, 2, 6]
+
+
+def test_touching_digits_are_read_with_a_warning_not_a_wrong_number(classifier, tmp_path):
+    image = np.maximum(draw_strokes(4, canvas=(600, 400), box=(40, 60, 260, 260), width=18),
+                       draw_strokes(2, canvas=(600, 400), box=(260, 60, 260, 260), width=18))
+    alpha = np.ascontiguousarray(image[..., 3])
+    cv2.line(alpha, (269, 229), (299, 307), 255, 18)  # the pen never lifts from 4 to 2
+    image[..., 3] = alpha
+    prediction = classifier.predict(image)
+    assert prediction.number is None
+    assert "touching" in prediction.warning
+    path = tmp_path / "touching.png"
+    Image.fromarray(image).save(path)
+    line = json.loads(run_cli("predict", "--json", str(path)).stdout)
+    assert "touching" in line["warning"]
+
+
+def test_a_single_digit_carries_no_warning(classifier):
+    assert classifier.predict(draw_strokes(0)).warning == ""
