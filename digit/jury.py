@@ -98,11 +98,11 @@ class Jury(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def build_front(pca_components: int = 60, hog_weight: float = 2.0) -> Pipeline:
+def build_front(pca_components: int = 80) -> Pipeline:
     """The shared feature steps: deskew, pixels + gradient histograms, PCA."""
     return Pipeline([
         ("deskew", Deskew()),
-        ("features", PixelsAndGradients(hog_weight=hog_weight)),
+        ("features", PixelsAndGradients()),
         ("pca", PCA(n_components=pca_components, svd_solver="covariance_eigh")),
     ])
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -67,16 +69,23 @@ def draw(page, digit: int) -> None:
         page.mouse.up()
 
 
-def verdict_after(page, action) -> str:
-    """Do action, then wait until the verdict changes, and return its text."""
+def verdict_after(page, action, seconds: float = 30) -> str:
+    """Do action, then wait until the verdict shows a new result, and return its text.
+
+    While a request waits or runs, Gradio overlays a status ("queue: 1/2", "0.2s") on the
+    output, above the old text: that is not a result yet.
+    """
     verdict = page.locator("#verdict")
     before = verdict.inner_text()
     action()
-    # While the request runs, Gradio overlays a timer ("0.2s") on the output: wait past it.
-    page.wait_for_function(
-        "([el, old]) => el.innerText !== old && !/^\\s*(processing|[0-9.]+s)/i.test(el.innerText)",
-        arg=[verdict.element_handle(), before], timeout=30_000)
-    return verdict.inner_text()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = verdict.inner_text()
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        if text != before and not re.search(r"queue|processing|^[0-9.]+\s*s$", first, re.IGNORECASE):
+            return text
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the verdict did not change within {seconds} s: {verdict.inner_text()!r}")
 
 
 def read_sketch(page) -> str:

@@ -113,7 +113,7 @@ def train(out: Path, version: str | None = None, base: TrainingSet | None = None
     base: MNIST's training split already normalised, when the caller has it.
     """
     start = time.perf_counter()
-    with tqdm(total=6, desc="training", unit="step") as progress:
+    with tqdm(total=7, desc="training", unit="step") as progress:
         progress.set_postfix_str("data")
         mnist = load_mnist()
         train_set = base or mnist_training_set(mnist)
