@@ -213,6 +213,33 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     return report
 
 
+def concurrency_sweep(levels: list[int], seconds: float) -> list[dict]:
+    """The load test and one client's latency at each queue concurrency (DIGIT_CONCURRENCY)."""
+    mnist = load_mnist()
+    rng = np.random.default_rng(3)
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for index in range(40):
+            path = Path(folder) / f"sketch{index}.png"
+            Image.fromarray(sketch_from_mnist(mnist.validation.images[index], rng, canvas=600)).save(path)
+            files.append((str(path), int(mnist.validation.labels[index])))
+        for level in levels:
+            os.environ["DIGIT_CONCURRENCY"] = str(level)
+            scratch = Path(folder) / f"concurrency{level}"
+            scratch.mkdir()
+            app = App(scratch)
+            try:
+                load = load_test(app, files, 16, seconds)
+                single = api_latency(app, [path for path, _ in files], 1, 30)
+            finally:
+                app.close()
+            results.append({"concurrency": level, "per_second": load["per_second"], "p95": load.get("p95"),
+                            "errors": load["errors"], "one_client_p50": single["p50"]})
+            print(json.dumps(results[-1]), flush=True)
+    return results
+
+
 def table(report: dict) -> str:
     evaluation, kinds = report["evaluation"], report["input_kinds"]
     test = evaluation["mnist_test_accuracy"]
@@ -243,7 +270,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Measure accuracy, speed and size.")
     parser.add_argument("--load-seconds", type=float, default=60)
     parser.add_argument("--kinds-count", type=int, default=2000, help="test digits rendered per input kind")
+    parser.add_argument("--sweep-concurrency", metavar="LEVELS", help="only compare queue concurrency, e.g. 1,2,4,8")
     arguments = parser.parse_args()
+    if arguments.sweep_concurrency:
+        concurrency_sweep([int(level) for level in arguments.sweep_concurrency.split(",")], 20)
+        return
     report = bench(arguments.load_seconds, arguments.kinds_count)
     out = PROJECT_DIR / "artifacts"
     out.mkdir(exist_ok=True)

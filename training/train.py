@@ -126,7 +126,7 @@ def train(out: Path, version: str | None = None, base: TrainingSet | None = None
         card = {
             "version": version or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S"),
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "data": {**train_set.sources, "mnist_validation": len(mnist.validation.labels)},
+            "data": {"feedback": 0, **train_set.sources, "mnist_validation": len(mnist.validation.labels)},
             "metrics": figures,
             "training": {"seconds": round(time.perf_counter() - start, 1), "peak_memory_mb": round(peak_memory_mb())},
         }
