@@ -187,17 +187,6 @@ class FeedbackStore(FlaggingCallback):
                 self._stop.wait(delay)
                 delay = min(delay * 2, 300)
 
-    def push_now(self, timeout: float = 60) -> bool:
-        """Push what is queued now (tests, shutdown); True when the push went through."""
-        if self.scheduler is None:
-            return False
-        try:
-            self.scheduler.trigger().result(timeout=timeout)
-            return True
-        except Exception as error:  # noqa: BLE001
-            self.push_error = _without_token(str(error), self._token)
-            return False
-
     def close(self) -> None:
         self._stop.set()
         if self.scheduler is not None:

@@ -165,7 +165,7 @@ def _ink_layer(grey: np.ndarray) -> np.ndarray:
     return np.clip(grey - paper, 0, 255)
 
 
-def _blank(shape: tuple[int, int], message: str) -> Normalized:
+def _blank(message: str) -> Normalized:
     return Normalized(np.zeros((28, 28), np.uint8), True, 0, (0, 0, 0, 0), message)
 
 
@@ -224,20 +224,20 @@ def normalize(source: ImageInput) -> Normalized:
     """
     grey = load_image(source)
     if min(grey.shape[:2]) < 2:
-        return _blank(grey.shape, "the image is too small to hold a digit")
+        return _blank("the image is too small to hold a digit")
     grey, scale = _downscale(grey)
     ink = _ink_layer(grey.astype(np.float32))
     peak = float(cv2.blur(ink, (3, 3)).max())  # a lone bright pixel is diluted, a stroke is not
     if peak < MIN_CONTRAST:
-        return _blank(grey.shape, "no ink found: draw a digit or upload a picture of one")
+        return _blank("no ink found: draw a digit or upload a picture of one")
     if not _stands_out(ink):
-        return _blank(grey.shape, NOISE_MESSAGE)
+        return _blank(NOISE_MESSAGE)
     labels, stats, keep = ink_components(ink)
     if not keep:
-        return _blank(grey.shape, "no ink found: draw a digit or upload a picture of one")
+        return _blank("no ink found: draw a digit or upload a picture of one")
     kept_mask = np.isin(labels, keep)
     if kept_mask.mean() > 0.45 or len(keep) > MAX_BLOBS:
-        return _blank(grey.shape, NOISE_MESSAGE)
+        return _blank(NOISE_MESSAGE)
     pixels, (x0, y0, x1, y1) = _digit_from(ink, kept_mask)
     groups = digit_groups(stats, keep)
     parts = [_digit_from(ink, np.isin(labels, group))[0] for group in groups] if len(groups) > 1 else []

@@ -20,10 +20,6 @@ class Reading:
     prediction: Prediction | None
     message: str = ""
 
-    @property
-    def ok(self) -> bool:
-        return self.prediction is not None
-
 
 def read(classifier: Classifier, image: ImageInput | None) -> Reading:
     """Classify an input from the page; never raises for bad input."""
