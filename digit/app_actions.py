@@ -112,7 +112,7 @@ def dataset_summary() -> str:
             wrong += classifier.predict(record["path"]).digit != record["label"]
         except BadImage:
             wrong += 1
-    counts = store.per_digit()
+    counts = store.per_digit(records)
     table = "| digit | " + " | ".join(map(str, counts)) + " |\n|" + "---|" * 11 + "\n| samples | " + \
         " | ".join(str(n) for n in counts.values()) + " |"
     card = model().card

@@ -163,8 +163,9 @@ class FeedbackStore(FlaggingCallback):
     def count(self) -> int:
         return len(self.records())
 
-    def per_digit(self) -> dict[int, int]:
-        counts = Counter(record["label"] for record in self.records())
+    def per_digit(self, records: list[dict] | None = None) -> dict[int, int]:
+        """Samples per digit, of records when the caller has already read them."""
+        counts = Counter(record["label"] for record in (self.records() if records is None else records))
         return {digit: counts.get(digit, 0) for digit in range(10)}
 
     # -- pushing ------------------------------------------------------------------------------

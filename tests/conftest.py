@@ -10,19 +10,14 @@ os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-import shutil
-import subprocess
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from digit.config import model_dir
 from digit.model_store import load_model
 from training.data import load_mnist
-from training.local_app import free_port, wait_until_up
+from training.local_app import running_app
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -43,29 +38,6 @@ def validation_digits(mnist):
 @pytest.fixture(scope="session")
 def classifier():
     return load_model().classifier
-
-
-@contextmanager
-def running_app(folder: Path):
-    """The real app (`python app.py`) on a free loopback port, with its own model and feedback folders."""
-    port = free_port()
-    models, feedback = folder / "models", folder / "feedback"
-    shutil.copytree(model_dir(), models)
-    log_path = folder / "app.log"
-    environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                   "FEEDBACK_DIR": str(feedback), "MODEL_DIR": str(models)}
-    environment.pop("FEEDBACK_REPO", None)
-    environment.pop("HF_TOKEN", None)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT, env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            wait_until_up(url, process)
-            yield {"url": url, "feedback": feedback, "models": models, "log": log_path, "process": process}
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from digit.config import PROJECT_DIR, model_dir
 from digit.model_store import load_model
 from training.data import load_mnist
 from training.evaluate import evaluate
-from training.local_app import free_port, wait_until_up
+from training.local_app import running_app
 from training.synthetic import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 
 KINDS = {"sketch": sketch_from_mnist, "photo": photo_from_mnist, "light_on_dark": light_on_dark}
@@ -91,30 +91,11 @@ def cli_throughput(images: np.ndarray, count: int = 1000) -> dict:
             "exit_status": result.returncode}
 
 
-class App:
-    """The real app in a subprocess on a loopback port, with scratch feedback and model folders."""
-
-    def __init__(self, folder: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.feedback = folder / "feedback"
-        environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
-                       "FEEDBACK_DIR": str(self.feedback), "GRADIO_ANALYTICS_ENABLED": "False"}
-        environment.pop("FEEDBACK_REPO", None)
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=environment,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until_up(self.url, self.process)
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-
-
-def api_latency(app: App, files: list[str], clients: int, requests_per_client: int) -> dict:
+def api_latency(app: dict, files: list[str], clients: int, requests_per_client: int) -> dict:
     from gradio_client import Client, handle_file
 
     def user(index: int) -> list[float]:
-        client = Client(app.url, verbose=False)
+        client = Client(app["url"], verbose=False)
         times = []
         for request in range(requests_per_client):
             path = files[(index * requests_per_client + request) % len(files)]
@@ -131,7 +112,7 @@ def api_latency(app: App, files: list[str], clients: int, requests_per_client: i
             **percentiles(times)}
 
 
-def load_test(app: App, files: list[tuple[str, int]], users: int, seconds: float) -> dict:
+def load_test(app: dict, files: list[tuple[str, int]], users: int, seconds: float) -> dict:
     """users concurrent clients for a bounded time: each classifies, every fifth request flags."""
     from gradio_client import Client, handle_file
 
@@ -140,7 +121,7 @@ def load_test(app: App, files: list[tuple[str, int]], users: int, seconds: float
     times, errors, flagged = [], [], []
 
     def user(index: int) -> None:
-        client = Client(app.url, verbose=False)
+        client = Client(app["url"], verbose=False)
         request = 0
         while time.monotonic() < deadline:
             path, digit = files[(index * 7 + request) % len(files)]
@@ -167,7 +148,7 @@ def load_test(app: App, files: list[tuple[str, int]], users: int, seconds: float
         thread.join(seconds + 60)
     elapsed = time.perf_counter() - start
     stored = []
-    for metadata in app.feedback.glob("data/*/metadata.jsonl"):
+    for metadata in app["feedback"].glob("data/*/metadata.jsonl"):
         stored += [json.loads(line)["file_name"] for line in metadata.read_text().splitlines() if line]
     return {"users": users, "seconds": round(elapsed, 1), "requests": len(times) + len(errors),
             "per_second": round(len(times) / elapsed, 1), "errors": len(errors), "error_samples": errors[:3],
@@ -202,14 +183,11 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
             path.write_bytes(buffer.getvalue())
             files.append((str(path), int(mnist.validation.labels[index])))
         print("API latency and load…", file=sys.stderr)
-        app = App(Path(folder))
-        try:
+        with running_app(Path(folder) / "app") as app:
             paths = [path for path, _ in files]
             report["api_1_client"] = api_latency(app, paths, 1, 60)
             report["api_8_clients"] = api_latency(app, paths, 8, 20)
             report["load_16_users"] = load_test(app, files, 16, load_seconds)
-        finally:
-            app.close()
     return report
 
 
@@ -228,12 +206,9 @@ def concurrency_sweep(levels: list[int], seconds: float) -> list[dict]:
             os.environ["DIGIT_CONCURRENCY"] = str(level)
             scratch = Path(folder) / f"concurrency{level}"
             scratch.mkdir()
-            app = App(scratch)
-            try:
+            with running_app(scratch) as app:
                 load = load_test(app, files, 16, seconds)
                 single = api_latency(app, [path for path, _ in files], 1, 30)
-            finally:
-                app.close()
             results.append({"concurrency": level, "per_second": load["per_second"], "p95": load.get("p95"),
                             "errors": load["errors"], "one_client_p50": single["p50"]})
             print(json.dumps(results[-1]), flush=True)
