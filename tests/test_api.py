@@ -1,4 +1,4 @@
-"""The `classify` endpoint through gradio_client, against the real running app."""
+"""The `classify` and `flag` endpoints through gradio_client and plain HTTP, against the real running app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from training.local_app import HttpApi
 from training.synthetic import draw_strokes, photo_from_mnist
 
 
@@ -77,3 +78,16 @@ def test_flag_refuses_a_digit_outside_0_to_9(client, tmp_path, digit):
 def test_flag_is_listed_on_the_api_page(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/classify", "/flag"}
+
+
+def test_the_documented_http_route_classifies_and_reports_errors(app_server, tmp_path):
+    api = HttpApi(app_server["url"])
+    good, bad = tmp_path / "seven.png", tmp_path / "bad.png"
+    Image.fromarray(draw_strokes(7, canvas=(800, 800))).save(good)
+    bad.write_text("<html>not a picture</html>")
+    try:
+        assert api.predict(good, api_name="classify")["label"] == "7"
+        with pytest.raises(RuntimeError, match="(?i)not an image"):
+            api.predict(bad, api_name="classify")
+    finally:
+        api.close()
