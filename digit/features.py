@@ -28,6 +28,19 @@ class Deskew(TransformerMixin, BaseEstimator):
         return np.stack([deskew(image) for image in images]).reshape(len(images), -1) / 255.0
 
 
+class Columns(TransformerMixin, BaseEstimator):
+    """The columns from start on: a juror's share of the front's output."""
+
+    def __init__(self, start: int = 0):
+        self.start = start
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return X[:, self.start:]
+
+
 class PixelsAndGradients(TransformerMixin, BaseEstimator):
     """Pixels next to histograms of oriented gradients (HOG) at two scales, weighted.
 

@@ -9,11 +9,11 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC
 
-from digit.features import Deskew, PixelsAndGradients
+from digit.features import Columns, Deskew, PixelsAndGradients
+from digit.neighbours import DeformationNeighbours
 from digit.preprocess import BadImage, ImageInput, Normalized, normalize
 
 JURORS = ("svc", "knn", "rf")
@@ -98,30 +98,35 @@ class Jury(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+PIXELS = 28 * 28  # the front's output starts with the deskewed pixels, then the shape features
+
+
 def build_front(pca_components: int = 80) -> Pipeline:
-    """The shared feature steps: deskew, pixels + gradient histograms, PCA."""
+    """The shared feature steps: deskew, then [pixels | PCA of pixels + gradient histograms].
+
+    The SVC and the forest read the shape features; the k-NN compares the pixels themselves.
+    """
+    shape = Pipeline([("features", PixelsAndGradients()),
+                      ("pca", PCA(n_components=pca_components, svd_solver="covariance_eigh"))])
     return Pipeline([
         ("deskew", Deskew()),
-        ("features", PixelsAndGradients()),
-        ("pca", PCA(n_components=pca_components, svd_solver="covariance_eigh")),
+        ("views", FeatureUnion([("pixels", "passthrough"), ("shape", shape)])),
     ])
 
 
-def build_jurors(svc_c: float = 10.0, svc_gamma: float | str = "scale", knn_neighbors: int = 4,
-                 knn_components: int = 40, forest_trees: int = 25, forest_leaves: int = 1000,
-                 n_jobs: int = 2) -> dict[str, BaseEstimator]:
+def build_jurors(svc_c: float = 10.0, svc_gamma: float | str = "scale", forest_trees: int = 10,
+                 forest_leaves: int = 1000, n_jobs: int = 2) -> dict[str, BaseEstimator]:
     """The untrained jurors, sized so that all model files stay under 20 MB."""
     return {
         # Probabilities from calibration on out-of-fold decisions: SVC(probability=True) is deprecated.
-        "svc": CalibratedClassifierCV(SVC(C=svc_c, gamma=svc_gamma, cache_size=1000), ensemble=False,
-                                      cv=3, n_jobs=n_jobs),
-        # k-NN keeps every sample: on fewer components, in float32, without a second copy in a tree.
-        "knn": Pipeline([("pca", PCA(n_components=knn_components, svd_solver="covariance_eigh")),
-                         ("knn", KNeighborsClassifier(n_neighbors=knn_neighbors, weights="distance",
-                                                      algorithm="brute"))]),
+        "svc": Pipeline([("shape", Columns(PIXELS)),
+                         ("svc", CalibratedClassifierCV(SVC(C=svc_c, gamma=svc_gamma, cache_size=1000),
+                                                        ensemble=False, cv=3, n_jobs=n_jobs))]),
+        "knn": DeformationNeighbours(pixels=PIXELS),
         # A forest grows with its leaves: capping them keeps it a few MB instead of ~190 MB.
-        "rf": RandomForestClassifier(n_estimators=forest_trees, max_leaf_nodes=forest_leaves,
-                                     n_jobs=n_jobs, random_state=0),
+        "rf": Pipeline([("shape", Columns(PIXELS)),
+                        ("rf", RandomForestClassifier(n_estimators=forest_trees, max_leaf_nodes=forest_leaves,
+                                                      n_jobs=n_jobs, random_state=0))]),
     }
 
 

@@ -26,9 +26,12 @@ CARD_FILE = "model_card.json"
 
 # Every non-builtin type the jury file holds; checked on save, enforced on load.
 TRUSTED_TYPES = [
+    "digit.features.Columns",
     "digit.features.Deskew",
     "digit.features.PixelsAndGradients",
     "digit.jury.Jury",
+    "digit.neighbours.DeformationNeighbours",
+    "digit.neighbours.NearestNeighbours",
     "numpy.dtype",
     "numpy.ndarray",
     "numpy.float64",
@@ -39,8 +42,7 @@ TRUSTED_TYPES = [
     "sklearn.decomposition._pca.PCA",
     "sklearn.ensemble._forest.RandomForestClassifier",
     "sklearn.ensemble._voting.VotingClassifier",
-    "sklearn.neighbors._classification.KNeighborsClassifier",
-    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.pipeline.FeatureUnion",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.svm._classes.SVC",

@@ -87,8 +87,12 @@ def distort(pixels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndar
 
 
 def hard_training_digits(current, mnist_pixels: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Indices of training digits whose true class the current jury gives little probability."""
-    truth = current.model.predict_proba(mnist_pixels)[np.arange(len(labels)), labels]
+    """Indices of training digits whose true class the current SVC gives little probability.
+
+    The SVC judges, not the whole jury: the k-NN holds these very digits and calls each one easy."""
+    front, jury = current.model[:-1], current.model[-1]
+    svc = jury.named_estimators_["svc"]
+    truth = svc.predict_proba(front.transform(mnist_pixels))[np.arange(len(labels)), labels]
     hard = np.flatnonzero(truth < HARD_CONFIDENCE)
     return hard[np.argsort(truth[hard])][:MAX_HARD]
 

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
 from digit.config import model_dir
-from digit.jury import Jury, build_front, build_jurors
+from digit.jury import PIXELS, Jury, build_front, build_jurors
 from digit.model_store import save_model
 from digit.preprocess import normalize
 from training.data import Mnist, load_mnist
@@ -65,18 +65,19 @@ def fit_jury(train: TrainingSet, validation_pixels: np.ndarray, validation_label
     front = build_front()
     progress.set_postfix_str("features")
     features = front.fit_transform(train.pixels).astype(np.float32)
-    gamma = SVC_GAMMA_FACTOR / (features.shape[1] * features.var())
+    shape = features[:, PIXELS:]
+    gamma = SVC_GAMMA_FACTOR / (shape.shape[1] * shape.var())
     jurors = build_jurors(svc_gamma=gamma)
     progress.update()
     fitted = []
     for name, juror in jurors.items():
         progress.set_postfix_str(name)
-        if train.weights is not None and name != "knn":  # k-NN takes no sample weights
-            juror.fit(features, train.labels, sample_weight=train.weights)
+        if train.weights is not None and isinstance(juror, Pipeline):  # k-NN takes no sample weights
+            juror.fit(features, train.labels, **{f"{juror.steps[-1][0]}__sample_weight": train.weights})
         else:
             juror.fit(features, train.labels)
-        if "n_jobs" in juror.get_params():
-            juror.set_params(n_jobs=1)  # one request is one image: threads cost more than they save
+        # One request is one image: threads cost more than they save.
+        juror.set_params(**{key: 1 for key in juror.get_params() if key.endswith("n_jobs")})
         fitted.append((name, juror))
         progress.update()
     progress.set_postfix_str("weights")

@@ -1,0 +1,164 @@
+"""The k-NN juror: a fast Euclidean search for candidates, re-ranked by a deformation-tolerant distance.
+
+`NearestNeighbours` gives the votes of `KNeighborsClassifier(weights="distance",
+algorithm="brute")` in a quarter of the time for one query: scikit-learn spends ~3 ms on input
+checks and chunking around a 0.3 ms matrix product, and a KD-tree stores a float64 copy of the
+50k samples (+16 MB). `DeformationNeighbours` re-ranks its candidates by the image distortion model.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+QUERY_CHUNK = 1000  # queries per distance block: 1000 x 50k float32 = 200 MB
+
+
+class NearestNeighbours(ClassifierMixin, BaseEstimator):
+    """Euclidean k nearest neighbours, votes weighted by 1/distance (an exact match wins)."""
+
+    def __init__(self, n_neighbors: int = 4):
+        self.n_neighbors = n_neighbors
+
+    def fit(self, X, y) -> "NearestNeighbours":
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.samples_ = np.ascontiguousarray(X, dtype=np.float16)  # half the file; ranks the same
+        self.codes_ = codes.astype(np.int16)
+        return self
+
+    def _search_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """float32 samples and their squared norms, built once per process (not saved)."""
+        if "_float32" not in self.__dict__:
+            samples = self.samples_.astype(np.float32)
+            self.__dict__["_float32"] = (samples, np.einsum("ij,ij->i", samples, samples))
+        return self.__dict__["_float32"]
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # a copy: the live object keeps its cache
+        state.pop("_float32", None)
+        return state
+
+    def kneighbors(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the k nearest samples of each row of X, nearest first."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float32))
+        samples, squared_norms = self._search_arrays()
+        distances, indices = [], []
+        for start in range(0, len(X), QUERY_CHUNK):
+            chunk = X[start:start + QUERY_CHUNK]
+            # |x - s|^2 = |s|^2 - 2 x.s + |x|^2; |x|^2 does not change the ranking, added after.
+            partial = squared_norms - 2.0 * (chunk @ samples.T)
+            nearest = np.argpartition(partial, self.n_neighbors - 1, axis=1)[:, :self.n_neighbors]
+            squared = np.take_along_axis(partial, nearest, 1) + np.einsum("ij,ij->i", chunk, chunk)[:, None]
+            order = np.argsort(squared, axis=1)
+            distances.append(np.sqrt(np.maximum(np.take_along_axis(squared, order, 1), 0)))
+            indices.append(np.take_along_axis(nearest, order, 1))
+        return np.vstack(distances), np.vstack(indices)
+
+    def predict_proba(self, X) -> np.ndarray:
+        distances, indices = self.kneighbors(X)
+        with np.errstate(divide="ignore"):
+            weights = 1.0 / distances
+        exact = np.isinf(weights)
+        rows_with_exact = exact.any(axis=1)
+        weights[rows_with_exact] = exact[rows_with_exact]  # like scikit-learn: exact matches only
+        probabilities = np.zeros((len(indices), len(self.classes_)))
+        np.add.at(probabilities, (np.arange(len(indices))[:, None], self.codes_[indices]), weights)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class DeformationNeighbours(ClassifierMixin, BaseEstimator):
+    """k-NN that forgives small local deformations: the image distortion model (IDM).
+
+    Input rows are [deskewed 28x28 pixels in 0..1 | shape features]. The `candidates`
+    nearest samples by Euclidean distance on a PCA of the shape features are re-ranked by
+    their IDM distance to the query: each pixel's 3x3 context of gradients may match the
+    sample's anywhere within `warp` pixels (Keysers et al., "Deformation models for image
+    recognition", 2007). The `n_neighbors` closest vote with weight exp(-(d / d_best - 1) / tau).
+    Chosen on the validation split: 99.43 % alone, against 98.9 % for Euclidean k-NN.
+    """
+
+    def __init__(self, pixels: int = 784, components: int = 40, candidates: int = 20, n_neighbors: int = 5,
+                 warp: int = 2, tau: float = 0.1, levels: int = 16):
+        self.pixels = pixels
+        self.components = components
+        self.candidates = candidates
+        self.n_neighbors = n_neighbors
+        self.warp = warp
+        self.tau = tau
+        self.levels = levels
+
+    def fit(self, X, y) -> "DeformationNeighbours":
+        from sklearn.decomposition import PCA
+
+        X = np.asarray(X, dtype=np.float32)
+        shape = X[:, self.pixels:]
+        self.pca_ = PCA(n_components=self.components, svd_solver="covariance_eigh").fit(shape)
+        self.search_ = NearestNeighbours(self.candidates).fit(self.pca_.transform(shape), y)
+        self.classes_ = self.search_.classes_
+        # Stored in `levels` grey levels: half the file of 8 bits, same accuracy after the blur.
+        self.images_ = np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8)
+        return self
+
+    def idm_distances(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """IDM distance from each row of X to each of its candidates, and the candidates."""
+        X = np.asarray(X, dtype=np.float32)
+        _, candidates = self.search_.kneighbors(self.pca_.transform(X[:, self.pixels:]))
+        query = _gradients(X[:, :self.pixels])
+        distances = np.empty(candidates.shape, np.float32)
+        for row, (one, chosen) in enumerate(zip(query, candidates)):
+            samples = _gradients(self.images_[chosen].astype(np.float32) / (self.levels - 1))
+            distances[row] = _idm(one, samples, self.warp)
+        return distances, candidates
+
+    def predict_proba(self, X) -> np.ndarray:
+        distances, candidates = self.idm_distances(X)
+        order = np.argsort(distances, axis=1)[:, :self.n_neighbors]
+        nearest = np.take_along_axis(distances, order, 1)
+        weights = np.exp(-(nearest / np.maximum(nearest[:, :1], 1e-9) - 1) / self.tau)
+        codes = self.search_.codes_[np.take_along_axis(candidates, order, 1)]
+        probabilities = np.zeros((len(order), len(self.classes_)))
+        np.add.at(probabilities, (np.arange(len(order))[:, None], codes), weights)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _gradients(images: np.ndarray) -> np.ndarray:
+    """(n, 784) images -> (n, 2, 28, 28) horizontal and vertical Sobel gradients of a light blur.
+
+    One OpenCV call per filter on all images stacked with zero margins, not one per image."""
+    n = len(images)
+    margin = 4  # wider than the blur's and Sobel's reach: no bleeding between images
+    stacked = np.zeros((n, 28 + 2 * margin, 28 + 2 * margin), np.float32)
+    stacked[:, margin:-margin, margin:-margin] = images.reshape(n, 28, 28)
+    tall = cv2.GaussianBlur(stacked.reshape(-1, 28 + 2 * margin), (0, 0), 0.75)
+    gx = cv2.Sobel(tall, cv2.CV_32F, 1, 0, ksize=3).reshape(n, 28 + 2 * margin, -1)
+    gy = cv2.Sobel(tall, cv2.CV_32F, 0, 1, ksize=3).reshape(n, 28 + 2 * margin, -1)
+    inner = (slice(None), slice(margin, -margin), slice(margin, -margin))
+    return np.stack([gx[inner], gy[inner]], axis=1)
+
+
+def _idm(query: np.ndarray, samples: np.ndarray, warp: int) -> np.ndarray:
+    """IDM distance of query (2, 28, 28) to each of samples (k, 2, 28, 28).
+
+    For every shift within warp, the squared difference of the 3x3 gradient contexts at
+    each pixel is a 3x3 box sum of the pixelwise squared difference; each pixel keeps its
+    best shift, and the distance is the sum over pixels.
+    """
+    reach = warp + 1
+    padded = np.pad(samples, ((0, 0), (0, 0), (reach, reach), (reach, reach)))
+    centre = np.pad(query, ((0, 0), (1, 1), (1, 1)))
+    best = None
+    for dy in range(-warp, warp + 1):
+        for dx in range(-warp, warp + 1):
+            shifted = padded[:, :, warp + dy:warp + dy + 30, warp + dx:warp + dx + 30]
+            squared = np.square(centre - shifted).sum(axis=1)  # (k, 30, 30)
+            rows = squared[:, :-2] + squared[:, 1:-1] + squared[:, 2:]
+            context = rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]
+            best = context if best is None else np.minimum(best, context, out=best)
+    return best.sum(axis=(1, 2))

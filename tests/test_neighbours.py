@@ -1,0 +1,64 @@
+"""The k-NN juror: the fast Euclidean search and the deformation-tolerant re-ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import skops.io as sio
+from sklearn.neighbors import KNeighborsClassifier
+
+from digit.features import Deskew
+from digit.neighbours import DeformationNeighbours, NearestNeighbours, _gradients, _idm
+
+
+def test_nearest_neighbours_votes_like_scikit_learn():
+    rng = np.random.default_rng(0)
+    samples, labels = rng.normal(size=(2000, 30)).astype(np.float32), rng.integers(0, 10, 2000)
+    queries = rng.normal(size=(300, 30)).astype(np.float32)
+    queries[:3] = samples[:3]  # a stored sample takes (nearly) the whole vote
+    ours = NearestNeighbours(4).fit(samples, labels)
+    theirs = KNeighborsClassifier(4, weights="distance", algorithm="brute").fit(samples, labels)
+    # Samples are stored in float16: near-ties may swap, nothing else changes.
+    same_neighbours = [set(a) == set(b) for a, b in zip(ours.kneighbors(queries)[1], theirs.kneighbors(queries)[1])]
+    assert np.mean(same_neighbours) >= 0.97
+    assert np.mean(ours.predict(queries) == theirs.predict(queries)) >= 0.98
+    assert np.all(ours.predict_proba(queries[:3])[np.arange(3), labels[:3]] > 0.99)
+
+
+def test_nearest_neighbours_file_does_not_carry_its_float32_cache():
+    rng = np.random.default_rng(1)
+    model = NearestNeighbours(3).fit(rng.normal(size=(500, 10)), rng.integers(0, 10, 500))
+    queries = rng.normal(size=(5, 10))
+    before = model.predict_proba(queries)  # builds the cache
+    loaded = sio.loads(sio.dumps(model), trusted=["digit.neighbours.NearestNeighbours"])
+    assert "_float32" in model.__dict__ and "_float32" not in loaded.__dict__
+    assert loaded.samples_.dtype == np.float16
+    assert np.allclose(loaded.predict_proba(queries), before)
+
+
+def _shifted(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    return np.roll(np.roll(image.reshape(28, 28), dy, axis=0), dx, axis=1).reshape(-1)
+
+
+def test_idm_forgives_a_small_shift_that_euclidean_distance_punishes(validation_digits):
+    images, labels = validation_digits
+    seven = images[np.flatnonzero(labels == 7)[0]].reshape(-1).astype(np.float32) / 255
+    other = images[np.flatnonzero(labels == 1)[0]].reshape(-1).astype(np.float32) / 255
+    moved = _shifted(seven, 2, 1)
+    gradients = _gradients(np.stack([seven, moved, other]))
+    idm = _idm(gradients[0], gradients[1:], warp=2)
+    assert idm[0] < 0.1 * idm[1]  # the moved 7 is nearly identical under IDM
+    euclidean = [np.linalg.norm(seven - moved), np.linalg.norm(seven - other)]
+    assert euclidean[0] > 0.5 * euclidean[1]  # but far by plain distance
+
+
+def test_deformation_neighbours_beat_euclidean_neighbours_on_held_out_digits(mnist):
+    pixels = Deskew().transform(mnist.validation.images[:3500].reshape(3500, -1))
+    labels = mnist.validation.labels[:3500]
+    rows = np.hstack([pixels, pixels])  # [pixels | shape features]: pixels serve as both here
+    train, test = slice(0, 3000), slice(3000, 3500)
+    idm = DeformationNeighbours(components=30).fit(rows[train], labels[train])
+    euclidean = NearestNeighbours(5).fit(pixels[train], labels[train])
+    idm_accuracy = np.mean(idm.predict(rows[test]) == labels[test])
+    euclidean_accuracy = np.mean(euclidean.predict(pixels[test]) == labels[test])
+    assert idm_accuracy >= euclidean_accuracy + 0.01, (idm_accuracy, euclidean_accuracy)
+    assert np.allclose(idm.predict_proba(rows[test][:20]).sum(axis=1), 1)
