@@ -20,7 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger uploads are refused before decoding
 MAX_PIXELS = 40_000_000  # ~6300x6300; above this decoding alone costs too much memory
-WORK_SIZE = 320  # the long side we work at; enough for thin strokes, cheap to process
+WORK_SIZE = 256  # the long side we work at: as accurate as 320 on sketches and photos (validation), cheaper
 MIN_CONTRAST = 40  # ink must differ from the paper by this much (0-255) to count
 SPECK_FRACTION = 0.08  # blobs smaller than this share of the largest blob are noise
 MIN_SEPARATION = 4.5  # ink vs background, in background standard deviations (noise: ~3)
@@ -139,6 +139,10 @@ def _downscale(grey: np.ndarray) -> tuple[np.ndarray, float]:
     scale = min(1.0, WORK_SIZE / max(height, width))
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        # Exact halvings first: OpenCV averages 2x2 blocks ~25x faster than an odd ratio.
+        while grey.shape[0] >= 2 * size[1] and grey.shape[1] >= 2 * size[0]:
+            even = grey[:grey.shape[0] // 2 * 2, :grey.shape[1] // 2 * 2]
+            grey = cv2.resize(even, (even.shape[1] // 2, even.shape[0] // 2), interpolation=cv2.INTER_AREA)
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     return grey, scale
 
@@ -190,11 +194,12 @@ def _stands_out(ink: np.ndarray) -> bool:
     """
     blurred = cv2.GaussianBlur(ink, (0, 0), 1.5)
     _, mask = cv2.threshold(blurred.astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    inked = mask > 0
-    if not inked.any() or inked.all():
+    inked = cv2.countNonZero(mask)
+    if inked == 0 or inked == mask.size:
         return False
-    background = blurred[~inked]
-    return blurred[inked].mean() - background.mean() > MIN_SEPARATION * (background.std() + 1e-3)
+    ink_mean = cv2.mean(blurred, mask=mask)[0]
+    background_mean, background_std = (v[0, 0] for v in cv2.meanStdDev(blurred, mask=cv2.bitwise_not(mask)))
+    return ink_mean - background_mean > MIN_SEPARATION * (background_std + 1e-3)
 
 
 def to_mnist(ink: np.ndarray) -> np.ndarray:
@@ -250,12 +255,13 @@ def normalize(source: ImageInput) -> Normalized:
 
 def _digit_from(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The 28x28 digit made of the ink under mask, and the mask's box (x0, y0, x1, y1)."""
-    ys, xs = np.nonzero(mask)
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    x0, y0, width, height = cv2.boundingRect(mask.view(np.uint8))
+    x1, y1 = x0 + width, y0 + height
+    inside = mask[y0:y1, x0:x1]
     # Keep the anti-aliased edge of kept strokes, drop everything else (specks, paper grain).
-    near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    crop = np.where(near, ink, 0)[y0:y1, x0:x1]
-    strong = crop[mask[y0:y1, x0:x1]]
+    near = cv2.dilate(inside.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    crop = np.where(near, ink[y0:y1, x0:x1], 0)
+    strong = crop[inside]
     level = float(np.percentile(strong, 90)) if strong.size else 255.0
     crop = np.clip(crop * (255.0 / max(level, 1.0)), 0, 255).astype(np.float32)
     return to_mnist(crop), (int(x0), int(y0), int(x1), int(y1))
