@@ -114,7 +114,7 @@ def build_front(pca_components: int = 80) -> Pipeline:
     ])
 
 
-def build_jurors(svc_c: float = 10.0, svc_gamma: float | str = "scale", forest_trees: int = 10,
+def build_jurors(svc_c: float = 10.0, svc_gamma: float | str = "scale", forest_trees: int = 25,
                  forest_leaves: int = 1000, n_jobs: int = 2) -> dict[str, BaseEstimator]:
     """The untrained jurors, sized so that all model files stay under 20 MB."""
     return {

@@ -103,26 +103,39 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.images_ = np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8)
         return self
 
-    def idm_distances(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """IDM distance from each row of X to each of its candidates, and the candidates."""
+    def candidates_of(self, X) -> np.ndarray:
+        """Indices of the Euclidean candidates of each row of X."""
         X = np.asarray(X, dtype=np.float32)
-        _, candidates = self.search_.kneighbors(self.pca_.transform(X[:, self.pixels:]))
-        query = _gradients(X[:, :self.pixels])
+        return self.search_.kneighbors(self.pca_.transform(X[:, self.pixels:]))[1]
+
+    def idm_distances(self, X, candidates: np.ndarray) -> np.ndarray:
+        """IDM distance from each row of X to each of its candidates."""
+        query = _gradients(np.asarray(X, dtype=np.float32)[:, :self.pixels])
         distances = np.empty(candidates.shape, np.float32)
         for row, (one, chosen) in enumerate(zip(query, candidates)):
             samples = _gradients(self.images_[chosen].astype(np.float32) / (self.levels - 1))
             distances[row] = _idm(one, samples, self.warp)
-        return distances, candidates
+        return distances
 
     def predict_proba(self, X) -> np.ndarray:
-        distances, candidates = self.idm_distances(X)
-        order = np.argsort(distances, axis=1)[:, :self.n_neighbors]
-        nearest = np.take_along_axis(distances, order, 1)
-        weights = np.exp(-(nearest / np.maximum(nearest[:, :1], 1e-9) - 1) / self.tau)
-        codes = self.search_.codes_[np.take_along_axis(candidates, order, 1)]
-        probabilities = np.zeros((len(order), len(self.classes_)))
-        np.add.at(probabilities, (np.arange(len(order))[:, None], codes), weights)
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+        X = np.asarray(X, dtype=np.float32)
+        candidates = self.candidates_of(X)
+        codes = self.search_.codes_[candidates]
+        probabilities = np.zeros((len(X), len(self.classes_)))
+        # Re-ranking cannot change a unanimous vote: most digits skip it (same answer, ~2 ms less).
+        unanimous = np.all(codes == codes[:, :1], axis=1)
+        probabilities[unanimous, codes[unanimous, 0]] = 1.0
+        split = np.flatnonzero(~unanimous)
+        if len(split):
+            distances = self.idm_distances(X[split], candidates[split])
+            order = np.argsort(distances, axis=1)[:, :self.n_neighbors]
+            nearest = np.take_along_axis(distances, order, 1)
+            weights = np.exp(-(nearest / np.maximum(nearest[:, :1], 1e-9) - 1) / self.tau)
+            voters = np.take_along_axis(codes[split], order, 1)
+            votes = np.zeros((len(split), len(self.classes_)))
+            np.add.at(votes, (np.arange(len(split))[:, None], voters), weights)
+            probabilities[split] = votes / votes.sum(axis=1, keepdims=True)
+        return probabilities
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -62,3 +62,24 @@ def test_deformation_neighbours_beat_euclidean_neighbours_on_held_out_digits(mni
     euclidean_accuracy = np.mean(euclidean.predict(pixels[test]) == labels[test])
     assert idm_accuracy >= euclidean_accuracy + 0.01, (idm_accuracy, euclidean_accuracy)
     assert np.allclose(idm.predict_proba(rows[test][:20]).sum(axis=1), 1)
+
+
+def test_a_unanimous_neighbourhood_skips_the_re_ranking_with_the_same_answer(mnist):
+    pixels = Deskew().transform(mnist.validation.images[:2200].reshape(2200, -1))
+    labels = mnist.validation.labels[:2200]
+    rows = np.hstack([pixels, pixels])
+    model = DeformationNeighbours(components=30).fit(rows[:2000], labels[:2000])
+    queries = rows[2000:]
+    fast = model.predict_proba(queries)
+    candidates = model.candidates_of(queries)
+    codes = model.search_.codes_[candidates]
+    unanimous = np.all(codes == codes[:, :1], axis=1)
+    assert 0 < unanimous.sum() < len(queries)  # both paths are taken
+    # The full re-ranking, for every row, gives the same probabilities.
+    distances = model.idm_distances(queries, candidates)
+    order = np.argsort(distances, axis=1)[:, :model.n_neighbors]
+    nearest = np.take_along_axis(distances, order, 1)
+    weights = np.exp(-(nearest / nearest[:, :1] - 1) / model.tau)
+    full = np.zeros_like(fast)
+    np.add.at(full, (np.arange(len(order))[:, None], np.take_along_axis(codes, order, 1)), weights)
+    assert np.allclose(fast, full / full.sum(axis=1, keepdims=True))
