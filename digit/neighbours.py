@@ -11,12 +11,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.decomposition import PCA
 
 QUERY_CHUNK = 1000  # queries per distance block: 1000 x 50k float32 = 200 MB
 
 
 class NearestNeighbours(ClassifierMixin, BaseEstimator):
-    """Euclidean k nearest neighbours, votes weighted by 1/distance (an exact match wins)."""
+    """Euclidean k nearest neighbours, votes weighted by 1/distance (an exact match takes all)."""
 
     def __init__(self, n_neighbors: int = 4):
         self.n_neighbors = n_neighbors
@@ -78,7 +79,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
     their IDM distance to the query: each pixel's 3x3 context of gradients may match the
     sample's anywhere within `warp` pixels (Keysers et al., "Deformation models for image
     recognition", 2007). The `n_neighbors` closest vote with weight exp(-(d / d_best - 1) / tau).
-    Chosen on the validation split: 99.43 % alone, against 98.9 % for Euclidean k-NN.
+    On the validation split: 99.35 % alone, against 98.9 % for the Euclidean k-NN it re-ranks.
     """
 
     def __init__(self, pixels: int = 784, components: int = 40, candidates: int = 20, n_neighbors: int = 5,
@@ -92,8 +93,6 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.levels = levels
 
     def fit(self, X, y) -> "DeformationNeighbours":
-        from sklearn.decomposition import PCA
-
         X = np.asarray(X, dtype=np.float32)
         shape = X[:, self.pixels:]
         self.pca_ = PCA(n_components=self.components, svd_solver="covariance_eigh").fit(shape)
