@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from digit import app_actions as actions
-from digit.components import UploadedImage
+from digit.components import CHOOSE_BRUSH_JS, UploadedImage
 
 with gr.Blocks(title="Digit jury") as demo:
     gr.Markdown(
@@ -63,4 +63,5 @@ with gr.Blocks(title="Digit jury") as demo:
 
 if __name__ == "__main__":
     actions.feedback()  # start the store (and its push) before the first visitor
-    demo.queue(default_concurrency_limit=actions.CONCURRENCY).launch(max_file_size=actions.MAX_UPLOAD)
+    demo.queue(default_concurrency_limit=actions.CONCURRENCY).launch(max_file_size=actions.MAX_UPLOAD,
+                                                                     js=CHOOSE_BRUSH_JS)

@@ -1,4 +1,4 @@
-"""A Gradio component tuned for this app."""
+"""Gradio pieces tuned for this app: an image input and a page script."""
 
 from __future__ import annotations
 
@@ -19,3 +19,20 @@ class UploadedImage(gr.Image):
             return super().preprocess(payload)
         except Exception:  # noqa: BLE001 - any decoding failure: our reader explains it
             return None if payload is None else payload.path
+
+
+# Gradio's Sketchpad opens, and comes back after "Clear canvas", with no drawing tool chosen
+# ("select the draw tool to start"): a visitor's first strokes would do nothing. Whenever no
+# tool is chosen, choose the brush. Runs once on page load (launch(js=...)).
+CHOOSE_BRUSH_JS = """
+() => {
+  const chooseBrush = () => {
+    const pad = document.querySelector("#sketchpad");
+    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
+    if (brush && !pad.querySelector("button.highlight")) brush.click();
+  };
+  new MutationObserver(chooseBrush).observe(document.body, {childList: true, subtree: true, attributes: true,
+                                                           attributeFilter: ["class"]});
+  chooseBrush();
+}
+"""

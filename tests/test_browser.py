@@ -57,8 +57,8 @@ def shot(page, name: str) -> None:
 
 
 def draw(page, digit: int) -> None:
-    """Pick the brush and draw the digit's strokes with the mouse in the middle of the canvas."""
-    page.locator("#sketchpad").get_by_role("button", name="Brush").click()
+    """Draw the digit's strokes with the mouse in the middle of the canvas, as a visitor does:
+    without picking a tool first (the page chooses the brush)."""
     area = page.locator("#sketchpad canvas").first.bounding_box()
     centre_x, centre_y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
     for stroke in stroke_paths(digit, (round(centre_x - 60), round(centre_y - 95), 120, 190)):
@@ -98,6 +98,16 @@ def test_a_drawn_digit_is_read(page):
     assert text.splitlines()[0].strip() == "7", text
     assert "confident" in text
     shot(page, "drawn_seven")
+
+
+def test_the_canvas_is_ready_to_draw_on_arrival_and_after_clearing(page):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    pad = page.locator("#sketchpad")
+    expect(pad.get_by_role("button", name="Brush", exact=True)).to_have_class(re.compile(r"\bhighlight\b"))
+    expect(pad).not_to_contain_text("select the draw tool")
+    pad.get_by_role("button", name="Clear canvas").click()
+    expect(pad.get_by_role("button", name="Brush", exact=True)).to_have_class(re.compile(r"\bhighlight\b"))
+    expect(pad).not_to_contain_text("select the draw tool")
 
 
 def test_clear_the_canvas_and_draw_another(page):
