@@ -71,5 +71,23 @@ def test_the_api_refuses_each_bad_file_clearly_and_keeps_serving(hostile, app_se
 
     Image.fromarray(draw_strokes(2)).save(good)
     assert client.predict(handle_file(str(good)), api_name="/classify")["label"] == "2"
-    log = app_server["log"].read_text()
-    assert "Traceback" not in log
+    assert app_errors(app_server["log"].read_text()) == []
+
+
+def app_errors(log: str) -> list[str]:
+    """The exception line of every traceback in the app's log, except a visitor hanging up
+    mid-upload: Gradio's server logs starlette's ClientDisconnect when a page closes while the
+    Sketchpad still sends its canvas (the browser tests close pages), and nothing fails."""
+    errors = []
+    for block in log.split("Traceback (most recent call last):")[1:]:
+        exception = next((line for line in block.splitlines() if line.strip() and not line[0].isspace()), "")
+        if not exception.startswith("starlette.requests.ClientDisconnect"):
+            errors.append(exception or block[:200])
+    return errors
+
+
+def test_app_errors_ignores_only_a_client_hanging_up():
+    hung_up = "Traceback (most recent call last):\n  File \"x.py\", line 1\nstarlette.requests.ClientDisconnect\n"
+    crashed = "Traceback (most recent call last):\n  File \"digit/x.py\", line 2\nValueError: boom\n"
+    assert app_errors("* Running\n" + hung_up) == []
+    assert app_errors(hung_up + crashed) == ["ValueError: boom"]
