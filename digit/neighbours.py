@@ -126,15 +126,18 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         probabilities[unanimous, codes[unanimous, 0]] = 1.0
         split = np.flatnonzero(~unanimous)
         if len(split):
-            distances = self.idm_distances(X[split], candidates[split])
-            order = np.argsort(distances, axis=1)[:, :self.n_neighbors]
-            nearest = np.take_along_axis(distances, order, 1)
-            weights = np.exp(-(nearest / np.maximum(nearest[:, :1], 1e-9) - 1) / self.tau)
-            voters = np.take_along_axis(codes[split], order, 1)
-            votes = np.zeros((len(split), len(self.classes_)))
-            np.add.at(votes, (np.arange(len(split))[:, None], voters), weights)
-            probabilities[split] = votes / votes.sum(axis=1, keepdims=True)
+            probabilities[split] = self.votes(self.idm_distances(X[split], candidates[split]), codes[split])
         return probabilities
+
+    def votes(self, distances: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Class probabilities from the IDM distances to the candidates and their class codes:
+        the n_neighbors closest vote with weight exp(-(d / d_best - 1) / tau)."""
+        order = np.argsort(distances, axis=1)[:, :self.n_neighbors]
+        nearest = np.take_along_axis(distances, order, 1)
+        weights = np.exp(-(nearest / np.maximum(nearest[:, :1], 1e-9) - 1) / self.tau)
+        probabilities = np.zeros((len(distances), len(self.classes_)))
+        np.add.at(probabilities, (np.arange(len(distances))[:, None], np.take_along_axis(codes, order, 1)), weights)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -76,10 +76,5 @@ def test_a_unanimous_neighbourhood_skips_the_re_ranking_with_the_same_answer(mni
     unanimous = np.all(codes == codes[:, :1], axis=1)
     assert 0 < unanimous.sum() < len(queries)  # both paths are taken
     # The full re-ranking, for every row, gives the same probabilities.
-    distances = model.idm_distances(queries, candidates)
-    order = np.argsort(distances, axis=1)[:, :model.n_neighbors]
-    nearest = np.take_along_axis(distances, order, 1)
-    weights = np.exp(-(nearest / nearest[:, :1] - 1) / model.tau)
-    full = np.zeros_like(fast)
-    np.add.at(full, (np.arange(len(order))[:, None], np.take_along_axis(codes, order, 1)), weights)
-    assert np.allclose(fast, full / full.sum(axis=1, keepdims=True))
+    full = model.votes(model.idm_distances(queries, candidates), codes)
+    assert np.allclose(fast, full)

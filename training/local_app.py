@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import json
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
