@@ -26,7 +26,7 @@ evaluate: $(STAMP)
 	$(PY) -m training.evaluate
 
 bench: $(STAMP)
-	$(PY) -m training.bench
+	$(PY) -m bench
 
 retrain: $(STAMP)
 	$(PY) -m training.retrain --feedback $${FEEDBACK_DIR:-data/feedback}

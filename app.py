@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digit import app_actions as actions
-from digit.components import CHOOSE_BRUSH_JS, UploadedImage
+from digit.config import concurrency
+from digit.page import actions
+from digit.page.components import CHOOSE_BRUSH_JS, UploadedImage
 
 with gr.Blocks(title="Digit jury") as demo:
     gr.Markdown(
@@ -52,16 +53,11 @@ with gr.Blocks(title="Digit jury") as demo:
     dataset_tab.select(actions.dataset_summary, None, summary, api_visibility="private")
     refresh.click(actions.dataset_summary, None, summary, api_visibility="private")
 
-    # The API (see "Use via API"). Plain file inputs: our reader, not Gradio's, decides what
-    # is an image and says what is wrong with one.
-    api_image = gr.File(label="image", type="filepath", visible=False)
-    api_digit = gr.Number(label="digit", precision=0, visible=False)
-    api_label = gr.Label(visible=False)
-    api_text = gr.Textbox(visible=False)
-    gr.Button(visible=False).click(actions.classify, api_image, api_label, api_name="classify")
-    gr.Button(visible=False).click(actions.flag, [api_image, api_digit], api_text, api_name="flag")
+    # The API (see "Use via API"): our reader, not Gradio's, decides what is an image and
+    # says what is wrong with one; the digit arrives as sent (a gr.Number would round 3.5 to 4).
+    gr.api(actions.classify, api_name="classify")
+    gr.api(actions.flag, api_name="flag")
 
 if __name__ == "__main__":
     actions.feedback()  # start the store (and its push) before the first visitor
-    demo.queue(default_concurrency_limit=actions.CONCURRENCY).launch(max_file_size=actions.MAX_UPLOAD,
-                                                                     js=CHOOSE_BRUSH_JS)
+    demo.queue(default_concurrency_limit=concurrency()).launch(max_file_size=actions.MAX_UPLOAD, js=CHOOSE_BRUSH_JS)

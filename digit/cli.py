@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from digit.jury import Prediction
+from digit.images import BadImage
 from digit.model_store import ModelError, load_model
-from digit.preprocess import BadImage
+from digit.prediction import Prediction
 
 
 def _parser() -> argparse.ArgumentParser:

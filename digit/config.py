@@ -1,4 +1,5 @@
-"""Settings read from the environment, in one place."""
+"""Settings read from the environment, in one place. Read when asked, not at import, so a
+test or a launcher can set them first."""
 
 from __future__ import annotations
 
@@ -8,11 +9,36 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def _text(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
 def model_dir() -> Path:
     """Where the jury and its card live (MODEL_DIR, default: the shipped models/)."""
-    return Path(os.environ.get("MODEL_DIR") or PROJECT_DIR / "models")
+    return Path(_text("MODEL_DIR") or PROJECT_DIR / "models")
 
 
 def feedback_dir() -> Path:
     """The local feedback dataset folder (FEEDBACK_DIR, default: data/feedback)."""
-    return Path(os.environ.get("FEEDBACK_DIR") or "data/feedback")
+    return Path(_text("FEEDBACK_DIR") or "data/feedback")
+
+
+def feedback_repo() -> str | None:
+    """The Hub dataset repo the feedback is pushed to (FEEDBACK_REPO), if any."""
+    return _text("FEEDBACK_REPO")
+
+
+def hub_token() -> str | None:
+    """The Hub token (HF_TOKEN): never logged, never shown."""
+    return _text("HF_TOKEN")
+
+
+def hub_endpoint() -> str | None:
+    """The Hub's address (HF_ENDPOINT; unset: huggingface.co). Read now, not when
+    huggingface_hub was imported."""
+    return _text("HF_ENDPOINT")
+
+
+def concurrency() -> int:
+    """Requests the app computes at once (DIGIT_CONCURRENCY, default 2: see README, Serving)."""
+    return int(_text("DIGIT_CONCURRENCY") or 2)

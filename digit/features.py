@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 
 def deskew(image: np.ndarray) -> np.ndarray:
@@ -29,16 +30,20 @@ class Deskew(TransformerMixin, BaseEstimator):
 
 
 class Columns(TransformerMixin, BaseEstimator):
-    """The columns from start on: a juror's share of the front's output."""
+    """The columns from start on (a juror's share of the front's output), optionally
+    scaled to unit variance overall so that an RBF kernel's gamma is a plain number."""
 
-    def __init__(self, start: int = 0):
+    def __init__(self, start: int = 0, unit_variance: bool = False):
         self.start = start
+        self.unit_variance = unit_variance
 
     def fit(self, X, y=None):
+        self.scale_ = 1.0 / float(np.std(X[:, self.start:])) if self.unit_variance else 1.0
         return self
 
     def transform(self, X) -> np.ndarray:
-        return X[:, self.start:]
+        check_is_fitted(self)
+        return X[:, self.start:] * self.scale_ if self.unit_variance else X[:, self.start:]
 
 
 class PixelsAndGradients(TransformerMixin, BaseEstimator):
@@ -69,7 +74,7 @@ class PixelsAndGradients(TransformerMixin, BaseEstimator):
 
 
 def hog(images: np.ndarray, bins: int, cell: int = 7) -> np.ndarray:
-    """Batch HOG: signed orientations, 7x7 cells, 2x2-cell blocks moved by one cell, L2 norm."""
+    """Batch HOG: signed orientations, cell x cell pixel cells, 2x2-cell blocks moved by one cell, L2 norm."""
     n, size, _ = images.shape
     gx = np.zeros_like(images)
     gy = np.zeros_like(images)

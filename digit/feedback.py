@@ -32,8 +32,9 @@ from gradio import FlaggingCallback
 from huggingface_hub import CommitScheduler, HfApi
 from PIL import Image
 
-from digit.config import feedback_dir
-from digit.preprocess import ImageInput, load_image, normalize, open_image
+from digit.config import feedback_dir, feedback_repo, hub_endpoint, hub_token
+from digit.images import ImageInput, NoDigit, load_image, open_image
+from digit.preprocess import normalize
 
 MAX_SIDE = 512  # stored images are capped to this long side
 SOURCES = ("sketch", "upload", "api")
@@ -57,8 +58,10 @@ class Sample:
 
 def storable_image(image: ImageInput) -> np.ndarray:
     """The input as sent (RGBA kept), capped to MAX_SIDE; refuses what holds no digit."""
-    if normalize(image).blank:
-        raise FeedbackError("there is no digit in this image to save")
+    try:
+        normalize(image)
+    except NoDigit:
+        raise FeedbackError("there is no digit in this image to save") from None
     if isinstance(image, np.ndarray):
         array = image
     else:
@@ -87,8 +90,8 @@ class FeedbackStore(FlaggingCallback):
     def __init__(self, folder: Path | None = None, repo_id: str | None = None, token: str | None = None,
                  every_minutes: float = 1.0, retry_seconds: float = 5.0):
         self.folder = Path(folder) if folder else None
-        self.repo_id = repo_id if repo_id is not None else os.environ.get("FEEDBACK_REPO") or None
-        self._token = token if token is not None else os.environ.get("HF_TOKEN") or None
+        self.repo_id = repo_id if repo_id is not None else feedback_repo()
+        self._token = token if token is not None else hub_token()
         self.every_minutes = every_minutes
         self.retry_seconds = retry_seconds
         self.lock = threading.Lock()
@@ -172,8 +175,7 @@ class FeedbackStore(FlaggingCallback):
     def _start_pushing(self) -> None:
         """Create the scheduler, retrying while the Hub cannot be reached."""
         delay = self.retry_seconds
-        # HF_ENDPOINT is read now, not when huggingface_hub was imported.
-        api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=self._token)
+        api = HfApi(endpoint=hub_endpoint(), token=self._token)
         while not self._stop.is_set():
             try:
                 self.scheduler = _SharedLockScheduler(

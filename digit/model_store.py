@@ -15,16 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import skops.io as sio
-from sklearn.pipeline import Pipeline
 
+from digit.classifier import Classifier
 from digit.config import model_dir
-from digit.jury import Classifier
+from digit.jury import Jury
+from digit.model_card import hub_readme
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "jury.skops"
 CARD_FILE = "model_card.json"
+README_FILE = "README.md"  # the card for people, and for the Hub's model page
 
-# Every non-builtin type the jury file holds; checked on save, enforced on load.
+# The types the jury file holds beyond what skops trusts by itself (scikit-learn's public
+# estimators, numpy arrays and dtypes): checked on save, enforced on load, and a test keeps
+# this list equal to what the shipped file holds.
 TRUSTED_TYPES = [
     "digit.features.Columns",
     "digit.features.Deskew",
@@ -32,23 +36,9 @@ TRUSTED_TYPES = [
     "digit.jury.Jury",
     "digit.neighbours.DeformationNeighbours",
     "digit.neighbours.NearestNeighbours",
-    "numpy.dtype",
-    "numpy.ndarray",
-    "numpy.float64",
-    "numpy.int64",
-    "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
-    "sklearn.decomposition._pca.PCA",
-    "sklearn.ensemble._forest.RandomForestClassifier",
-    "sklearn.ensemble._voting.VotingClassifier",
-    "sklearn.pipeline.FeatureUnion",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._label.LabelEncoder",
-    "sklearn.svm._classes.SVC",
-    "sklearn.tree._classes.DecisionTreeClassifier",
     "sklearn.tree._tree.Tree",
-    "sklearn.utils._bunch.Bunch",
 ]
 
 
@@ -63,20 +53,48 @@ class LoadedModel:
     seconds: float  # how long loading took
 
 
-def save_model(model: Pipeline, folder: Path, card: dict) -> Path:
-    """Write the jury and its card into folder; refuse to write types we would not load back."""
+def save_model(jury: Jury, folder: Path, card: dict) -> dict:
+    """Write the jury and its card (JSON and README) into folder: the one place a card is
+    written. Refuses types we would not load back. Each file is renamed into place whole,
+    the card last: a reader that sees a new card finds its model. Returns the card."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / MODEL_FILE
-    temporary = path.with_suffix(".tmp")
-    sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    unknown = sorted(set(sio.get_untrusted_types(file=temporary)) - set(TRUSTED_TYPES))
+    staged = folder / f".{MODEL_FILE}.new"
+    sio.dump(_without_routing_requests(jury), staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(TRUSTED_TYPES))
     if unknown:
-        temporary.unlink()
+        staged.unlink()
         raise ModelError(f"the model holds types missing from TRUSTED_TYPES: {unknown}")
-    temporary.replace(path)
-    card = {**card, "files": {MODEL_FILE: path.stat().st_size}}
-    (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-    return path
+    card = {**card, "files": {MODEL_FILE: staged.stat().st_size}}
+    staged.replace(folder / MODEL_FILE)
+    for name, text in ((README_FILE, hub_readme(card)), (CARD_FILE, json.dumps(card, indent=2) + "\n")):
+        staged = folder / f".{name}.new"
+        staged.write_text(text)
+        staged.replace(folder / name)
+    return card
+
+
+def _without_routing_requests(jury: Jury) -> Jury:
+    """Drop the sample-weight requests (metadata routing) from every fitted part: they wire
+    up fitting, predicting never reads them, and skops cannot store them."""
+    seen: set[int] = set()
+
+    def strip(node) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                strip(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                strip(item)
+        elif type(node).__module__.startswith(("sklearn.", "digit.")) and hasattr(node, "__dict__"):
+            node.__dict__.pop("_metadata_request", None)
+            for item in vars(node).values():
+                strip(item)
+
+    strip(jury)
+    return jury
 
 
 def read_card(folder: Path | None = None) -> dict:
@@ -98,21 +116,22 @@ def load_model(folder: Path | None = None) -> LoadedModel:
         unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if unknown:
             raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
-        model = sio.load(path, trusted=TRUSTED_TYPES)
+        jury = sio.load(path, trusted=TRUSTED_TYPES)
+        if not isinstance(jury, Jury):
+            raise ModelError(f"refusing {path}: it holds a {type(jury).__name__}, not a digit jury")
     except ModelError:
         raise
     except Exception as error:  # a corrupt or foreign file must not crash with a traceback
         raise ModelError(f"cannot load {path}: {error}") from None
     card = read_card(folder)
-    return LoadedModel(Classifier(model, str(card.get("version", "unknown"))), card,
+    return LoadedModel(Classifier(jury, str(card.get("version", "unknown"))), card,
                        time.perf_counter() - start)
 
 
 class ModelSlot:
-    """The jury in a folder, reloaded when a promotion replaces its file: no restart needed.
-
-    A stat per request is the whole cost. A replacement that fails to load is reported
-    once and the model already serving stays.
+    """The jury in a folder, reloaded when a promotion replaces its card (written last):
+    no restart needed. A stat per request is the whole cost. A replacement that fails to
+    load is reported once and the model already serving stays.
     """
 
     def __init__(self, folder: Path | None = None):
@@ -124,7 +143,7 @@ class ModelSlot:
     def get(self) -> LoadedModel:
         folder = self.folder or model_dir()
         try:
-            stat = (folder / MODEL_FILE).stat()
+            stat = (folder / CARD_FILE).stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
         except OSError:
             stamp = None

@@ -8,18 +8,13 @@ uneven light, paper texture and specks. App, CLI and training all call `normaliz
 
 from __future__ import annotations
 
-import io
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger uploads are refused before decoding
-MAX_PIXELS = 40_000_000  # ~6300x6300; above this decoding alone costs too much memory
+from digit.images import ImageInput, NoDigit, load_image
+
 WORK_SIZE = 256  # the long side we work at: as accurate as 320 on sketches and photos (validation), cheaper
 MIN_CONTRAST = 40  # ink must differ from the paper by this much (0-255) to count
 SPECK_FRACTION = 0.08  # blobs smaller than this share of the largest blob are noise
@@ -32,106 +27,17 @@ NOISE_MESSAGE = "no clear digit: the image looks like noise or texture, not ink 
 TOUCHING_MESSAGE = "this looks like several touching digits: leave a gap between digits to read a number"
 WIDE_RATIO = 1.25  # wider than this times the height: hardly one digit (3 % of MNIST are)
 
-ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
-
-
-class BadImage(ValueError):
-    """The input cannot be read as a picture of a digit; the message says why."""
-
+NO_INK_MESSAGE = "no ink found: draw a digit or upload a picture of one"
 
 @dataclass(frozen=True)
 class Normalized:
     """A digit as the jury sees it, with what we learned on the way."""
 
     pixels: np.ndarray  # 28x28 uint8, white ink on black, like MNIST
-    blank: bool  # no ink found: pixels is all zero and must not be classified
     blobs: int  # connected ink regions kept after dropping specks
     bbox: tuple[int, int, int, int]  # x, y, width, height of the ink in the input's pixels
-    message: str = ""  # why it is blank, or a warning about the reading, for people
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # each kept blob
+    warning: str = ""  # a doubt about the reading, for people (e.g. touching digits)
     parts: list[np.ndarray] = field(default_factory=list)  # 28x28 per digit, left to right, when several
-
-
-def load_image(source: ImageInput) -> np.ndarray:
-    """Read any supported input into a uint8 grey image, dark ink or light ink.
-
-    Transparent pixels are composited on white, EXIF rotation is applied, animations
-    contribute their first frame, 16-bit images are scaled to 8 bits.
-    """
-    if isinstance(source, np.ndarray):
-        return _array_to_grey(source)
-    image = open_image(source) if not isinstance(source, Image.Image) else source
-    return _pil_to_grey(image)
-
-
-def open_image(source: str | os.PathLike | bytes) -> Image.Image:
-    """Decode a file or bytes with limits on size; BadImage says what is wrong."""
-    try:
-        if isinstance(source, bytes):
-            size, opener = len(source), io.BytesIO(source)
-        else:
-            path = Path(source)
-            if not path.is_file():
-                raise BadImage(f"no such file: {path}")
-            size, opener = path.stat().st_size, path
-        if size == 0:
-            raise BadImage("empty file")
-        if size > MAX_FILE_BYTES:
-            raise BadImage(f"file too large: {size / 2**20:.1f} MB (limit {MAX_FILE_BYTES / 2**20:.0f} MB)")
-        image = Image.open(opener)
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise BadImage(f"image too large: {width}x{height} pixels (limit {MAX_PIXELS // 1_000_000} megapixels)")
-        image.load()
-        return image
-    except BadImage:
-        raise
-    except UnidentifiedImageError:
-        raise BadImage("not an image: cannot identify image file") from None
-    except Image.DecompressionBombError:
-        raise BadImage("image too large: refused as a decompression bomb") from None
-    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
-        raise BadImage(f"broken image: {error}") from None
-
-
-def _pil_to_grey(image: Image.Image) -> np.ndarray:
-    image = ImageOps.exif_transpose(image) or image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float32)
-        top = 65535.0 if array.max() > 255 else 255.0
-        return np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)
-    if image.mode == "P" or image.mode == "PA":
-        image = image.convert("RGBA")
-    if image.mode not in ("L", "LA", "RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    return _array_to_grey(np.asarray(image))
-
-
-def _array_to_grey(array: np.ndarray) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim not in (2, 3) or array.size == 0 or (array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4)):
-        raise BadImage(f"not an image: array of shape {array.shape}")
-    if array.dtype == np.uint16:
-        array = array // 257
-    elif array.dtype.kind == "f" and array.max(initial=0) <= 1.0:
-        array = array * 255.0
-    array = np.ascontiguousarray(np.clip(array, 0, 255).astype(np.uint8) if array.dtype != np.uint8 else array)
-    if array.ndim == 2:
-        return array
-    channels = array.shape[2]
-    if channels == 1:
-        return np.ascontiguousarray(array[..., 0])
-    if channels == 2:
-        grey, alpha = np.ascontiguousarray(array[..., 0]), np.ascontiguousarray(array[..., 1])
-    elif channels == 3:
-        grey, alpha = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY), None
-    else:
-        grey, alpha = cv2.cvtColor(array, cv2.COLOR_RGBA2GRAY), cv2.extractChannel(array, 3)
-    if alpha is not None:
-        # The colour under transparent pixels is arbitrary: only alpha says where ink is.
-        # Composite on white: darkness scales with opacity.
-        grey = 255 - cv2.multiply(255 - grey, alpha, scale=1 / 255)
-    return grey
 
 
 def _downscale(grey: np.ndarray) -> tuple[np.ndarray, float]:
@@ -167,10 +73,6 @@ def _ink_layer(grey: np.ndarray) -> np.ndarray:
     paper = cv2.blur(paper, (3, 3))
     paper = cv2.resize(paper, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.clip(grey - paper, 0, 255)
-
-
-def _blank(message: str) -> Normalized:
-    return Normalized(np.zeros((28, 28), np.uint8), True, 0, (0, 0, 0, 0), message)
 
 
 def ink_components(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -224,33 +126,32 @@ def to_mnist(ink: np.ndarray) -> np.ndarray:
 def normalize(source: ImageInput) -> Normalized:
     """Any image of one digit -> the normalised 28x28 digit and diagnostics.
 
-    Raises BadImage for inputs that are not images; returns blank=True with a
-    message for images without ink (an empty canvas, a white page, pure noise).
+    Raises BadImage for inputs that are not images, and its kind NoDigit for images
+    without a digit (an empty canvas, a white page, pure noise): one way to say "no digit".
     """
     grey = load_image(source)
     if min(grey.shape[:2]) < 2:
-        return _blank("the image is too small to hold a digit")
+        raise NoDigit("the image is too small to hold a digit")
     grey, scale = _downscale(grey)
     ink = _ink_layer(grey.astype(np.float32))
     peak = float(cv2.blur(ink, (3, 3)).max())  # a lone bright pixel is diluted, a stroke is not
     if peak < MIN_CONTRAST:
-        return _blank("no ink found: draw a digit or upload a picture of one")
+        raise NoDigit(NO_INK_MESSAGE)
     if not _stands_out(ink):
-        return _blank(NOISE_MESSAGE)
+        raise NoDigit(NOISE_MESSAGE)
     labels, stats, keep = ink_components(ink)
     if not keep:
-        return _blank("no ink found: draw a digit or upload a picture of one")
+        raise NoDigit(NO_INK_MESSAGE)
     kept_mask = np.isin(labels, keep)
     if kept_mask.mean() > 0.45 or len(keep) > MAX_BLOBS:
-        return _blank(NOISE_MESSAGE)
+        raise NoDigit(NOISE_MESSAGE)
     pixels, (x0, y0, x1, y1) = _digit_from(ink, kept_mask)
     groups = digit_groups(stats, keep)
     parts = [_digit_from(ink, np.isin(labels, group))[0] for group in groups] if len(groups) > 1 else []
-    boxes = [tuple(int(v / scale) for v in stats[i, :4]) for i in keep]
     bbox = (int(x0 / scale), int(y0 / scale), int((x1 - x0) / scale), int((y1 - y0) / scale))
     # One digit is rarely much wider than tall; one such ink mass is likely touching digits.
     warning = TOUCHING_MESSAGE if not parts and (x1 - x0) > WIDE_RATIO * (y1 - y0) else ""
-    return Normalized(pixels, False, len(keep), bbox, warning, boxes, parts)
+    return Normalized(pixels, len(keep), bbox, warning, parts)
 
 
 def _digit_from(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:

@@ -10,16 +10,12 @@ os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from bench.local_app import running_app
 from digit.model_store import load_model
 from training.data import load_mnist
-from training.local_app import running_app
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")

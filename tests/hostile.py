@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.synthetic import draw_strokes
+from bench.renderings import draw_strokes
 
 
 def _png(image: Image.Image, **options) -> bytes:

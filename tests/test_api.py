@@ -7,8 +7,8 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from training.local_app import HttpApi
-from training.synthetic import draw_strokes, photo_from_mnist
+from bench.local_app import HttpApi
+from bench.renderings import draw_strokes, photo_from_mnist
 
 
 @pytest.fixture(scope="module")

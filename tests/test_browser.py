@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import PROJECT
-from training.synthetic import draw_strokes, stroke_paths
+from helpers import PROJECT
+from bench.renderings import draw_strokes, stroke_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
@@ -150,7 +150,7 @@ def test_correcting_an_answer_saves_the_sample(page, app_server):
 
 @pytest.mark.parametrize("name, data, words", [
     ("notes.png", b"shopping list: milk, eggs" * 10, "not an image"),
-    ("cut.png", (PROJECT / "digit" / "examples" / "sketch_2.png").read_bytes()[:900], "broken image"),
+    ("cut.png", (PROJECT / "digit" / "page" / "examples" / "sketch_2.png").read_bytes()[:900], "broken image"),
 ])
 def test_a_broken_upload_gets_a_clear_message(page, tmp_path, name, data, words):
     path = tmp_path / name

@@ -1,22 +1,15 @@
-"""The command line contract of GUIDE.md: JSON lines in input order, exit 0 / 1 / 2."""
+"""The command line contract (README, "From the command line"): JSON lines in input order, exit 0 / 1 / 2."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PROJECT
-from training.synthetic import light_on_dark, sketch_from_mnist
-
-
-def run_cli(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "digit", *arguments], cwd=PROJECT, capture_output=True,
-                          text=True, timeout=120)
+from bench.renderings import light_on_dark, sketch_from_mnist
+from helpers import run_cli
 
 
 @pytest.fixture(scope="module")

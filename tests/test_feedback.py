@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,11 +12,12 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from training.local_app import free_port
+from bench.local_app import free_port
+from bench.renderings import draw_strokes
 from digit.feedback import FeedbackError, FeedbackStore, Sample
-from digit.preprocess import BadImage
+from digit.images import BadImage
+from helpers import wait_for
 from local_hub import LocalHub
-from training.synthetic import draw_strokes
 
 
 def sketch(digit: int = 3, size: int = 400) -> np.ndarray:
@@ -105,15 +105,6 @@ def test_the_flagging_callback_interface_returns_the_count(store):
     assert store.flag([sketch(9), 9]) == 2
 
 
-def _wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_push_survives_the_hub_being_down_and_never_sends_a_sample_twice(tmp_path, monkeypatch, caplog):
     token = "hf_secret_token_for_tests"
     hub = LocalHub(free_port(), token)
@@ -126,18 +117,18 @@ def test_push_survives_the_hub_being_down_and_never_sends_a_sample_twice(tmp_pat
         for digit in range(3):
             store.save(Sample(sketch(digit), digit))
         assert store.scheduler is None and store.count() == 3
-        assert _wait_for(lambda: "refused" in (store.push_error or ""), seconds=10)
+        assert wait_for(lambda: "refused" in (store.push_error or ""), seconds=10)
 
         hub.start()  # the Hub comes up: the scheduler starts and pushes what was queued
-        assert _wait_for(lambda: store.scheduler is not None)
-        assert _wait_for(lambda: _pushed_labels(hub) == [0, 1, 2])
+        assert wait_for(lambda: store.scheduler is not None)
+        assert wait_for(lambda: _pushed_labels(hub) == [0, 1, 2])
 
         hub.stop()  # down again, while people keep flagging
         for digit in range(3, 6):
             store.save(Sample(sketch(digit), digit))
         time.sleep(2)
         hub.start()  # back: the next scheduled push catches up
-        assert _wait_for(lambda: _pushed_labels(hub) == [0, 1, 2, 3, 4, 5], seconds=90)
+        assert wait_for(lambda: _pushed_labels(hub) == [0, 1, 2, 3, 4, 5], seconds=90)
     finally:
         store.close()
         hub.stop()
@@ -168,7 +159,7 @@ def test_a_wrong_token_keeps_samples_queued_and_is_never_shown(tmp_path, monkeyp
     store.setup()
     try:
         store.save(Sample(sketch(8), 8))
-        assert _wait_for(lambda: hub.state.refused >= 2, seconds=30)
+        assert wait_for(lambda: hub.state.refused >= 2, seconds=30)
         assert store.scheduler is None and store.count() == 1
         assert "hf_wrong_token_value" not in (store.push_error or "")
         assert "hf_wrong_token_value" not in caplog.text and "hf_wrong_token_value" not in repr(store)

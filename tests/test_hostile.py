@@ -7,10 +7,10 @@ import json
 import pytest
 from gradio_client import Client, handle_file
 
-from digit.preprocess import BadImage
+from digit.images import BadImage
 from hostile import corpus
-from test_cli import run_cli
-from training.synthetic import draw_strokes
+from helpers import app_errors, run_cli
+from bench.renderings import draw_strokes
 
 
 @pytest.fixture(scope="module")
@@ -72,18 +72,6 @@ def test_the_api_refuses_each_bad_file_clearly_and_keeps_serving(hostile, app_se
     Image.fromarray(draw_strokes(2)).save(good)
     assert client.predict(handle_file(str(good)), api_name="/classify")["label"] == "2"
     assert app_errors(app_server["log"].read_text()) == []
-
-
-def app_errors(log: str) -> list[str]:
-    """The exception line of every traceback in the app's log, except a visitor hanging up
-    mid-upload: Gradio's server logs starlette's ClientDisconnect when a page closes while the
-    Sketchpad still sends its canvas (the browser tests close pages), and nothing fails."""
-    errors = []
-    for block in log.split("Traceback (most recent call last):")[1:]:
-        exception = next((line for line in block.splitlines() if line.strip() and not line[0].isspace()), "")
-        if not exception.startswith("starlette.requests.ClientDisconnect"):
-            errors.append(exception or block[:200])
-    return errors
 
 
 def test_app_errors_ignores_only_a_client_hanging_up():

@@ -10,7 +10,7 @@ import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
 from digit.config import model_dir
-from digit.model_store import CARD_FILE, MODEL_FILE, ModelError, load_model, read_card
+from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, load_model, read_card
 
 
 def test_shipped_model_files_are_small_and_described_by_the_card():
@@ -46,3 +46,15 @@ def test_a_missing_model_says_how_to_make_one(tmp_path):
 
 def test_the_shipped_file_is_a_skops_archive_not_a_pickle():
     assert zipfile.is_zipfile(model_dir() / MODEL_FILE)
+
+
+def test_the_trusted_types_are_exactly_those_the_shipped_file_holds():
+    assert sorted(sio.get_untrusted_types(file=model_dir() / MODEL_FILE)) == sorted(TRUSTED_TYPES)
+
+
+def test_the_model_card_is_also_a_hub_readme_with_the_figures():
+    readme = (model_dir() / README_FILE).read_text()
+    card = read_card()
+    assert readme.startswith("---\n") and "model-index" in readme and "library_name: sklearn" in readme
+    assert card["version"] in readme
+    assert f"{card['metrics']['mnist_test_accuracy']:.2%}" in readme

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_cli import run_cli
-from training.synthetic import draw_strokes, photo_of
+from helpers import run_cli
+from bench.renderings import draw_strokes, photo_of
 
 
 def written(digits: list[int], gap: int = 30, width: int = 16) -> np.ndarray:

@@ -17,12 +17,12 @@ import cv2
 import numpy as np
 from sklearn.svm import SVC
 
-from digit.jury import PIXELS
+from digit.jurors import PIXELS, SVC_GAMMA
 from digit.model_store import load_model
 from digit.neighbours import _gradients, _idm
 from digit.preprocess import to_mnist
-from training.data import load_mnist
-from training.train import SVC_GAMMA_FACTOR, choose_weights, normalize_all
+from training.data import load_mnist, normalized_pixels
+from training.train import choose_weights
 
 
 def _renormalise(image: np.ndarray) -> np.ndarray:
@@ -52,16 +52,16 @@ def _thicker_or_thinner(image: np.ndarray, rng: np.random.Generator) -> np.ndarr
 
 
 def augment(mnist) -> None:
-    train = normalize_all(mnist.train.images, "normalise train")
-    validation = normalize_all(mnist.validation.images, "normalise validation")
-    front = load_model().classifier.model[:-1]
-    shape = front.transform(train)[:, PIXELS:]
-    shape_validation = front.transform(validation)[:, PIXELS:]
-    gamma = SVC_GAMMA_FACTOR / (shape.shape[1] * shape.var())
+    train = normalized_pixels(mnist.train.images, "normalise train")
+    validation = normalized_pixels(mnist.validation.images, "normalise validation")
+    jury = load_model().classifier.jury
+    shape = jury.features(train)[:, PIXELS:]
+    scale = 1.0 / shape.std()  # the SVC juror reads its features at unit variance
+    shape_validation = jury.features(validation)[:, PIXELS:] * scale
 
     def fit(features, labels, name):
         start = time.perf_counter()
-        svc = SVC(C=10, gamma=gamma, cache_size=2000).fit(features, labels)
+        svc = SVC(C=10, gamma=SVC_GAMMA, cache_size=2000).fit(features * scale, labels)
         accuracy = np.mean(svc.predict(shape_validation) == mnist.validation.labels)
         print(f"{name}: SVC validation {accuracy:.2%}, {len(svc.support_)} support vectors, "
               f"{time.perf_counter() - start:.0f} s", flush=True)
@@ -71,7 +71,7 @@ def augment(mnist) -> None:
     for name, distortion in (("elastic", _elastic), ("rotated 10 degrees", _rotated),
                              ("thicker or thinner", _thicker_or_thinner)):
         copies = np.stack([distortion(image.reshape(28, 28), rng) for image in train]).reshape(len(train), -1)
-        fit(np.vstack([shape, front.transform(copies)[:, PIXELS:]]), np.tile(mnist.train.labels, 2),
+        fit(np.vstack([shape, jury.features(copies)[:, PIXELS:]]), np.tile(mnist.train.labels, 2),
             f"+ 50k {name} copies")
 
 
@@ -88,12 +88,10 @@ def _variants(image: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def test_time_augmentation(mnist) -> None:
-    validation = normalize_all(mnist.validation.images, "normalise validation")
+    validation = normalized_pixels(mnist.validation.images, "normalise validation")
     classifier = load_model().classifier
-    front, jury = classifier.model[:-1], classifier.model[-1]
     copies = [_variants(image.reshape(28, 28)) for image in validation]
-    voted = {name: jury.predict_proba(front.transform(np.stack([c[name] for c in copies]).reshape(len(copies), -1)))
-             for name in copies[0]}
+    voted = {name: classifier.predict_proba(np.stack([c[name] for c in copies])) for name in copies[0]}
     groups = {"as read": ["as read"], "rotations": ["as read", "rotated -4", "rotated 4"],
               "scales": ["as read", "scaled 0.9", "scaled 1.1"],
               "shifts": ["as read"] + [name for name in voted if name.startswith("shifted")],
@@ -136,12 +134,11 @@ def _idm_variant(query, samples, blur: float, context: int, warp: int, pixel_cha
 
 
 def idm(mnist) -> None:
-    validation = normalize_all(mnist.validation.images, "normalise validation")
+    validation = normalized_pixels(mnist.validation.images, "normalise validation")
     classifier = load_model().classifier
-    front, jury = classifier.model[:-1], classifier.model[-1]
-    features = front.transform(validation).astype(np.float32)
-    by_juror = jury.juror_probabilities(features)
-    knn = jury.named_estimators_["knn"]
+    features = classifier.jury.features(validation)
+    by_juror = classifier.juror_probabilities(validation)
+    knn = classifier.jury.jurors_["knn"]  # its re-ranking is what is varied here
     stored = knn.images_.astype(np.float32) / (knn.levels - 1)
     variants = {"shipped (blur 0.75, 3x3, warp 2, 20 candidates)": {},
                 "blur 0.5": {"blur": 0.5}, "blur 1.0": {"blur": 1.0}, "5x5 contexts": {"context": 2},

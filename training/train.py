@@ -1,7 +1,8 @@
 """Train the jury from scratch: `python -m training.train [--out models/]`.
 
-MNIST's official 60k training images are split into train and validation; the test set is
-not read here. Voting weights are chosen on the validation split.
+MNIST's official 60k training images are split into train and validation; voting weights
+are chosen on the validation split. The test set is read once at the end, by
+`training.evaluate`, to report (never to choose); the model and its card are then saved.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.pipeline import Pipeline
+from sklearn.metrics import accuracy_score
 from tqdm import tqdm
 
 from digit.config import model_dir
-from digit.jury import PIXELS, Jury, build_front, build_jurors
+from digit.jurors import build_jury
+from digit.jury import Jury
 from digit.model_store import save_model
-from digit.preprocess import normalize
-from training.data import Mnist, load_mnist
+from training.data import Mnist, load_mnist, normalized_pixels
+from training.evaluate import test_figures
 
 WEIGHT_GRID = (0.0, 1.0, 2.0, 3.0, 4.0)
-SVC_GAMMA_FACTOR = 2.0  # times sklearn's "scale"; chosen on the validation split
 
 
 @dataclass
@@ -37,11 +38,17 @@ class TrainingSet:
     weights: np.ndarray | None = None  # per-sample weights for the jurors that accept them
     sources: dict[str, int] = field(default_factory=dict)  # name -> count, for the model card
 
+    def plus(self, extra: "TrainingSet") -> "TrainingSet":
+        own = self.weights if self.weights is not None else np.ones(len(self.labels))
+        theirs = extra.weights if extra.weights is not None else np.ones(len(extra.labels))
+        return TrainingSet(np.concatenate([self.pixels, extra.pixels]), np.concatenate([self.labels, extra.labels]),
+                           np.concatenate([own, theirs]), {**self.sources, **extra.sources})
 
-def normalize_all(images, description: str) -> np.ndarray:
-    """Run every image through the one preprocessing function the app uses."""
-    return np.stack([normalize(image).pixels for image in tqdm(images, desc=description, unit="img",
-                                                                 leave=False, mininterval=1.0)]).reshape(len(images), -1)
+
+@dataclass(frozen=True)
+class Trained:
+    jury: Jury
+    card: dict  # everything known so far; `save_model` writes it
 
 
 def choose_weights(by_juror: dict[str, np.ndarray], labels: np.ndarray) -> tuple[list[float], float]:
@@ -52,47 +59,30 @@ def choose_weights(by_juror: dict[str, np.ndarray], labels: np.ndarray) -> tuple
         if not any(weights):
             continue
         mixed = np.tensordot(np.asarray(weights), np.stack([by_juror[name] for name in names]), axes=1)
-        accuracy = float(np.mean(np.argmax(mixed, axis=1) == labels))
+        accuracy = accuracy_score(labels, np.argmax(mixed, axis=1))
         evenness = -float(np.std(weights) / max(np.mean(weights), 1e-9))
         if best is None or (accuracy, evenness) > best[:2]:
             best = (accuracy, evenness, list(weights))
     return best[2], best[0]
 
 
-def fit_jury(train: TrainingSet, validation_pixels: np.ndarray, validation_labels: np.ndarray,
-             progress: tqdm) -> tuple[Pipeline, dict]:
+def fit_jury(train_set: TrainingSet, validation_pixels: np.ndarray, validation_labels: np.ndarray) -> tuple[Jury, dict]:
     """Fit the feature steps and the jurors, then pick the voting weights on validation."""
-    front = build_front()
-    progress.set_postfix_str("features")
-    features = front.fit_transform(train.pixels).astype(np.float32)
-    shape = features[:, PIXELS:]
-    gamma = SVC_GAMMA_FACTOR / (shape.shape[1] * shape.var())
-    jurors = build_jurors(svc_gamma=gamma)
-    progress.update()
-    fitted = []
-    for name, juror in jurors.items():
-        progress.set_postfix_str(name)
-        if train.weights is not None and isinstance(juror, Pipeline):  # k-NN takes no sample weights
-            juror.fit(features, train.labels, **{f"{juror.steps[-1][0]}__sample_weight": train.weights})
-        else:
-            juror.fit(features, train.labels)
-        # One request is one image: threads cost more than they save.
+    jury = build_jury()
+    weights = {} if train_set.weights is None else {"sample_weight": train_set.weights}
+    jury.fit(train_set.pixels, train_set.labels, **weights)
+    for juror in jury.jurors_.values():  # one request is one image: threads cost more than they save
         juror.set_params(**{key: 1 for key in juror.get_params() if key.endswith("n_jobs")})
-        fitted.append((name, juror))
-        progress.update()
-    progress.set_postfix_str("weights")
-    jury = Jury.from_fitted(fitted)
-    by_juror = jury.juror_probabilities(front.transform(validation_pixels).astype(np.float32))
-    weights, accuracy = choose_weights(by_juror, validation_labels)
-    jury.weights = weights
-    progress.update()
+    by_juror = jury.juror_probabilities(validation_pixels)
+    chosen, accuracy = choose_weights(by_juror, validation_labels)
+    jury.set_params(weights=chosen)
     figures = {
-        "validation_accuracy": accuracy,
-        "validation_juror_accuracy": {name: float(np.mean(np.argmax(p, 1) == validation_labels))
+        "validation_accuracy": round(accuracy, 6),
+        "validation_juror_accuracy": {name: round(accuracy_score(validation_labels, np.argmax(p, 1)), 6)
                                       for name, p in by_juror.items()},
-        "weights": dict(zip(jury.named_estimators_, weights)),
+        "weights": dict(zip(jury.jurors_, chosen)),
     }
-    return Pipeline(list(front.steps) + [("jury", jury)]), figures
+    return jury, figures
 
 
 def peak_memory_mb() -> float:
@@ -103,64 +93,55 @@ def peak_memory_mb() -> float:
 
 
 def mnist_training_set(mnist: Mnist) -> TrainingSet:
-    return TrainingSet(normalize_all(mnist.train.images, "normalise train"), mnist.train.labels,
+    return TrainingSet(normalized_pixels(mnist.train.images, "normalise train"), mnist.train.labels,
                        sources={"mnist_train": len(mnist.train.labels)})
 
 
-def train(out: Path, version: str | None = None, base: TrainingSet | None = None,
-          extra: TrainingSet | None = None) -> dict:
-    """Train from MNIST (plus an optional extra set), save into out, return the model card.
+def train(mnist: Mnist, base: TrainingSet | None = None, extra: TrainingSet | None = None) -> Trained:
+    """Train from MNIST (plus an optional extra set); the card holds the validation figures.
 
     base: MNIST's training split already normalised, when the caller has it.
     """
     start = time.perf_counter()
-    with tqdm(total=7, desc="training", unit="step") as progress:
+    with tqdm(total=3, desc="training", unit="step") as progress:
         progress.set_postfix_str("data")
-        mnist = load_mnist()
         train_set = base or mnist_training_set(mnist)
         if extra is not None:
-            train_set = merge(train_set, extra)
-        validation = normalize_all(mnist.validation.images, "normalise validation")
+            train_set = train_set.plus(extra)
+        validation = normalized_pixels(mnist.validation.images, "normalise validation")
         progress.update()
-        model, figures = fit_jury(train_set, validation, mnist.validation.labels, progress)
-        progress.set_postfix_str("save")
+        progress.set_postfix_str(f"fit on {len(train_set.labels)} digits")
+        jury, figures = fit_jury(train_set, validation, mnist.validation.labels)
+        progress.update()
+        now = dt.datetime.now(dt.timezone.utc)
         card = {
-            "version": version or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S"),
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "data": {"feedback": 0, **train_set.sources, "mnist_validation": len(mnist.validation.labels)},
+            "version": now.strftime("%Y%m%d-%H%M%S"),
+            "date": now.isoformat(timespec="seconds"),
+            "data": {"feedback": 0, **train_set.sources, "mnist_validation": len(mnist.validation.labels),
+                     "mnist_test": len(mnist.test.labels)},
             "metrics": figures,
             "training": {"seconds": round(time.perf_counter() - start, 1), "peak_memory_mb": round(peak_memory_mb())},
         }
-        save_model(model, out, card)
         progress.update()
-    return card
-
-
-def merge(base: TrainingSet, extra: TrainingSet) -> TrainingSet:
-    base_weights = base.weights if base.weights is not None else np.ones(len(base.labels))
-    extra_weights = extra.weights if extra.weights is not None else np.ones(len(extra.labels))
-    return TrainingSet(
-        np.concatenate([base.pixels, extra.pixels]),
-        np.concatenate([base.labels, extra.labels]),
-        np.concatenate([base_weights, extra_weights]),
-        {**base.sources, **extra.sources},
-    )
+    return Trained(jury, card)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train the digit jury from MNIST.")
     parser.add_argument("--out", type=Path, default=None, help="model folder (default: MODEL_DIR or models/)")
-    parser.add_argument("--no-evaluate", action="store_true", help="skip the test-set report at the end")
+    parser.add_argument("--mnist-limit", type=int, default=None, metavar="N",
+                        help="train on N MNIST digits only (quick trials and tests; not for shipping)")
     arguments = parser.parse_args()
     out = arguments.out or model_dir()
-    card = train(out)
-    print(f"validation accuracy {card['metrics']['validation_accuracy']:.4%}, "
-          f"weights {card['metrics']['weights']}, {card['training']['seconds']:.0f} s, "
+    mnist = load_mnist(arguments.mnist_limit)
+    trained = train(mnist)
+    card = trained.card
+    card["metrics"].update(test_figures(trained.jury, mnist))  # reported, never used to choose
+    save_model(trained.jury, out, card)
+    metrics = card["metrics"]
+    print(f"validation accuracy {metrics['validation_accuracy']:.2%}, MNIST test {metrics['mnist_test_accuracy']:.2%}, "
+          f"weights {metrics['weights']}, {card['training']['seconds']:.0f} s, "
           f"peak {card['training']['peak_memory_mb']} MB -> {out}")
-    if not arguments.no_evaluate:
-        from training.evaluate import evaluate_and_record
-
-        evaluate_and_record(out)
 
 
 if __name__ == "__main__":

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.data_classes import FileData
+from gradio.utils import get_upload_folder
 
-from digit.feedback import FeedbackError, FeedbackStore, Sample
+from digit.feedback import FeedbackError, FeedbackStore
+from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
 from digit.model_store import LoadedModel, ModelSlot
-from digit.preprocess import MAX_FILE_BYTES, BadImage
-from digit.reading import Reading, jury_view, label_confidences, read, verdict
+from digit.page.texts import jury_view, label_confidences, problem, sentence, verdict
+from digit.prediction import Prediction
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 MAX_UPLOAD = MAX_FILE_BYTES
-# Requests run at once (see README, "Serving"); DIGIT_CONCURRENCY overrides for measuring.
-CONCURRENCY = int(os.environ.get("DIGIT_CONCURRENCY", "2"))
 WELCOME = "**Draw a digit and press “Read my digit”, or upload a picture.**"
+NOTHING = "draw a digit or upload a picture of one"
 
 Shown = tuple[str, dict[str, float] | None, np.ndarray | None, dict | None]
 
-
 _MODEL = ModelSlot()
+LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
 def model() -> LoadedModel:
@@ -33,7 +35,9 @@ def model() -> LoadedModel:
 
 @lru_cache(maxsize=1)
 def feedback() -> FeedbackStore:
-    """The feedback dataset in FEEDBACK_DIR, pushed to FEEDBACK_REPO when HF_TOKEN is set."""
+    """The feedback dataset in FEEDBACK_DIR, pushed to FEEDBACK_REPO when HF_TOKEN is set.
+
+    The page flags through it as Gradio's flagging callbacks are used (setup once, flag per click)."""
     store = FeedbackStore()
     store.setup()
     return store
@@ -50,14 +54,21 @@ def model_summary() -> str:
     return f"<small>Model {card.get('version', 'unknown')}{figure}.</small>"
 
 
+def read(image: ImageInput | None) -> Prediction:
+    """Read an input from the page or the API; raises BadImage with a message for people."""
+    if image is None:
+        raise BadImage(NOTHING)
+    return model().classifier.predict(image)
+
+
 def _show(image, source: str) -> Shown:
     """Read an input; also return what a later confirmation or correction needs (the last input)."""
-    reading = read(model().classifier, image)
-    if reading.prediction is None:
-        return verdict(reading), None, None, None
-    last = {"image": image, "source": source, "predicted": reading.prediction.digit,
-            "confidence": reading.prediction.confidence}
-    return verdict(reading), label_confidences(reading.prediction), jury_view(reading), last
+    try:
+        prediction = read(image)
+    except BadImage as error:
+        return problem(str(error)), None, None, None
+    last = {"image": image, "source": source, "predicted": prediction.digit, "confidence": prediction.confidence}
+    return verdict(prediction), label_confidences(prediction), jury_view(prediction), last
 
 
 def show_sketch(sketch: dict | None) -> Shown:
@@ -71,12 +82,10 @@ def show_upload(path: str | None) -> Shown:
 
 
 def _save(image, label, source: str, predicted: int | None, confidence: float | None) -> str:
-    store = feedback()
     try:
-        store.save(Sample(image, label, predicted, confidence, model().classifier.version, source))
+        total = feedback().flag([image, label, predicted, confidence, model().classifier.version, source])
     except (FeedbackError, BadImage) as error:
-        raise gr.Error(f"Not saved: {error}.", print_exception=False) from None
-    total = store.count()
+        raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
     return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
 
 
@@ -92,14 +101,6 @@ def correct(last: dict | None, digit: str | int | None) -> tuple[str, None]:
     if not last:
         raise gr.Error("Read a digit first, then pick the right one.", print_exception=False)
     return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"]), None
-
-
-def flag(path: str | None, digit: float | int | str | None) -> str:
-    """API: one image file and the correct digit (0-9) -> a short confirmation."""
-    reading = read(model().classifier, path)
-    if reading.prediction is None:
-        raise gr.Error(f"Not saved: {reading.message}", print_exception=False)
-    return _save(path, digit, "api", reading.prediction.digit, reading.prediction.confidence)
 
 
 def dataset_summary() -> str:
@@ -127,9 +128,39 @@ def dataset_summary() -> str:
             f"{metrics.get('validation_accuracy', float('nan')):.2%}; data: {card.get('data', {})}.")
 
 
-def classify(path: str | None) -> dict[str, float]:
-    """API: one image file -> the confidence of each digit. Bad input raises a clear gr.Error."""
-    reading = read(model().classifier, path)
-    if reading.prediction is None:
-        raise gr.Error(reading.message, print_exception=False)
-    return label_confidences(reading.prediction)
+# -- the API ("Use via API"): plain functions typed for gr.api --------------------------------
+
+def uploaded(file: FileData | dict | None) -> str | None:
+    """The path of a file a client uploaded; refuses any other path on this machine.
+
+    gr.api hands the payload over as sent, so the check Gradio makes for component inputs
+    (only files in its upload folder) is made here."""
+    if file is None:
+        return None
+    path = file.get("path") if isinstance(file, dict) else getattr(file, "path", None)
+    if not isinstance(path, str) or not path:
+        raise gr.Error("Send the image as a file (gradio_client's handle_file, or the upload route).",
+                       print_exception=False)
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
+        raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
+    return str(resolved)
+
+
+def classify(image: FileData) -> dict[str, Any]:
+    """One image file -> the confidence of each digit, as gr.Label shows it."""
+    try:
+        prediction = read(uploaded(image))
+    except BadImage as error:
+        raise gr.Error(sentence(str(error)), print_exception=False) from None
+    return LABEL.postprocess(label_confidences(prediction)).model_dump()
+
+
+def flag(image: FileData, digit: Any) -> str:
+    """One image file and the correct digit (0-9) -> a short confirmation."""
+    path = uploaded(image)
+    try:
+        prediction = read(path)
+    except BadImage as error:
+        raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
+    return _save(path, digit, "api", prediction.digit, prediction.confidence)

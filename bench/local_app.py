@@ -38,19 +38,19 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 90) -> N
 
 
 @contextmanager
-def running_app(folder: Path):
-    """The real app (`python app.py`) on a free loopback port, with its own model and feedback
-    folders in folder and no Hub push; yields url, feedback, models, log and process."""
+def running_app(folder: Path, models: Path | None = None, environment: dict[str, str] | None = None):
+    """The real app (`python app.py`) on a free loopback port, with its own copy of the models
+    (default: the shipped ones) and its own feedback folder in folder, and no Hub push unless
+    environment sets one; yields url, feedback, models, log and process."""
     port = free_port()
-    models, feedback = folder / "models", folder / "feedback"
-    shutil.copytree(model_dir(), models)
+    source, models, feedback = models or model_dir(), folder / "models", folder / "feedback"
+    shutil.copytree(source, models)
     log_path = folder / "app.log"
-    environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                   "FEEDBACK_DIR": str(feedback), "MODEL_DIR": str(models)}
-    environment.pop("FEEDBACK_REPO", None)
-    environment.pop("HF_TOKEN", None)
+    settings = {key: value for key, value in os.environ.items() if key not in ("FEEDBACK_REPO", "HF_TOKEN")}
+    settings.update({"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                     "FEEDBACK_DIR": str(feedback), "MODEL_DIR": str(models), **(environment or {})})
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=environment,
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=settings,
                                    stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/"
         try:

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.synthetic import draw_strokes, photo_of
+from bench.renderings import draw_strokes, photo_of
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "digit" / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "digit" / "page" / "examples"
 
 
 def main() -> None:

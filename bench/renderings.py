@@ -7,6 +7,7 @@ the stroke paths below, with a seeded random generator so that runs repeat.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -142,3 +143,17 @@ def jittered_strokes(digit: int, rng: np.random.Generator, canvas: int = 400, wi
     rgba = np.zeros((canvas, canvas, 4), np.uint8)
     rgba[..., 3] = alpha
     return rgba
+
+
+def bubble_digits(folder: Path, count: int, seed: int) -> list[tuple[str, int]]:
+    """PNG files of outlined ("bubble") digits, drawn as people do on posters and absent from
+    MNIST: the style the feedback loop is tested and measured with. Returns (path, digit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    files = []
+    for index in range(count):
+        digit = index % 10
+        path = folder / f"bubble_{seed}_{index}.png"
+        Image.fromarray(jittered_strokes(digit, rng, width=44, outline=True)).save(path)
+        files.append((str(path), digit))
+    return files

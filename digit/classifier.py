@@ -1,0 +1,59 @@
+"""Pictures in, readings out: the one preprocessing function plus the trained jury."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+import numpy as np
+
+from digit.images import ImageInput
+from digit.jury import Jury
+from digit.prediction import Prediction
+from digit.preprocess import Normalized, normalize
+
+
+class Classifier:
+    """The trained jury behind two doors: pictures one at a time (`predict`), for the app
+    and the CLI, and normalised 28x28 digits in batches (`predict_proba`,
+    `juror_probabilities`), for training and evaluation."""
+
+    def __init__(self, jury: Jury, version: str = "unknown"):
+        self.jury = jury
+        self.version = version
+
+    @property
+    def juror_names(self) -> list[str]:
+        return list(self.jury.jurors_)
+
+    def juror_probabilities(self, pixels: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Each juror's probabilities for a batch of normalised digits, (n, 28, 28) or (n, 784)."""
+        return self.jury.juror_probabilities(pixels, only)
+
+    def predict_proba(self, pixels: np.ndarray) -> np.ndarray:
+        """The jury's probabilities for a batch of normalised digits, (n, 10)."""
+        return self.jury.predict_proba(pixels)
+
+    def predict_normalized(self, normalized: Normalized) -> Prediction:
+        digits = normalized.parts or [normalized.pixels]
+        by_juror = self.juror_probabilities(np.stack(digits))
+        voted = self.jury.vote(by_juror)
+        readings = tuple(
+            Prediction(
+                digit=int(np.argmax(voted[index])),
+                confidence=float(np.max(voted[index])),
+                probabilities=[float(p) for p in voted[index]],
+                jurors={name: int(np.argmax(p[index])) for name, p in by_juror.items()},
+                view=pixels,
+            )
+            for index, pixels in enumerate(digits)
+        )
+        if len(readings) == 1:
+            return replace(readings[0], warning=normalized.warning)
+        first = readings[0]
+        return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
+                          np.hstack([part.view for part in readings]), readings)
+
+    def predict(self, image: ImageInput) -> Prediction:
+        """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for people."""
+        return self.predict_normalized(normalize(image))

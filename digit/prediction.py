@@ -1,0 +1,40 @@
+"""What a reading of one picture says: the digit, how sure, each juror's vote, what was read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One reading. For several digits, digit and its fields describe the first (leftmost)
+    digit, number holds them all and parts each digit's own reading."""
+
+    digit: int
+    confidence: float
+    probabilities: list[float]  # ten floats summing to 1, index = digit
+    jurors: dict[str, int]  # each juror's own vote
+    view: np.ndarray  # the 28x28 image the jury read (side by side for several digits)
+    parts: tuple["Prediction", ...] = ()
+    warning: str = ""  # e.g. touching digits read as one
+
+    @property
+    def number(self) -> str | None:
+        return "".join(str(part.digit) for part in self.parts) if self.parts else None
+
+    def as_json(self) -> dict:
+        result = {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "probabilities": [round(p, 6) for p in self.probabilities],
+            "jurors": dict(self.jurors),
+        }
+        if self.warning:
+            result["warning"] = self.warning
+        if self.parts:
+            result["number"] = self.number
+            result["digits"] = [{"digit": part.digit, "confidence": round(part.confidence, 6),
+                                 "jurors": dict(part.jurors)} for part in self.parts]
+        return result
