@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test train evaluate bench retrain browser clean
+.PHONY: app test train evaluate bench retrain deploy browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 
 retrain: $(STAMP)
 	$(PY) -m training.retrain --feedback $${FEEDBACK_DIR:-data/feedback}
+
+# Upload the app to a Space: make deploy SPACE=owner/name (HF_TOKEN: a write token).
+deploy: $(STAMP)
+	@test -n "$(SPACE)" || (echo "usage: make deploy SPACE=owner/name" && exit 2)
+	$(PY) -m digit deploy $(SPACE)
 
 # Headless Chromium for the browser tests (Debian's package; needs root).
 browser:

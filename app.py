@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digit.config import concurrency
 from digit.page import actions
 from digit.page.components import CHOOSE_BRUSH_JS, UploadedImage
+from digit.page.serving import serve
 
 with gr.Blocks(title="Digit jury") as demo:
     gr.Markdown(
@@ -59,5 +59,4 @@ with gr.Blocks(title="Digit jury") as demo:
     gr.api(actions.flag, api_name="flag")
 
 if __name__ == "__main__":
-    actions.feedback()  # start the store (and its push) before the first visitor
-    demo.queue(default_concurrency_limit=concurrency()).launch(max_file_size=actions.MAX_UPLOAD, js=CHOOSE_BRUSH_JS)
+    serve(demo, actions.start(), js=CHOOSE_BRUSH_JS)

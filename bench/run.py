@@ -27,6 +27,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from digit.config import PROJECT_DIR, model_dir
+from digit.feedback import FeedbackStore
 from digit.model_store import load_model
 from training.data import load_mnist
 from training.evaluate import evaluate
@@ -164,9 +165,9 @@ def load_test(app: dict, files: list[tuple[str, int]], users: int, seconds: floa
     for thread in threads:
         thread.join(seconds + 60)
     elapsed = time.perf_counter() - start
-    stored = []
-    for metadata in app["feedback"].glob("data/*/metadata.jsonl"):
-        stored += [json.loads(line)["file_name"] for line in metadata.read_text().splitlines() if line]
+    store = FeedbackStore(app["feedback"], repo_id="")
+    store.setup()
+    stored = [record["id"] for record in store.records()]
     return {"client": kind, "users": users, "seconds": round(elapsed, 1), "requests": len(times) + len(errors),
             "per_second": round(len(times) / elapsed, 1), "errors": len(errors), "error_samples": errors[:3],
             "flagged_acknowledged": len(flagged), "flagged_stored": len(stored),

@@ -17,6 +17,11 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="classify image files")
     predict.add_argument("--json", action="store_true", help="one JSON object per file, per line")
     predict.add_argument("files", nargs="+", metavar="FILE")
+    deploy = commands.add_parser("deploy", help="upload the app to a Hugging Face Space (token: HF_TOKEN)")
+    deploy.add_argument("space", metavar="OWNER/NAME")
+    deploy.add_argument("--private", action="store_true", help="create the Space private")
+    deploy.add_argument("--variable", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a Space variable, e.g. FEEDBACK_REPO=you/digit-feedback (repeatable)")
     return parser
 
 
@@ -45,6 +50,24 @@ def predict(files: list[str], as_json: bool) -> int:
     return 1 if failed else 0
 
 
+def deploy(space: str, private: bool, variables: list[str]) -> int:
+    from digit.deploy import deploy as upload
+
+    malformed = [variable for variable in variables if "=" not in variable]
+    if malformed:
+        print(f"error: --variable takes KEY=VALUE, not {malformed[0]!r}", file=sys.stderr)
+        return 2
+    pairs = dict(variable.split("=", 1) for variable in variables)
+    try:
+        print(upload(space, private, pairs))
+    except Exception as error:  # noqa: BLE001 - say what failed, no traceback
+        print(f"error: could not deploy to {space}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)  # exits with 2 on a usage error
+    if arguments.command == "deploy":
+        return deploy(arguments.space, arguments.private, arguments.variable)
     return predict(arguments.files, arguments.json)

@@ -42,3 +42,24 @@ def hub_endpoint() -> str | None:
 def concurrency() -> int:
     """Requests the app computes at once (DIGIT_CONCURRENCY, default 2: see README, Serving)."""
     return int(_text("DIGIT_CONCURRENCY") or 2)
+
+
+def push_minutes() -> float:
+    """Minutes between two pushes of the feedback to the Hub (FEEDBACK_PUSH_MINUTES, default 5:
+    the Hub asks for a commit every 5 minutes at most)."""
+    return float(_text("FEEDBACK_PUSH_MINUTES") or 5)
+
+
+def model_repo() -> str | None:
+    """A Hub model repo whose newest promoted jury the app serves and follows (MODEL_REPO)."""
+    return _text("MODEL_REPO")
+
+
+def model_poll_minutes() -> float:
+    """Minutes between two looks for a newer jury in MODEL_REPO (MODEL_POLL_MINUTES, default 10)."""
+    return float(_text("MODEL_POLL_MINUTES") or 10)
+
+
+def model_cache_dir() -> Path:
+    """Where juries fetched from MODEL_REPO are kept (MODEL_CACHE, default data/models)."""
+    return Path(_text("MODEL_CACHE") or "data/models")

@@ -129,9 +129,10 @@ def load_model(folder: Path | None = None) -> LoadedModel:
 
 
 class ModelSlot:
-    """The jury in a folder, reloaded when a promotion replaces its card (written last):
-    no restart needed. A stat per request is the whole cost. A replacement that fails to
-    load is reported once and the model already serving stays.
+    """The jury the app serves, from a folder that a promotion may replace: reloaded when its
+    card (written last) changes, no restart needed. A stat per request is the whole cost.
+    A replacement that fails to load is reported once and the model already serving stays.
+    `serve` hands over a jury loaded elsewhere (a newer one from the Hub, already checked).
     """
 
     def __init__(self, folder: Path | None = None):
@@ -140,13 +141,16 @@ class ModelSlot:
         self._loaded: LoadedModel | None = None
         self._stamp: tuple[int, int] | None = None
 
-    def get(self) -> LoadedModel:
-        folder = self.folder or model_dir()
+    def _card_stamp(self, folder: Path) -> tuple[int, int] | None:
         try:
             stat = (folder / CARD_FILE).stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            return stat.st_mtime_ns, stat.st_size
         except OSError:
-            stamp = None
+            return None
+
+    def get(self) -> LoadedModel:
+        folder = self.folder or model_dir()
+        stamp = self._card_stamp(folder)
         if self._loaded is None or stamp != self._stamp:
             with self._lock:
                 if self._loaded is None or stamp != self._stamp:
@@ -158,3 +162,9 @@ class ModelSlot:
                         log.error("kept model %s: %s", self._loaded.classifier.version, error)
                     self._stamp = stamp
         return self._loaded
+
+    def serve(self, folder: Path, loaded: LoadedModel) -> None:
+        """Serve this jury, loaded from folder, from now on."""
+        with self._lock:
+            self.folder, self._loaded, self._stamp = folder, loaded, self._card_stamp(folder)
+        log.warning("serving model %s from %s", loaded.classifier.version, folder)

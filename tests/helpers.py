@@ -48,3 +48,13 @@ def app_errors(log: str) -> list[str]:
         if not exception.startswith("starlette.requests.ClientDisconnect"):
             errors.append(exception or block[:200])
     return errors
+
+
+def stored_samples(folder: Path) -> list[dict]:
+    """The feedback folder as `datasets` loads it (a fresh cache: never a stale copy)."""
+    import tempfile
+
+    from datasets import load_dataset
+
+    with tempfile.TemporaryDirectory() as cache:
+        return list(load_dataset(str(folder), split="train", cache_dir=cache))

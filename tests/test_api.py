@@ -8,6 +8,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from bench.local_app import HttpApi
+from helpers import stored_samples
 from bench.renderings import draw_strokes, photo_from_mnist
 
 
@@ -56,23 +57,30 @@ def test_blank_image_gets_the_no_ink_message(client, tmp_path):
 
 
 def test_flag_saves_the_sample_into_the_feedback_folder(client, app_server, tmp_path):
-    from datasets import load_dataset
-
     path = tmp_path / "four.png"
     Image.fromarray(draw_strokes(4, canvas=(500, 500))).save(path)
     text = client.predict(handle_file(str(path)), 9, api_name="/flag")
     assert text.startswith("Saved as a 9")
-    rows = load_dataset(str(app_server["feedback"]), split="train")
-    mine = [row for row in rows if row["label"] == 9 and row["source"] == "api"]
+    mine = [row for row in stored_samples(app_server["feedback"]) if row["label"] == 9 and row["source"] == "api"]
     assert len(mine) == 1 and mine[0]["predicted"] == 4
 
 
-@pytest.mark.parametrize("digit", [10, -1])
-def test_flag_refuses_a_digit_outside_0_to_9(client, tmp_path, digit):
+@pytest.mark.parametrize("digit", [10, -1, 3.5, 0.5, -0.4, 9.4, True, "seven", "3.5", [3], None])
+def test_flag_refuses_anything_but_exactly_a_digit_and_says_why(client, app_server, tmp_path, digit):
     path = tmp_path / "two.png"
     Image.fromarray(draw_strokes(2)).save(path)
-    with pytest.raises(Exception, match="0-9"):
+    before = len(stored_samples(app_server["feedback"]))
+    with pytest.raises(Exception, match="0-9") as error:
         client.predict(handle_file(str(path)), digit, api_name="/flag")
+    assert "None" not in str(error.value)  # a reason, not {"error": null}
+    assert len(stored_samples(app_server["feedback"])) == before
+
+
+@pytest.mark.parametrize("digit, saved", [("7", 7), (7.0, 7), (0, 0)])
+def test_flag_takes_a_digit_as_a_number_or_a_string(client, app_server, tmp_path, digit, saved):
+    path = tmp_path / "two.png"
+    Image.fromarray(draw_strokes(2)).save(path)
+    assert client.predict(handle_file(str(path)), digit, api_name="/flag").startswith(f"Saved as a {saved}")
 
 
 def test_flag_is_listed_on_the_api_page(client):

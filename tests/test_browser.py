@@ -6,7 +6,6 @@ in CI (CI=true), where a missing browser is a failure: there they must run.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from helpers import PROJECT
+from helpers import PROJECT, stored_samples
 from bench.renderings import draw_strokes, stroke_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -140,12 +139,10 @@ def test_correcting_an_answer_saves_the_sample(page, app_server):
     page.locator("#correction").get_by_text(right, exact=True).click()
     page.locator("#saved").get_by_text(f"Saved as a {right}").wait_for(timeout=30_000)
     shot(page, "correction_saved")
-    records = [json.loads(line) for path in Path(app_server["feedback"]).glob("data/*/metadata.jsonl")
-               for line in path.read_text().splitlines()]
-    mine = [r for r in records if r["source"] == "sketch" and r["label"] == int(right)]
+    mine = [row for row in stored_samples(app_server["feedback"])
+            if row["source"] == "sketch" and row["label"] == int(right)]
     assert mine and mine[-1]["predicted"] == int(predicted)
-    image = Path(app_server["feedback"]) / "data"
-    assert any(image.glob(f"*/{mine[-1]['file_name']}"))
+    assert mine[-1]["image"].mode == "RGBA"  # the canvas as drawn, transparent background kept
 
 
 @pytest.mark.parametrize("name, data, words", [

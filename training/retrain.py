@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,7 +26,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from digit.classifier import Classifier
-from digit.config import hub_endpoint, model_dir
+from digit.config import hub_endpoint, hub_token, model_dir
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
 from training.data import load_mnist, normalized_pixels
 from training.evaluate import test_figures
@@ -46,19 +47,35 @@ MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach 
 class Feedback:
     pixels: np.ndarray  # (n, 784) normalised
     labels: np.ndarray
+    origin: dict = field(default_factory=dict)  # where it came from, for the model card
 
 
-def load_feedback(source: str) -> Feedback:
-    """A local feedback folder or a Hub dataset repo id, through `datasets`."""
+def load_feedback(source: str, revision: str | None = None) -> Feedback:
+    """A local feedback folder, or a Hub dataset repo id read at a pinned commit (the
+    newest unless revision is given), through `datasets`. Each sample once (by id)."""
     from datasets import load_dataset
 
-    data = load_dataset(source, split="train")
-    keep = [i for i, label in enumerate(data["label"]) if label is not None and 0 <= int(label) <= 9]
-    images = [data[i]["image"] for i in keep]
-    pixels = normalized_pixels(images, "normalise feedback") if images else np.zeros((0, 784), np.uint8)
-    labels = np.asarray([int(data[i]["label"]) for i in keep], np.int64)
+    if Path(source).is_dir():
+        origin = {"feedback_folder": str(source)}
+    else:
+        from huggingface_hub import HfApi
+
+        revision = revision or HfApi(endpoint=hub_endpoint(), token=hub_token()).dataset_info(source).sha
+        origin = {"feedback_repo": source, "feedback_revision": revision}
+    with tempfile.TemporaryDirectory() as cache:  # never a stale cached copy of a growing dataset
+        data = load_dataset(source, split="train", revision=revision, cache_dir=cache, token=hub_token())
+        seen: set[str] = set()
+        keep = []
+        for index, (sample_id, label) in enumerate(zip(data["id"] if "id" in data.column_names else
+                                                       range(len(data)), data["label"])):
+            if label is not None and 0 <= int(label) <= 9 and sample_id not in seen:
+                seen.add(sample_id)
+                keep.append(index)
+        labels = np.asarray([int(data[index]["label"]) for index in keep], np.int64)
+        pixels = (normalized_pixels([data[index]["image"] for index in keep], "normalise feedback") if keep
+                  else np.zeros((0, 784), np.uint8))
     inked = pixels.any(axis=1)  # the store refuses pictures without a digit; a foreign dataset may not
-    return Feedback(pixels[inked], labels[inked])
+    return Feedback(pixels[inked], labels[inked], origin)
 
 
 def split_feedback(feedback: Feedback, seed: int = 0) -> tuple[Feedback, Feedback]:
@@ -118,9 +135,10 @@ def gate(current: dict, candidate: dict, validation_size: int = 10_000) -> tuple
     return True, "better on held-out feedback and as good on MNIST validation"
 
 
-def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = None) -> dict:
+def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = None,
+            revision: str | None = None) -> dict:
     """Train a candidate with the feedback; promote it into folder if the gate passes."""
-    feedback = load_feedback(source)
+    feedback = load_feedback(source, revision)
     if len(feedback.labels) < MIN_SAMPLES:
         return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})"}
     learn, held_out = split_feedback(feedback, seed)
@@ -149,9 +167,10 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     promoted, reason = gate(figures["current"], figures["candidate"], len(mnist.validation.labels))
     report = {"promoted": promoted, "reason": reason, **figures,
               "feedback_samples": len(feedback.labels), "held_out": len(held_out.labels),
-              "hard_negatives": int(len(hard))}
+              "hard_negatives": int(len(hard)), **feedback.origin}
     if promoted:
         card = trained.card
+        card["data"].update(feedback.origin)
         card["parent_version"] = read_card(folder).get("version")
         card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
         card["metrics"].update(test_figures(trained.jury, mnist))  # reported, never used to decide
@@ -175,6 +194,7 @@ def push_model(folder: Path, repo_id: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Retrain the jury with feedback; promote if better.")
     parser.add_argument("--feedback", required=True, help="feedback folder or Hub dataset repo id")
+    parser.add_argument("--revision", default=None, help="the dataset repo's commit to read (default: the newest)")
     parser.add_argument("--model-dir", type=Path, default=None, help="default: MODEL_DIR or models/")
     parser.add_argument("--push-model", metavar="REPO_ID", help="upload a promoted model to this Hub model repo")
     parser.add_argument("--seed", type=int, default=0)
@@ -182,7 +202,7 @@ def main() -> int:
                         help="train on N MNIST digits only (quick trials and tests; not for shipping)")
     arguments = parser.parse_args()
     folder = arguments.model_dir or model_dir()
-    report = retrain(arguments.feedback, folder, arguments.seed, arguments.mnist_limit)
+    report = retrain(arguments.feedback, folder, arguments.seed, arguments.mnist_limit, arguments.revision)
     print(json.dumps(report))
     if report["promoted"]:
         print(f"promoted version {report['version']}: {report['reason']}", file=sys.stderr)

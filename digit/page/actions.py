@@ -11,14 +11,15 @@ import numpy as np
 from gradio.data_classes import FileData
 from gradio.utils import get_upload_folder
 
+from digit.config import model_cache_dir, model_poll_minutes, model_repo
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
+from digit.images import BadImage, ImageInput
+from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelSlot
 from digit.page.texts import jury_view, label_confidences, problem, sentence, verdict
 from digit.prediction import Prediction
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-MAX_UPLOAD = MAX_FILE_BYTES
 WELCOME = "**Draw a digit and press “Read my digit”, or upload a picture.**"
 NOTHING = "draw a digit or upload a picture of one"
 
@@ -31,6 +32,14 @@ LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the p
 def model() -> LoadedModel:
     """The jury from MODEL_DIR, loaded once and again after a promotion replaces it."""
     return _MODEL.get()
+
+
+def start() -> FeedbackStore:
+    """Before the first visitor: follow MODEL_REPO if set, open (and start pushing) the feedback."""
+    repo = model_repo()
+    if repo:
+        HubModelFollower(_MODEL, repo, model_cache_dir(), model_poll_minutes()).start()
+    return feedback()
 
 
 @lru_cache(maxsize=1)
@@ -104,25 +113,22 @@ def correct(last: dict | None, digit: str | int | None) -> tuple[str, None]:
 
 
 def dataset_summary() -> str:
-    """The Dataset tab: samples per digit, how many the current model still gets wrong, the card."""
-    store, classifier = feedback(), model().classifier
+    """The Dataset tab: samples per digit, how many corrected the jury, where they are pushed, the card."""
+    store = feedback()
     records = store.records()
-    wrong = 0
-    for record in records:
-        try:
-            wrong += classifier.predict(record["path"]).digit != record["label"]
-        except BadImage:
-            wrong += 1
+    corrected = sum(record["predicted"] is not None and record["predicted"] != record["label"] for record in records)
     counts = store.per_digit(records)
     table = "| digit | " + " | ".join(map(str, counts)) + " |\n|" + "---|" * 11 + "\n| samples | " + \
         " | ".join(str(n) for n in counts.values()) + " |"
     card = model().card
     metrics = card.get("metrics", {})
-    pushed = (f"pushed to `{store.repo_id}`" if store.scheduler else
-              f"waiting to push to `{store.repo_id}` ({store.push_error or 'starting'})") if store.repo_id \
-        else "kept locally (set FEEDBACK_REPO and HF_TOKEN to share it)"
+    if store.sync is not None:
+        pushed = (f"shared on the Hub as `{store.repo_id}`" if store.sync.error is None else
+                  f"waiting to be pushed to `{store.repo_id}` ({store.sync.error})")
+    else:
+        pushed = "kept locally (set FEEDBACK_REPO and HF_TOKEN to share it)"
     return (f"### Feedback dataset\n{len(records)} samples, {pushed}. "
-            f"The current model gets **{wrong}** of them wrong.\n\n{table}\n\n"
+            f"**{corrected}** of them corrected the jury.\n\n{table}\n\n"
             f"### Current model\nVersion `{card.get('version', 'unknown')}`, trained {card.get('date', '?')}; "
             f"MNIST test accuracy {metrics.get('mnist_test_accuracy', float('nan')):.2%}, validation "
             f"{metrics.get('validation_accuracy', float('nan')):.2%}; data: {card.get('data', {})}.")

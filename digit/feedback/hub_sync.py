@@ -1,0 +1,231 @@
+"""Pushing the feedback folder to a Hub dataset repo, in batches, each sample once.
+
+huggingface_hub's documented pattern for Spaces that save user data (write locally under a
+lock, push in batches from a background thread) with its commit API, and what
+CommitScheduler lacks for a Space's life:
+
+- What has been pushed is known across restarts: the repo's own file list, read at each
+  push, and `.sync/state.json` (the shards this folder pushed), so a restart sends nothing
+  twice and a Hub outage only delays.
+- Bounded batches: a backlog is first merged into shards of at most SHARD_ROWS samples,
+  then committed a few files at a time; no push opens more than a few files at once.
+- Few files however many samples: small shards on the Hub are merged (in one commit that
+  adds the merged shard and deletes the ones it replaces), so the repo holds fewer than
+  FANOUT small shards per size class plus one shard per SHARD_ROWS samples.
+- A last push on shutdown, with a deadline (`stop`): on SIGTERM what is pending goes, or
+  stays on disk for the next start.
+
+One process pushes to a repo at a time (the folder lock; a Space runs one replica).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+from digit.config import hub_endpoint
+from digit.feedback.card import dataset_card
+from digit.feedback.samples import DATA, SHARD_ROWS, is_shard, merge_plan, merged_from, rows_in
+
+log = logging.getLogger(__name__)
+STATE = Path(".sync") / "state.json"
+COMMIT_FILES = 20  # shards per commit: a backlog goes in several commits, none opening many files
+MAX_WAIT_SECONDS = 300.0
+
+
+@dataclass
+class SyncState:
+    """What this folder has pushed, kept across restarts in .sync/state.json."""
+
+    repo_id: str
+    pushed: set[str] = field(default_factory=set)  # shard names this folder saw on the Hub
+    head: str | None = None  # the last commit we saw or made
+
+    @classmethod
+    def load(cls, folder: Path, repo_id: str) -> "SyncState":
+        try:
+            data = json.loads((folder / STATE).read_text())
+        except (OSError, ValueError):
+            return cls(repo_id)
+        if data.get("repo_id") != repo_id:  # another repo: nothing of it is there yet
+            return cls(repo_id)
+        return cls(repo_id, set(data.get("pushed", [])), data.get("head"))
+
+    def save(self, folder: Path) -> None:
+        path = folder / STATE
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed)}))
+        os.replace(partial, path)
+
+
+@dataclass(frozen=True)
+class Remote:
+    head: str
+    shards: set[str]  # data/<name> files, by name
+    card: bool  # the repo has a README.md
+
+
+class HubSync:
+    """The background pusher of one FeedbackStore (`store`: its folder, lock, shards, merge)."""
+
+    def __init__(self, store, repo_id: str, token: str, every_minutes: float,
+                 retry_seconds: float = 5.0):
+        self.store = store
+        self.repo_id = repo_id
+        self._token = token
+        self.every = every_minutes * 60
+        self.retry_seconds = retry_seconds
+        self.error: str | None = None  # the last failure, token removed, for the page
+        self.last_push: float | None = None  # time.time() of the last successful sync
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._created = False
+
+    def __repr__(self) -> str:
+        return f"HubSync(repo_id={self.repo_id!r})"
+
+    # -- the thread ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="feedback-push")
+        self._thread.start()
+
+    def _run(self) -> None:
+        delay = self.retry_seconds
+        while not self._stop.is_set():
+            if self.sync_once():
+                delay = self.retry_seconds
+                self._stop.wait(self.every)
+            else:  # the Hub is down or refuses: try again soon, then less and less often
+                self._stop.wait(delay)
+                delay = min(delay * 2, max(self.every, self.retry_seconds), MAX_WAIT_SECONDS)
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop the thread, then push what is pending within timeout seconds. Returns whether
+        it all reached the Hub; what did not stays on disk and goes at the next start."""
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        done: list[bool] = []
+        last = threading.Thread(target=lambda: done.append(self.sync_once(final=True)), daemon=True,
+                                name="feedback-last-push")
+        last.start()
+        last.join(max(0.0, deadline - time.monotonic()))
+        return bool(done and done[0])
+
+    # -- one push ----------------------------------------------------------------------------
+    def sync_once(self, final: bool = False) -> bool:
+        """Push what is pending; unless final, also merge small shards on the Hub and fetch the
+        shards this folder lacks. Returns whether the Hub took everything."""
+        try:
+            with self.store.folder_lock():
+                self._sync(final)
+            self.error, self.last_push = None, time.time()
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure: the samples wait on disk
+            self.error = self._without_token(f"{type(error).__name__}: {error}")
+            log.warning("feedback push to %s failed, will retry: %s", self.repo_id, self.error)
+            return False
+
+    def _sync(self, final: bool) -> None:
+        api = HfApi(endpoint=hub_endpoint(), token=self._token)
+        folder, data = self.store.folder, self.store.data
+        state = SyncState.load(folder, self.repo_id)
+        remote = self._remote(api)
+        # Pushed before and gone from the Hub since: merged there; the merged shard has them.
+        gone = [name for name in self.store.shards() if name in state.pushed and name not in remote.shards]
+        self.store._drop(gone)
+        state.pushed &= remote.shards
+        # What this folder holds and the Hub does not: merge it into few shards, push it.
+        pending = [name for name in self.store.shards() if name not in remote.shards]
+        small = [name for name in pending if rows_in(name) < SHARD_ROWS and not merged_from(data / name)]
+        for group in _packed(small):
+            self.store.merge(group)
+        pending = [name for name in self.store.shards() if name not in remote.shards]
+        card = not remote.card
+        for start in range(0, max(len(pending), 1 if card else 0), COMMIT_FILES):
+            batch = pending[start:start + COMMIT_FILES]
+            remote = self._commit(api, state, remote, batch, card=card, message=f"Add {sum(map(rows_in, batch))} samples")
+            card = False
+        if final:
+            return
+        # Merge small shards on the Hub: fetch the ones missing here, merge, commit add + delete.
+        for group in merge_plan(sorted(remote.shards)):
+            self._fetch(api, remote, [name for name in group if not (data / name).exists()])
+            merged = self.store.merge(group)
+            remote = self._commit(api, state, remote, [merged], card=False,
+                                  message=f"Merge {len(group)} shards of {sum(map(rows_in, group))} samples")
+        # Fetch what others pushed (or what a wiped disk lost), so counts and pages see it all.
+        replaced = {old for name in self.store.shards() for old in merged_from(data / name)}
+        missing = sorted(remote.shards - set(self.store.shards()) - replaced)
+        if missing:
+            self._fetch(api, remote, missing)
+            state.pushed |= set(missing)
+            state.save(folder)
+        if missing or gone:
+            self.store.reload()
+
+    def _remote(self, api: HfApi) -> Remote:
+        if not self._created:
+            api.create_repo(self.repo_id, repo_type="dataset", private=True, exist_ok=True)
+            self._created = True
+        info = api.dataset_info(self.repo_id)
+        names = [sibling.rfilename for sibling in info.siblings or []]
+        shards = {Path(name).name for name in names if name.startswith(f"{DATA}/") and is_shard(name)}
+        return Remote(info.sha, shards, "README.md" in names)
+
+    def _commit(self, api: HfApi, state: SyncState, remote: Remote, names: list[str], card: bool,
+                message: str) -> Remote:
+        """One commit: add these local shards (and the card), delete the Hub shards they
+        replace; on the Hub's head as we last saw it, so a concurrent change fails it."""
+        data = self.store.data
+        adds = [CommitOperationAdd(f"{DATA}/{name}", str(data / name)) for name in names]
+        if card:
+            adds.append(CommitOperationAdd("README.md", dataset_card(self.repo_id).encode()))
+        replaced = sorted({old for name in names for old in merged_from(data / name)} & remote.shards)
+        deletes = [CommitOperationDelete(f"{DATA}/{old}") for old in replaced]
+        if not adds and not deletes:
+            return remote
+        info = api.create_commit(self.repo_id, adds + deletes, repo_type="dataset", commit_message=message,
+                                 parent_commit=remote.head)
+        state.pushed = (state.pushed | set(names)) - set(replaced)
+        state.head = info.oid
+        state.save(self.store.folder)
+        return Remote(info.oid, (remote.shards | set(names)) - set(replaced), remote.card or card)
+
+    def _fetch(self, api: HfApi, remote: Remote, names: list[str]) -> None:
+        """Copy shards from the Hub (at the head we listed) into the local folder."""
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in names:
+                path = api.hf_hub_download(self.repo_id, f"{DATA}/{name}", repo_type="dataset",
+                                           revision=remote.head, local_dir=scratch)
+                partial = self.store.data / f".{name}.tmp"
+                shutil.copyfile(path, partial)
+                os.replace(partial, self.store.data / name)
+
+    def _without_token(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+
+def _packed(names: list[str]) -> list[list[str]]:
+    """Small pending shards packed into groups of at most SHARD_ROWS samples (groups of one
+    are left alone): a backlog of any size becomes few shards before it is pushed."""
+    groups, current, rows = [], [], 0
+    for name in names:
+        if current and rows + rows_in(name) > SHARD_ROWS:
+            groups.append(current)
+            current, rows = [], 0
+        current.append(name)
+        rows += rows_in(name)
+    groups.append(current)
+    return [group for group in groups if len(group) > 1]

@@ -1,0 +1,213 @@
+"""One feedback sample, its columns, and the Parquet shards samples are stored in.
+
+A shard is an immutable Parquet file whose schema carries `datasets`' features (image as
+the Image feature with the PNG bytes embedded, label as a ClassLabel), so that
+`datasets.load_dataset` reads a folder or a Hub repo of shards with the right columns.
+Its name says when and by whom it was written and how many rows it holds, so a listing
+of names is enough to count samples and plan merges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import ClassLabel, Features, Image, Value
+from PIL import Image as PILImage
+
+from digit.images import ImageInput, NoDigit, load_image, open_image
+from digit.preprocess import normalize
+
+MAX_SIDE = 512  # stored images are capped to this long side
+SOURCES = ("sketch", "upload", "api")
+DIGITS = [str(digit) for digit in range(10)]
+FEATURES = Features({
+    "id": Value("string"),
+    "image": Image(),
+    "label": ClassLabel(names=DIGITS),
+    "predicted": Value("int32"),
+    "confidence": Value("float32"),
+    "model_version": Value("string"),
+    "source": Value("string"),
+    "created_at": Value("string"),
+})
+COLUMNS = list(FEATURES)
+MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
+DATA = "data"
+SHARD_ROWS = 1000  # a shard of this many samples or more (5-50 MB) is never merged again
+FANOUT = 10  # shards of one size class are merged once there are this many
+
+
+def size_class(rows: int) -> int:
+    """1-9 rows: 0, 10-99: 1, 100-999: 2, SHARD_ROWS or more: final (never merged again)."""
+    return min(int(math.log10(max(rows, 1))), int(math.log10(SHARD_ROWS)))
+
+
+def merge_plan(names: Sequence[str]) -> list[list[str]]:
+    """Groups of shards to merge: every size class below the final one that holds FANOUT or
+    more shards is merged into one. Bounded files: fewer than FANOUT per small class."""
+    final = size_class(SHARD_ROWS)
+    classes: dict[int, list[str]] = {}
+    for name in names:
+        classes.setdefault(size_class(rows_in(name)), []).append(name)
+    return [sorted(group) for size, group in sorted(classes.items()) if size < final and len(group) >= FANOUT]
+
+
+_NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12}Z)-(?P<random>[0-9a-f]{8})-r(?P<rows>\d+)\.parquet$")
+
+
+class FeedbackError(ValueError):
+    """A sample we refuse to store; the message says why, for people."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    image: ImageInput
+    label: Any  # checked: exactly an integer 0-9, as a number or a string
+    predicted: int | None = None
+    confidence: float | None = None
+    model_version: str = "unknown"
+    source: str = "upload"
+
+
+def checked_label(label: Any) -> int:
+    """Exactly the integers 0-9, given as a number (3, 3.0) or a string ("3"); anything else
+    is refused with what is wrong with it: 3.5, True, NaN, "seven", [3]."""
+    if isinstance(label, bool):
+        raise FeedbackError(f"the correct digit must be a whole number 0-9, not {label!r}")
+    if isinstance(label, str):
+        text = label.strip()
+        if not re.fullmatch(r"[0-9]", text):
+            raise FeedbackError(f"the correct digit must be one of 0-9, not {label!r}")
+        return int(text)
+    if isinstance(label, (int, np.integer)):
+        value = int(label)
+    elif isinstance(label, (float, np.floating)):
+        if math.isnan(label) or math.isinf(label):
+            raise FeedbackError(f"the correct digit must be a number 0-9, not {label!r}")
+        if not float(label).is_integer():
+            raise FeedbackError(f"the correct digit must be a whole number 0-9, not {label!r}")
+        value = int(label)
+    elif label is None:
+        raise FeedbackError("the correct digit (0-9) is missing")
+    else:
+        raise FeedbackError(f"the correct digit must be a number 0-9, not a {type(label).__name__}")
+    if not 0 <= value <= 9:
+        raise FeedbackError(f"the correct digit must be 0-9, not {value}")
+    return value
+
+
+def storable_image(image: ImageInput) -> np.ndarray:
+    """The input as sent (RGBA kept), capped to MAX_SIDE; refuses what holds no digit."""
+    try:
+        normalize(image)
+    except NoDigit:
+        raise FeedbackError("there is no digit in this image to save") from None
+    if isinstance(image, np.ndarray):
+        array = image
+    else:
+        array = np.asarray(_as_pil(image))
+    if array.dtype != np.uint8:
+        array = load_image(array)  # 16-bit or float input: store its 8-bit grey
+    height, width = array.shape[:2]
+    scale = MAX_SIDE / max(height, width)
+    if scale < 1:
+        array = cv2.resize(array, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    return array
+
+
+def _as_pil(image: ImageInput) -> PILImage.Image:
+    picture = image if isinstance(image, PILImage.Image) else open_image(image)
+    picture = picture.convert("RGBA") if picture.mode in ("P", "PA", "LA") else picture
+    return picture if picture.mode in ("L", "RGB", "RGBA") else picture.convert("RGB")
+
+
+def sample_row(sample: Sample) -> dict:
+    """The checked sample as one row of the dataset; raises FeedbackError or BadImage."""
+    label = checked_label(sample.label)
+    if sample.image is None:
+        raise FeedbackError("no image to save: draw or upload a digit first")
+    if sample.source not in SOURCES:
+        raise FeedbackError(f"unknown source {sample.source!r}")
+    buffer = io.BytesIO()
+    PILImage.fromarray(storable_image(sample.image)).save(buffer, format="PNG", compress_level=1)  # speed over size
+    return {
+        "id": uuid.uuid4().hex,
+        "image": {"bytes": buffer.getvalue(), "path": None},
+        "label": label,
+        "predicted": None if sample.predicted is None else int(sample.predicted),
+        "confidence": None if sample.confidence is None else float(sample.confidence),
+        "model_version": str(sample.model_version),
+        "source": sample.source,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+    }
+
+
+def shard_name(rows: int) -> str:
+    """When (sortable), a random part (two writers in one microsecond), how many rows."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{uuid.uuid4().hex[:8]}-r{rows}.parquet"
+
+
+def rows_in(name: str) -> int:
+    """The row count a shard's name records (0 for a name that is not a shard of ours)."""
+    match = _NAME.match(Path(name).name)
+    return int(match["rows"]) if match else 0
+
+
+def is_shard(name: str) -> bool:
+    return bool(_NAME.match(Path(name).name))
+
+
+def write_shard(folder: Path, table: pa.Table, merged_from: Sequence[str] = ()) -> Path:
+    """Write table as a new shard in folder, whole or not at all: a hidden temporary file,
+    synced, then linked into place (never over another file) and the folder synced.
+    Returns the shard's path."""
+    path = folder / shard_name(table.num_rows)
+    partial = folder / f".{path.name}.tmp"
+    metadata = dict(table.schema.metadata or {})
+    if merged_from:
+        metadata[MERGED_FROM] = json.dumps(sorted(merged_from)).encode()
+    with open(partial, "wb") as handle:
+        pq.write_table(table.replace_schema_metadata(metadata), handle, compression="zstd")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.link(partial, path)  # fails rather than replace a shard of the same name
+    os.unlink(partial)
+    _sync_folder(folder)
+    return path
+
+
+def rows_table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    return pq.read_table(path, columns=columns, schema=FEATURES.arrow_schema if columns is None else None)
+
+
+def merged_from(path: Path) -> list[str]:
+    """The shards a merged shard replaced (empty for a shard written by a flag)."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata[MERGED_FROM]) if MERGED_FROM in metadata else []
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

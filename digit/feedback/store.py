@@ -1,0 +1,208 @@
+"""The feedback dataset on disk: every acknowledged sample in a Parquet shard, loadable as is.
+
+Layout of FEEDBACK_DIR (what `datasets.load_dataset(FEEDBACK_DIR, split="train")` reads):
+
+    data/<stamp>-<random>-r<rows>.parquet   immutable shards (`datasets` reads data/ as the train split)
+    .sync/state.json                        what has been pushed to the Hub (see hub_sync.py)
+
+(No README.md here: `datasets` 5.2 caches a local folder whose card has `configs` under one
+key whatever files it holds, and would load stale samples. The Hub repo gets the card.)
+
+A flag writes a one-row shard (temporary file, fsync, rename, folder fsync); only then is
+the sample acknowledged, so an acknowledged sample is on disk whatever happens next. Small
+shards are merged into larger ones (`compact`): the merged shard is written first and names
+the shards it replaces, which are deleted after; a crash in between is finished at the
+next start. Writers only ever add files, so saving needs no lock across processes; merging
+and pushing take the folder's lock file, so two processes never merge the same shards.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import shutil
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import pyarrow as pa
+from gradio import FlaggingCallback
+
+from digit.config import feedback_dir, feedback_repo, hub_token, push_minutes
+from digit.feedback.legacy import legacy_folders, legacy_rows
+from digit.feedback.samples import (COLUMNS, DATA, FANOUT, Sample, is_shard, merge_plan, merged_from, read_table, rows_in,
+                                    rows_table, sample_row, write_shard)
+
+log = logging.getLogger(__name__)
+RECORD_COLUMNS = [column for column in COLUMNS if column != "image"]
+class FeedbackStore(FlaggingCallback):
+    """Gradio flagging callback that writes the feedback dataset and pushes it to the Hub.
+
+    flag() takes [image, correct digit, predicted, confidence, model version, source] and
+    returns how many samples the dataset holds.
+    """
+
+    def __init__(self, folder: Path | None = None, repo_id: str | None = None, token: str | None = None,
+                 every_minutes: float | None = None, retry_seconds: float = 5.0):
+        self.folder = Path(folder) if folder else None
+        self.repo_id = repo_id if repo_id is not None else feedback_repo()
+        self._token = token if token is not None else hub_token()
+        self.every_minutes = every_minutes if every_minutes is not None else push_minutes()
+        self.retry_seconds = retry_seconds
+        self.lock = threading.Lock()  # the in-memory records and the writer's shard names
+        self.sync = None  # a HubSync when the dataset is shared
+        self._records: list[dict] = []
+        self._ids: set[str] = set()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"FeedbackStore(folder={self.folder!s}, repo_id={self.repo_id!r})"
+
+    @property
+    def data(self) -> Path:
+        return self.folder / DATA
+
+    # -- FlaggingCallback -------------------------------------------------------------------
+    def setup(self, components: Sequence[Any] = (), flagging_dir: str | Path | None = None) -> None:
+        self.folder = Path(flagging_dir or self.folder or feedback_dir())
+        self.data.mkdir(parents=True, exist_ok=True)
+        with self.folder_lock():
+            self._recover()
+        self.reload()
+        if self.repo_id and self._token:
+            from digit.feedback.hub_sync import HubSync
+
+            self.sync = HubSync(self, self.repo_id, self._token, self.every_minutes, self.retry_seconds)
+            self.sync.start()
+
+    def flag(self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None) -> int:
+        image, label, *rest = list(flag_data) + [None] * (6 - len(flag_data))
+        predicted, confidence, model_version, source = rest[:4]
+        self.save(Sample(image, label, predicted, confidence, model_version or "unknown", source or "upload"))
+        return self.count()
+
+    # -- writing ------------------------------------------------------------------------------
+    def save(self, sample: Sample) -> str:
+        """Write one sample durably; returns its id. Raises FeedbackError or BadImage."""
+        if self.folder is None:
+            self.setup()
+        row = sample_row(sample)
+        with self.lock:  # a merge that lists the new shard finds its record already there
+            shard = write_shard(self.data, rows_table([row]))
+            self._remember([row], shard.name)
+        if self.sync is None and self.count() % FANOUT == 0:  # a shared store compacts when it pushes
+            with self.folder_lock():
+                self.compact()
+        return row["id"]
+
+    def _remember(self, rows: list[dict], shard: str) -> None:
+        """Add rows to the in-memory records; call with self.lock held."""
+        for row in rows:
+            if row["id"] not in self._ids:
+                self._ids.add(row["id"])
+                self._records.append({**{column: row[column] for column in RECORD_COLUMNS}, "shard": shard})
+
+    # -- reading ------------------------------------------------------------------------------
+    def shards(self) -> list[str]:
+        """The names of the shards in the local folder, oldest first."""
+        return sorted(path.name for path in self.data.glob("*.parquet") if is_shard(path.name))
+
+    def reload(self) -> None:
+        """Read every sample's columns but the image from the local shards (start, and after
+        shards arrive from the Hub)."""
+        records, ids = [], set()
+        for name in self.shards():
+            try:
+                table = read_table(self.data / name, RECORD_COLUMNS)
+            except (OSError, pa.ArrowException) as error:  # a file we did not write whole: skip, say so
+                log.error("skipping unreadable shard %s: %s", name, error)
+                continue
+            for row in table.to_pylist():
+                if row["id"] not in ids:
+                    ids.add(row["id"])
+                    records.append({**row, "shard": name})
+        records.sort(key=lambda record: record["created_at"])
+        with self.lock:
+            self._records, self._ids = records, ids
+
+    def records(self) -> list[dict]:
+        """Every sample's columns but the image, oldest first, with the shard that holds it."""
+        with self.lock:
+            return list(self._records)
+
+    def count(self) -> int:
+        return len(self._records)
+
+    def per_digit(self, records: list[dict] | None = None) -> dict[int, int]:
+        counts = Counter(record["label"] for record in (self.records() if records is None else records))
+        return {digit: counts.get(digit, 0) for digit in range(10)}
+
+    def images(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored PNG bytes of the samples with these ids."""
+        wanted, found = set(ids), {}
+        shards = {record["shard"] for record in self.records() if record["id"] in wanted}
+        for name in shards:
+            table = read_table(self.data / name, ["id", "image"])
+            for sample_id, image in zip(table["id"].to_pylist(), table["image"].to_pylist()):
+                if sample_id in wanted:
+                    found[sample_id] = image["bytes"]
+        return found
+
+    # -- merging ------------------------------------------------------------------------------
+    @contextmanager
+    def folder_lock(self) -> Iterator[None]:
+        """Held while merging or pushing: one process at a time, across processes too."""
+        with open(self.folder / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def merge(self, names: Sequence[str]) -> str:
+        """Replace the named local shards by one holding all their rows; returns its name.
+        Call with folder_lock held."""
+        tables = [read_table(self.data / name) for name in names]
+        merged = write_shard(self.data, pa.concat_tables(tables), merged_from=names)
+        self._drop(names)
+        moved = {sample_id for table in tables for sample_id in table["id"].to_pylist()}
+        with self.lock:
+            for record in self._records:
+                if record["id"] in moved:
+                    record["shard"] = merged.name
+        return merged.name
+
+    def compact(self, names: Sequence[str] | None = None) -> list[str]:
+        """Merge small shards by merge_plan (all local shards, or only the named ones);
+        returns the names of the merged shards written. Call with folder_lock held."""
+        return [self.merge(group) for group in merge_plan(self.shards() if names is None else names)]
+
+    def _drop(self, names: Sequence[str]) -> None:
+        for name in names:
+            (self.data / name).unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """Finish what a crash interrupted: drop half-written files (never acknowledged), delete
+        the shards a completed merge replaced, convert the old image-folder layout."""
+        for partial in self.data.glob(".*.tmp"):
+            partial.unlink()
+        for name in self.shards():
+            if rows_in(name) > 1:
+                self._drop([old for old in merged_from(self.data / name) if is_shard(old)])
+                for old in merged_from(self.data / name):
+                    if old.endswith("/") and (self.data / old).is_dir():
+                        shutil.rmtree(self.data / old)
+        for folder in legacy_folders(self.data):
+            rows = legacy_rows(folder)
+            if rows:
+                write_shard(self.data, rows_table(rows), merged_from=[f"{folder.name}/"])
+            shutil.rmtree(folder)
+
+    # -- shutting down ----------------------------------------------------------------------
+    def close(self, timeout: float = 20.0) -> bool:
+        """Stop pushing after a last push of what is pending, within timeout seconds.
+        Returns whether everything reached the Hub (True when nothing is shared)."""
+        if self.sync is None:
+            return True
+        return self.sync.stop(timeout)

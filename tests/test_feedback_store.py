@@ -1,0 +1,187 @@
+"""The feedback dataset on disk: layout, refusals, concurrency, crash safety, merging."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset
+from PIL import Image
+
+from bench.renderings import draw_strokes
+from digit.feedback import FeedbackError, FeedbackStore, Sample
+from digit.feedback.samples import FANOUT, SHARD_ROWS, merge_plan, rows_in, shard_name
+from digit.images import BadImage
+
+
+def sketch(digit: int = 3, size: int = 400) -> np.ndarray:
+    return draw_strokes(digit, canvas=(size, size))
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
+    store.setup()
+    return store
+
+
+def test_saved_samples_load_as_a_dataset_with_the_contract_columns(store):
+    store.save(Sample(sketch(3), 3, predicted=8, confidence=0.61, model_version="v1", source="sketch"))
+    store.save(Sample(sketch(7, size=1200), "7", source="upload"))
+    data = load_dataset(str(store.folder), split="train")
+    assert len(data) == 2
+    assert {"image", "label", "predicted", "confidence", "model_version", "source", "created_at"} <= set(
+        data.column_names)
+    assert data.features["label"].names == [str(digit) for digit in range(10)]  # a ClassLabel
+    rows = sorted(data, key=lambda row: row["label"])
+    assert [row["label"] for row in rows] == [3, 7]
+    assert rows[0]["predicted"] == 8 and rows[0]["source"] == "sketch" and rows[0]["model_version"] == "v1"
+    assert rows[0]["image"].mode == "RGBA" and rows[0]["image"].size == (400, 400)
+    assert max(rows[1]["image"].size) == 512  # capped from 1200 px
+
+
+def test_the_stored_image_is_the_input_as_sent(store):
+    picture = sketch(5)
+    sample_id = store.save(Sample(picture, 5))
+    stored = np.asarray(Image.open(__import__("io").BytesIO(store.images([sample_id])[sample_id])))
+    assert np.array_equal(stored, picture)
+
+
+@pytest.mark.parametrize("label", [-1, 10, 3.5, 0.5, -0.4, 9.4, True, False, float("nan"), float("inf"), "seven",
+                                   "3.5", "", " ", None, "12", [3], {"digit": 3}])
+def test_a_digit_that_is_not_exactly_0_to_9_is_refused_with_the_reason(store, label):
+    with pytest.raises(FeedbackError, match="0-9|missing") as error:
+        store.save(Sample(sketch(), label))
+    assert str(error.value)  # never an empty reason
+    assert store.count() == 0
+
+
+@pytest.mark.parametrize("label, stored", [(4, 4), (4.0, 4), ("4", 4), (" 4 ", 4), (np.int64(4), 4), (0, 0), ("9", 9)])
+def test_a_digit_given_as_a_number_or_a_string_is_stored_as_that_digit(store, label, stored):
+    store.save(Sample(sketch(), label))
+    assert store.records()[-1]["label"] == stored
+
+
+def test_a_blank_image_is_refused(store):
+    with pytest.raises(FeedbackError, match="no digit"):
+        store.save(Sample(np.zeros((300, 300, 4), np.uint8), 4))
+    assert store.count() == 0
+
+
+def test_an_oversized_or_broken_file_is_refused(store, tmp_path):
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (21 * 1024 * 1024))
+    with pytest.raises(BadImage, match="too large"):
+        store.save(Sample(str(huge), 4))
+    with pytest.raises(BadImage):
+        store.save(Sample(b"<html></html>", 4))
+    assert store.count() == 0
+
+
+def test_twenty_people_flagging_at_once_are_each_recorded_exactly_once(store):
+    def flag(person: int) -> str:
+        return store.save(Sample(sketch(person % 10), person % 10, source="sketch"))
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        ids = list(pool.map(flag, range(20)))
+    assert sorted(record["id"] for record in store.records()) == sorted(ids)
+    data = load_dataset(str(store.folder), split="train")
+    assert sorted(data["id"]) == sorted(ids)
+    assert store.per_digit() == {digit: 2 for digit in range(10)}
+
+
+def test_two_processes_write_separate_files_and_both_load(tmp_path):
+    first, second = FeedbackStore(tmp_path, repo_id=""), FeedbackStore(tmp_path, repo_id="")
+    first.setup()
+    second.setup()
+    first.save(Sample(sketch(1), 1))
+    second.save(Sample(sketch(2), 2))
+    assert len(load_dataset(str(tmp_path), split="train")) == 2
+    second.reload()
+    assert second.count() == 2
+
+
+def test_the_count_is_kept_not_recounted(store):
+    for digit in range(3):
+        store.save(Sample(sketch(digit), digit))
+    for path in store.data.glob("*.parquet"):
+        path.unlink()  # the count does not read the files again
+    assert store.count() == 3
+
+
+def test_a_half_written_shard_from_a_crash_is_dropped_on_restart(store):
+    store.save(Sample(sketch(5), 5))
+    (store.data / ".20261127T000000000000Z-deadbeef-r1.parquet.tmp").write_bytes(b"PAR1 half")
+    again = FeedbackStore(store.folder, repo_id="")
+    again.setup()
+    assert [record["label"] for record in again.records()] == [5]
+    assert not list(store.data.glob(".*.tmp"))
+    assert len(load_dataset(str(store.folder), split="train")) == 1
+
+
+def test_a_merge_interrupted_after_writing_is_finished_on_restart(store):
+    for digit in range(4):
+        store.save(Sample(sketch(digit), digit))
+    inputs = store.shards()
+    with store.folder_lock():
+        merged = store.merge(inputs)
+    for name in inputs:  # as if the process died after writing the merged shard, before deleting
+        table = pq.read_table(store.data / merged).slice(0, 1)
+        pq.write_table(table, store.data / name)
+    again = FeedbackStore(store.folder, repo_id="")
+    again.setup()
+    assert again.shards() == [merged]
+    assert sorted(record["label"] for record in again.records()) == [0, 1, 2, 3]
+
+
+def test_many_flags_end_in_few_files(store):
+    for index in range(3 * FANOUT + 3):
+        store.save(Sample(sketch(index % 10), index % 10))
+    assert store.count() == 3 * FANOUT + 3
+    assert len(store.shards()) < 2 * FANOUT
+    assert sum(rows_in(name) for name in store.shards()) == store.count()
+    assert len(load_dataset(str(store.folder), split="train")) == store.count()
+
+
+def test_the_merge_plan_keeps_fewer_than_fanout_shards_per_size_class():
+    names = [shard_name(rows) for rows in [1] * 25 + [40] * 9 + [300] * 12]
+    plan = merge_plan(names)
+    merged = {name for group in plan for name in group}
+    assert len(plan) == 2 and len(merged) == 25 + 12  # the singles and the 300s; the nine 40s wait
+    final = [shard_name(SHARD_ROWS) for _ in range(FANOUT + 5)]
+    assert merge_plan(final) == []  # full shards are never merged again
+    # However many samples, the files stay few: simulate 100,000 flags merged as they come.
+    shards: list[int] = []
+    for _ in range(100_000 // 50):
+        shards.append(50)  # a push of 50 samples
+        while True:
+            plan = merge_plan([shard_name(rows) for rows in shards])
+            if not plan:
+                break
+            group = [rows_in(name) for name in plan[0]]
+            for rows in group:
+                shards.remove(rows)
+            shards.append(sum(group))
+    assert sum(shards) == 100_000
+    assert len(shards) <= 100_000 / SHARD_ROWS + 3 * FANOUT
+    assert math.isclose(sum(shards), 100_000)
+
+
+def test_the_old_image_folder_layout_is_converted_once(tmp_path):
+    old = tmp_path / "data" / "20261127-120000-abcd1234"
+    old.mkdir(parents=True)
+    lines = []
+    for index, digit in enumerate((4, 7)):
+        Image.fromarray(sketch(digit)).save(old / f"{index:032x}.png")
+        lines.append(json.dumps({"file_name": f"{index:032x}.png", "label": digit, "predicted": 1, "confidence": 0.5,
+                                 "model_version": "old", "source": "sketch", "created_at": "2026-11-27T12:00:00"}))
+    (old / "metadata.jsonl").write_text("\n".join(lines) + "\n" + '{"file_name": "torn')
+    store = FeedbackStore(tmp_path, repo_id="")
+    store.setup()
+    assert not old.exists()
+    assert sorted(record["label"] for record in store.records()) == [4, 7]
+    assert len(load_dataset(str(tmp_path), split="train")) == 2
