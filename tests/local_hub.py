@@ -316,6 +316,7 @@ class Hub:
         return None
 
     def _route_storage(self, method: str, s: list[str]):
+        """The LFS storage (S3 on the Hub) and its CDN: reached through signed URLs only."""
         match method, s:
             case "PUT", ["upload", oid]:
                 return "lfs-upload", lambda request: self.storage_put(request, oid)
@@ -543,8 +544,7 @@ class Hub:
             sig = self.state.sign(oid)
             upload = f"{self.cdn}/lfs-storage/upload/{oid}"
             multipart = "multipart" in transfers and size > self.state.multipart_threshold
-            with self.state.lock:
-                self.state.pending[oid] = {"size": size, "repo": repo, "parts": {}}
+            self.state.pending[oid] = {"size": size, "repo": repo, "parts": {}}
             if multipart:
                 chunk = self.state.multipart_chunk_size
                 parts = -(-size // chunk)
@@ -562,9 +562,16 @@ class Hub:
         return Response.of_json({"transfer": transfer, "objects": objects, "hash_algo": "sha256"},
                                 content_type="application/vnd.git-lfs+json")
 
-    def _signed(self, request: Request, oid: str) -> dict:
+    def check_signature(self, request: Request, oid: str) -> None:
+        if "authorization" in request.headers:
+            # S3 refuses a signed URL that also carries an Authorization header; the client must
+            # not send the Hub token off the Hub.
+            raise HubError(400, "Only one auth mechanism allowed")
         if request.query.get("sig", [""])[0] != self.state.sign(oid):
             raise _refused(403, "Request has expired or the signature does not match")
+
+    def _signed(self, request: Request, oid: str) -> dict:
+        self.check_signature(request, oid)
         pending = self.state.pending.get(oid)
         if pending is None:
             raise HubError(404, "No upload in progress for this object")
@@ -575,12 +582,11 @@ class Hub:
         if len(content) != pending["size"] or hashlib.sha256(content).hexdigest() != oid:
             raise HubError(400, f"Uploaded content does not match oid {oid} and size {pending['size']}")
         repo = pending["repo"]
-        with self.state.lock:
-            self.state.blobs[oid] = content
-            repo.lfs_objects.add(oid)
-            self.state.pending.pop(oid, None)
-            self.state.uploads.append({"repo": repo.repo_id, "repo_type": repo.repo_type, "oid": oid,
-                                       "size": len(content), "transfer": transfer, "parts": parts})
+        self.state.blobs[oid] = content
+        repo.lfs_objects.add(oid)
+        self.state.pending.pop(oid, None)
+        self.state.uploads.append({"repo": repo.repo_id, "repo_type": repo.repo_type, "oid": oid,
+                                   "size": len(content), "transfer": transfer, "parts": parts})
         return Response.of_json({})
 
     def storage_put(self, request: Request, oid: str) -> Response:
@@ -615,8 +621,9 @@ class Hub:
         return Response.of_json({"success": True})
 
     def storage_get(self, request: Request, oid: str) -> Response:
-        if request.query.get("sig", [""])[0] != self.state.sign(oid) or oid not in self.state.blobs:
-            raise _refused(403, "Request has expired or the signature does not match")
+        self.check_signature(request, oid)
+        if oid not in self.state.blobs:
+            raise HubError(404, "No such object")
         return ranged(request, self.state.blobs[oid], {"ETag": f'"{oid}"', "Accept-Ranges": "bytes"})
 
     # the commit -------------------------------------------------------------------------------
@@ -840,7 +847,8 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
             if injected is not None:
                 return self._send(error_response(HubError(injected, f"injected failure ({kind})")))
             try:
-                response = handler(request)
+                with state.lock:  # handlers work in memory and are quick: one at a time, no races
+                    response = handler(request)
             except HubError as error:
                 if error.refused:
                     with state.lock:
@@ -878,7 +886,8 @@ class LocalHub:
         hub = Hub(self.state, self.endpoint, self.cdn)
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(hub))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll so that stop() returns at once (the default 0.5 s adds up over a test file).
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
