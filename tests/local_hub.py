@@ -46,13 +46,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import yaml
 
 REPO_TYPES = ("model", "dataset", "space")
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}  # as in /resolve/ and .git URLs
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+# Request kinds, as counted in HubState.requests and named in LocalHub.fail_next.
+KINDS = ("create", "delete", "validate-yaml", "info", "tree", "paths-info", "commits", "refs", "preupload",
+         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "unknown")
 FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.DOTALL)  # README.md's YAML metadata
 
 # The .gitattributes the Hub writes in the first commit of a new repo (abridged to the patterns).
@@ -178,7 +181,7 @@ class HubState:
     log: list[tuple[str, str, int]] = field(default_factory=list)
     failures: dict[str, deque] = field(default_factory=dict)  # kind -> statuses to answer next
     blobs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> bytes: the LFS storage
-    pending: dict[str, dict] = field(default_factory=dict)  # sha256 -> upload in progress
+    pending: dict[str, dict] = field(default_factory=dict)  # upload id -> LFS upload in progress
     secret: str = field(default_factory=lambda: secrets.token_hex(16))  # signs storage URLs
     lfs_size_threshold: int = 10 * 1024 * 1024
     multipart_threshold: int = 4 * 1024 * 1024
@@ -318,12 +321,12 @@ class Hub:
     def _route_storage(self, method: str, s: list[str]):
         """The LFS storage (S3 on the Hub) and its CDN: reached through signed URLs only."""
         match method, s:
-            case "PUT", ["upload", oid]:
-                return "lfs-upload", lambda request: self.storage_put(request, oid)
-            case "PUT", ["upload", oid, "part", number]:
-                return "lfs-upload", lambda request: self.storage_put_part(request, oid, int(number))
-            case "POST", ["upload", oid, "complete"]:
-                return "lfs-upload", lambda request: self.storage_complete(request, oid)
+            case "PUT", ["upload", upload_id]:
+                return "lfs-upload", lambda request: self.storage_put(request, upload_id)
+            case "PUT", ["upload", upload_id, "part", number] if number.isdigit():
+                return "lfs-upload", lambda request: self.storage_put_part(request, upload_id, int(number))
+            case "POST", ["upload", upload_id, "complete"]:
+                return "lfs-upload", lambda request: self.storage_complete(request, upload_id)
             case ("GET" | "HEAD"), ["objects", oid]:
                 return "cdn", lambda request: self.storage_get(request, oid)
         return None
@@ -411,11 +414,7 @@ class Hub:
     def repo_info(self, request: Request, repo_type: str, repo_id: str, revision: str) -> Response:
         repo = self.readable(request, repo_type, repo_id)
         commit = self.commit_at(repo, revision)
-        blobs = request.flag("blobs")
-        siblings = [{"rfilename": path} | ({"size": entry.size, "blobId": entry.oid} if blobs else {})
-                    | ({"lfs": {"size": entry.size, "sha256": entry.sha256, "pointerSize": len(entry.pointer)}}
-                       if blobs and entry.lfs else {})
-                    for path, entry in sorted(commit.tree.items())]
+        siblings = [sibling(path, entry, request.flag("blobs")) for path, entry in sorted(commit.tree.items())]
         info = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
                 "author": repo_id.split("/")[0], "sha": commit.oid, "lastModified": commit.date,
                 "createdAt": repo.created_at, "private": repo.private, "gated": False, "disabled": False,
@@ -541,10 +540,11 @@ class Hub:
             if oid in repo.lfs_objects:
                 objects.append(answer)  # already stored: no actions, the client skips the upload
                 continue
-            sig = self.state.sign(oid)
-            upload = f"{self.cdn}/lfs-storage/upload/{oid}"
+            upload_id = uuid.uuid4().hex  # one per upload: two repos may send the same object at once
+            self.state.pending[upload_id] = {"oid": oid, "size": size, "repo": repo, "parts": {}}
+            sig = self.state.sign(upload_id)
+            upload = f"{self.cdn}/lfs-storage/upload/{upload_id}"
             multipart = "multipart" in transfers and size > self.state.multipart_threshold
-            self.state.pending[oid] = {"size": size, "repo": repo, "parts": {}}
             if multipart:
                 chunk = self.state.multipart_chunk_size
                 parts = -(-size // chunk)
@@ -562,47 +562,49 @@ class Hub:
         return Response.of_json({"transfer": transfer, "objects": objects, "hash_algo": "sha256"},
                                 content_type="application/vnd.git-lfs+json")
 
-    def check_signature(self, request: Request, oid: str) -> None:
+    def check_signature(self, request: Request, signed: str) -> None:
         if "authorization" in request.headers:
             # S3 refuses a signed URL that also carries an Authorization header; the client must
             # not send the Hub token off the Hub.
             raise HubError(400, "Only one auth mechanism allowed")
-        if request.query.get("sig", [""])[0] != self.state.sign(oid):
+        if request.query.get("sig", [""])[0] != self.state.sign(signed):
             raise _refused(403, "Request has expired or the signature does not match")
 
-    def _signed(self, request: Request, oid: str) -> dict:
-        self.check_signature(request, oid)
-        pending = self.state.pending.get(oid)
+    def _pending(self, request: Request, upload_id: str) -> dict:
+        self.check_signature(request, upload_id)
+        pending = self.state.pending.get(upload_id)
         if pending is None:
-            raise HubError(404, "No upload in progress for this object")
+            raise HubError(404, "No such upload in progress")
         return pending
 
-    def _store(self, oid: str, content: bytes, transfer: str, parts: int) -> Response:
-        pending = self.state.pending[oid]
+    def _store(self, upload_id: str, content: bytes, transfer: str, parts: int) -> Response:
+        """The upload is complete: check the bytes against the announced sha256 and size."""
+        pending = self.state.pending[upload_id]
+        oid = pending["oid"]
         if len(content) != pending["size"] or hashlib.sha256(content).hexdigest() != oid:
             raise HubError(400, f"Uploaded content does not match oid {oid} and size {pending['size']}")
         repo = pending["repo"]
         self.state.blobs[oid] = content
         repo.lfs_objects.add(oid)
-        self.state.pending.pop(oid, None)
+        del self.state.pending[upload_id]
         self.state.uploads.append({"repo": repo.repo_id, "repo_type": repo.repo_type, "oid": oid,
                                    "size": len(content), "transfer": transfer, "parts": parts})
         return Response.of_json({})
 
-    def storage_put(self, request: Request, oid: str) -> Response:
-        self._signed(request, oid)
-        return self._store(oid, request.body, "basic", 1)
+    def storage_put(self, request: Request, upload_id: str) -> Response:
+        self._pending(request, upload_id)
+        return self._store(upload_id, request.body, "basic", 1)
 
-    def storage_put_part(self, request: Request, oid: str, number: int) -> Response:
-        pending = self._signed(request, oid)
+    def storage_put_part(self, request: Request, upload_id: str, number: int) -> Response:
+        pending = self._pending(request, upload_id)
         etag = hashlib.md5(request.body).hexdigest()  # S3's part ETag; the client echoes it back
         pending["parts"][number] = (etag, request.body)
         return Response(200, b"", {"ETag": f'"{etag}"'})
 
-    def storage_complete(self, request: Request, oid: str) -> Response:
-        pending = self._signed(request, oid)
+    def storage_complete(self, request: Request, upload_id: str) -> Response:
+        pending = self._pending(request, upload_id)
         listed = request.json()
-        if listed.get("oid") != oid:
+        if listed.get("oid") != pending["oid"]:
             raise HubError(400, "completion for another object")
         chunks = []
         for part in listed["parts"]:
@@ -610,7 +612,7 @@ class Hub:
             if etag is None or part["etag"].strip('"') != etag:
                 raise HubError(400, f"part {part['partNumber']} missing or its etag differs")
             chunks.append(content)
-        return self._store(oid, b"".join(chunks), "multipart", len(chunks))
+        return self._store(upload_id, b"".join(chunks), "multipart", len(chunks))
 
     def lfs_verify(self, request: Request, repo_type: str, repo_id: str) -> Response:
         repo = self.writable(request, repo_type, repo_id)
@@ -644,18 +646,17 @@ class Hub:
                 # What the Hub answers when the branch moved since parent_commit was read.
                 raise HubError(412, "A commit has happened since. Please refresh and try again.")
             tree, added, deleted, lfs = dict(head.tree), [], [], []
-            patterns = lfs_patterns(head.tree.get(".gitattributes"))
             for line in lines:
                 key, value = line["key"], line.get("value", {})
                 if key == "header":
                     continue
-                if key == "file":
-                    content = base64.b64decode(value["content"])
-                    tree[value["path"]] = Entry(content, lfs=matches_any(value["path"], patterns))
+                if key == "file":  # inline content: a regular git blob, as the client chose
+                    tree[value["path"]] = Entry(base64.b64decode(value["content"]))
                     added.append(value["path"])
                 elif key == "lfsFile":
                     oid = value["oid"]
-                    if oid not in repo.lfs_objects or ("size" in value and value["size"] != len(self.state.blobs[oid])):
+                    if oid not in repo.lfs_objects or value.get("size", len(self.state.blobs[oid])) != len(
+                            self.state.blobs[oid]):
                         raise HubError(400, "Your push was rejected because an LFS pointer points to a file "
                                             f"that does not exist: {value['path']}")
                     tree[value["path"]] = Entry(self.state.blobs[oid], lfs=True)
@@ -715,6 +716,14 @@ def add_commit(repo: Repo, branch: str, tree: dict[str, Entry], title: str, mess
 def _directories(tree: dict[str, Entry]) -> set[str]:
     """Every folder that holds a file (git has no empty folders)."""
     return {"/".join(path.split("/")[:depth]) for path in tree for depth in range(1, path.count("/") + 1)}
+
+
+def sibling(path: str, entry: Entry, blobs: bool) -> dict:
+    """A file in repo info; size, blob id and LFS details only with ?blobs=True (files_metadata)."""
+    if not blobs:
+        return {"rfilename": path}
+    lfs = {"lfs": {"size": entry.size, "sha256": entry.sha256, "pointerSize": len(entry.pointer)}} if entry.lfs else {}
+    return {"rfilename": path, "size": entry.size, "blobId": entry.oid} | lfs
 
 
 def path_info(repo: Repo, commit: Commit, path: str, expand: bool) -> dict:
@@ -926,9 +935,10 @@ class LocalHub:
         return self.repo(repo_id, repo_type).history(revision)
 
     def fail_next(self, kind: str, times: int = 1, status: int = 503) -> None:
-        """The next `times` requests of `kind` answer `status` (before any other check).
-        Kinds: create, delete, info, tree, paths-info, commits, refs, preupload, commit,
-        lfs-batch, lfs-upload, lfs-verify, resolve (HEAD and GET), cdn (LFS downloads)."""
+        """The next `times` requests of `kind` (one of KINDS; "resolve" is HEAD and GET of
+        /resolve/, "cdn" the LFS downloads it redirects to) answer `status`, before any check."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown request kind {kind!r}; one of {KINDS}")
         with self.state.lock:
             self.state.failures.setdefault(kind, deque()).extend([status] * times)
 
