@@ -306,12 +306,13 @@ dataset_info:
 
 LOAD = textwrap.dedent("""
     import json, sys
-    from datasets import load_dataset
+    from datasets import ClassLabel, load_dataset
     out = {}
-    for name, revision in (("main", None), ("old", sys.argv[1])):
-        data = load_dataset("team/feedback", split="train", revision=revision)
+    for name, repo_id, revision in json.loads(sys.argv[1]):
+        data = load_dataset(repo_id, split="train", revision=revision)
+        label = data.features["label"]
         out[name] = {"labels": sorted(data["label"]), "size": list(data[0]["image"].size),
-                     "names": data.features["label"].names}
+                     "names": label.names if isinstance(label, ClassLabel) else None}
     print(json.dumps(out))
 """)
 
@@ -330,7 +331,9 @@ def _shard(labels: list[int], path) -> None:
     data.to_parquet(str(path))
 
 
-def test_load_dataset_reads_the_repo_at_main_and_at_an_older_revision(hub, api, tmp_path):
+def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api, tmp_path):
+    """Parquet shards with a dataset card (at main and at the first commit), and the layout the
+    app's FeedbackStore pushes (PNGs and metadata.jsonl per writer, no card, a private repo)."""
     folder = tmp_path / "feedback"
     (folder / "data").mkdir(parents=True)
     (folder / "README.md").write_text(CARD)
@@ -342,17 +345,29 @@ def test_load_dataset_reads_the_repo_at_main_and_at_an_older_revision(hub, api, 
     assert [path for commit in hub.state.commits for path in commit["lfs"]] == [
         "data/train-00000.parquet", "data/train-00001.parquet"]  # each shard uploaded once
 
+    from digit.feedback import FeedbackStore, Sample
+
+    store = FeedbackStore(tmp_path / "app-feedback", repo_id="", token="")  # saves locally only
+    store.setup()
+    for digit in (2, 7, 7):
+        store.save(Sample(np.pad(np.full((60, 16), 255, np.uint8), 40), digit, source="sketch"))
+    api.create_repo("team/app-feedback", repo_type="dataset", private=True)
+    api.upload_folder(folder_path=store.folder, repo_id="team/app-feedback", repo_type="dataset",
+                      ignore_patterns=["*.tmp"])  # what the store's CommitScheduler sends
+
     # A fresh process with empty caches, as the retraining script runs: nothing read from a cache.
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("HF_", "HUGGINGFACE_"))} | hub.env() | {
         "HF_HOME": str(tmp_path / "hf_home"), "HF_DATASETS_CACHE": str(tmp_path / "datasets_cache"),
         "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_TELEMETRY": "1"}
-    result = subprocess.run([sys.executable, "-c", LOAD, first], env=env, capture_output=True, text=True,
-                            timeout=120)
+    loads = [("main", "team/feedback", None), ("old", "team/feedback", first), ("app", "team/app-feedback", None)]
+    result = subprocess.run([sys.executable, "-c", LOAD, json.dumps(loads)], env=env, capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["main"]["labels"] == [1, 2, 3, 4, 5] and loaded["old"]["labels"] == [1, 2, 3]
     assert loaded["main"]["size"] == [28, 28] and loaded["main"]["names"] == [str(d) for d in range(10)]
+    assert loaded["app"]["labels"] == [2, 7, 7] and loaded["app"]["size"] == [96, 140]
     statuses = {(method, path.split("?")[0].rsplit("/", 1)[-1], status) for method, path, status in hub.state.log}
     assert ("HEAD", "dataset_infos.json", 404) in statuses  # what datasets probes and the Hub lacks
     assert hub.state.refused == 0
