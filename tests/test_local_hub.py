@@ -76,7 +76,8 @@ def test_create_repo_twice_with_exist_ok_returns_the_url_each_time_even_after_a_
     model = api.create_repo("team/digit-model", exist_ok=True)
     space = api.create_repo("team/digit-space", repo_type="space", space_sdk="gradio", exist_ok=True)
     assert model == f"{hub.endpoint}/team/digit-model" and space == f"{hub.endpoint}/spaces/team/digit-space"
-    assert hub.files("team/feedback") == {".gitattributes": hub.files("team/feedback")[".gitattributes"]}
+    [(name, gitattributes)] = hub.files("team/feedback").items()  # the Hub's first commit
+    assert name == ".gitattributes" and b"*.png filter=lfs" in gitattributes
     assert [commit.title for commit in hub.history("team/digit-model", "model")] == ["initial commit"]
     assert hub.state.requests["create"] == 6
 
