@@ -8,6 +8,9 @@ import os
 # goes to a closed loopback port and fails at once. Set before huggingface_hub is imported.
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+# With hf_xet installed, huggingface_hub uploads LFS content through Xet storage, a protocol the
+# local test Hub (tests/local_hub.py) does not speak; disabled, it uses the git-LFS batch API.
+os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import numpy as np
