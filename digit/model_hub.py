@@ -23,6 +23,26 @@ log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before
 
 
+def fetch(repo_id: str, revision: str, cache: Path) -> Path:
+    """The jury of one commit of a model repo, in cache/<commit> (fetched once)."""
+    folder = cache / revision
+    if not (folder / CARD_FILE).exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cache / f".{revision}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        HfApi(endpoint=hub_endpoint(), token=hub_token()).snapshot_download(
+            repo_id, revision=revision, local_dir=partial, allow_patterns=[MODEL_FILE, CARD_FILE, README_FILE])
+        shutil.rmtree(partial / ".cache", ignore_errors=True)  # huggingface_hub's download bookkeeping
+        partial.replace(folder)
+    return folder
+
+
+def newest_revision(repo_id: str) -> str | None:
+    """The newest commit of a model repo that holds a jury (None: no jury promoted there yet)."""
+    info = HfApi(endpoint=hub_endpoint(), token=hub_token()).model_info(repo_id)
+    return info.sha if any(sibling.rfilename == MODEL_FILE for sibling in info.siblings or []) else None
+
+
 class HubModelFollower:
     def __init__(self, slot: ModelSlot, repo_id: str, cache: Path, poll_minutes: float):
         self.slot = slot
@@ -48,18 +68,10 @@ class HubModelFollower:
     def check(self) -> bool:
         """Serve the repo's newest jury if it is new and loads; returns whether it changed."""
         try:
-            api = HfApi(endpoint=hub_endpoint(), token=hub_token())
-            newest = api.model_info(self.repo_id).sha
-            if newest == self.revision:
+            newest = newest_revision(self.repo_id)
+            if newest is None or newest == self.revision:
                 return False
-            folder = self.cache / newest
-            self.cache.mkdir(parents=True, exist_ok=True)
-            if not (folder / CARD_FILE).exists():
-                partial = self.cache / f".{newest}.partial"
-                shutil.rmtree(partial, ignore_errors=True)
-                api.snapshot_download(self.repo_id, revision=newest, local_dir=partial,
-                                      allow_patterns=[MODEL_FILE, CARD_FILE, README_FILE])
-                partial.replace(folder)
+            folder = fetch(self.repo_id, newest, self.cache)
             self.slot.serve(folder, load_model(folder))  # ModelError: a file we will not load
             self.revision, self.error = newest, None
             self._forget_old()

@@ -17,10 +17,14 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def run_module(module: str, *arguments: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """python -m module arguments..., from the project folder; fails the test on a non-zero exit."""
+def run_module(module: str, *arguments: str, timeout: float = 900,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """python -m module arguments..., from the project folder (env: settings on top of ours);
+    fails the test on a non-zero exit."""
+    import os
+
     result = subprocess.run([sys.executable, "-m", module, *arguments], cwd=PROJECT, capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, env={**os.environ, **(env or {})})
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -58,3 +62,27 @@ def stored_samples(folder: Path) -> list[dict]:
 
     with tempfile.TemporaryDirectory() as cache:
         return list(load_dataset(str(folder), split="train", cache_dir=cache))
+
+
+LOAD_REPO = """
+import json, sys
+from datasets import load_dataset
+repo_id, revision = sys.argv[1], sys.argv[2] or None
+data = load_dataset(repo_id, split="train", revision=revision)
+print(json.dumps({"columns": data.column_names, "ids": list(data["id"]), "labels": list(data["label"]),
+                  "label_names": getattr(data.features["label"], "names", None),
+                  "modes": sorted({image.mode for image in data["image"]})}))
+"""
+
+
+def load_repo_in_fresh_process(hub, repo_id: str, token: str, folder: Path, revision: str | None = None) -> dict:
+    """`datasets.load_dataset(repo_id)` against the local Hub in a new process with empty
+    caches, as the retraining reads it (datasets reads HF_ENDPOINT when it is imported)."""
+    import os
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGINGFACE_"))}
+    env |= hub.env() | {"HF_HOME": str(folder / "hf_home"), "HF_TOKEN": token, "HF_HUB_DISABLE_TELEMETRY": "1"}
+    result = subprocess.run([sys.executable, "-c", LOAD_REPO, repo_id, revision or ""], env=env, capture_output=True,
+                            text=True, timeout=180, cwd=PROJECT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

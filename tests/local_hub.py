@@ -55,7 +55,7 @@ URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}  # as in 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 # Request kinds, as counted in HubState.requests and named in LocalHub.fail_next.
 KINDS = ("create", "delete", "validate-yaml", "info", "tree", "paths-info", "commits", "refs", "preupload",
-         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "unknown")
+         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "variables", "agent-harnesses", "unknown")
 FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.DOTALL)  # README.md's YAML metadata
 
 # The .gitattributes the Hub writes in the first commit of a new repo (abridged to the patterns).
@@ -128,6 +128,7 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)  # name -> commit oid
     commits: dict[str, Commit] = field(default_factory=dict)  # oid -> commit, every commit ever made
     lfs_objects: set[str] = field(default_factory=set)  # sha256 of the LFS objects uploaded to this repo
+    variables: dict[str, dict] = field(default_factory=dict)  # spaces: key -> {"value", "description", "updatedAt"}
 
     @property
     def url_path(self) -> str:
@@ -281,6 +282,8 @@ class Hub:
             return "delete", self.delete_repo
         if s == ["validate-yaml"] and method == "POST":
             return "validate-yaml", self.validate_yaml
+        if s == ["agent-harnesses"] and method == "GET":  # huggingface_hub's user-agent registry, read once a day
+            return "agent-harnesses", lambda request: Response.of_json({"standardEnvVars": [], "harnesses": {}})
         if len(s) < 3 or s[0] not in ("models", "datasets", "spaces"):
             return None
         repo_type, repo_id, rest = s[0][:-1], f"{s[1]}/{s[2]}", s[3:]
@@ -302,6 +305,8 @@ class Hub:
                 return "preupload", bind(self.preupload, revision)
             case "POST", ["commit", revision]:
                 return "commit", bind(self.commit, revision)
+            case "POST", ["variables"] if repo_type == "space":
+                return "variables", bind(self.add_variable)
         return None
 
     def _route_git_and_resolve(self, method: str, s: list[str]):
@@ -410,6 +415,14 @@ class Hub:
             if data is not None and not isinstance(data, dict):
                 return Response.of_json({"errors": [{"message": "metadata must be a mapping"}], "warnings": []}, 400)
         return Response.of_json({"errors": [], "warnings": []})
+
+    def add_variable(self, request: Request, repo_type: str, repo_id: str) -> Response:
+        """A Space variable (HfApi.add_space_variable); answers with all of them, as the Hub does."""
+        repo = self.writable(request, repo_type, repo_id)
+        body = request.json()
+        repo.variables[body["key"]] = {"value": body["value"], "description": body.get("description"),
+                                       "updatedAt": _now()}
+        return Response.of_json(repo.variables)
 
     def repo_info(self, request: Request, repo_type: str, repo_id: str, revision: str) -> Response:
         repo = self.readable(request, repo_type, repo_id)

@@ -8,17 +8,22 @@ learned, the gate refuses poison, the running app takes the promoted model) does
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from huggingface_hub import HfApi
 
-from bench.local_app import running_app
+from bench.local_app import HttpApi, free_port, running_app
 from bench.renderings import bubble_digits, jittered_strokes, sketch_from_mnist
 from digit.feedback import FeedbackStore, Sample
+from digit.feedback.samples import rows_in
 from digit.model_store import CARD_FILE, MODEL_FILE, read_card
-from helpers import SMALL_MNIST, last_json_line, run_module
+from helpers import SMALL_MNIST, last_json_line, run_module, wait_for
+from local_hub import LocalHub
+
+TOKEN = "hf_retrain_token_for_tests"
 
 
 @pytest.fixture(scope="module")
@@ -34,31 +39,55 @@ def retrain(feedback, models) -> dict:
                                      "--mnist-limit", str(SMALL_MNIST)))
 
 
-def read_accuracy(client: Client, files: list[tuple[str, int]]) -> float:
-    right = sum(client.predict(handle_file(path), api_name="/classify")["label"] == str(digit)
-                for path, digit in files)
-    return right / len(files)
+def accuracy(api: HttpApi, files: list[tuple[str, int]]) -> float:
+    return sum(api.predict(path, api_name="classify")["label"] == str(digit) for path, digit in files) / len(files)
 
 
-def test_flagged_samples_of_a_new_style_teach_the_running_app(tmp_path, small_models):
-    fresh = bubble_digits(tmp_path / "fresh", 40, seed=1)
-    flagged = bubble_digits(tmp_path / "flagged", 40, seed=2)
-    with running_app(tmp_path / "app", models=small_models) as app:
-        client = Client(app["url"], verbose=False)
-        before = read_accuracy(client, fresh)
-        for path, digit in flagged:
-            assert client.predict(handle_file(path), digit, api_name="/flag").startswith("Saved")
-        card_before = read_card(app["models"])
-        report = retrain(app["feedback"], app["models"])
-        assert report["promoted"], report["reason"]
-        after = read_accuracy(client, fresh)  # the running app reloads the promoted model
-        card_after = read_card(app["models"])
+def test_flags_on_a_space_teach_the_jury_that_the_space_then_serves(tmp_path, small_models):
+    """The whole loop through the Hub: the app pushes flags to a dataset repo; the retraining
+    reads that repo at a pinned commit, promotes and pushes to the model repo the app
+    follows; the running app serves the new jury without a restart."""
+    hub = LocalHub(free_port(), TOKEN).start()
+    try:
+        api = HfApi(endpoint=hub.endpoint, token=TOKEN)
+        api.create_repo("team/jury", repo_type="model")
+        api.upload_folder(folder_path=small_models, repo_id="team/jury", repo_type="model")
+        settings = {**hub.env(), "HF_TOKEN": TOKEN, "FEEDBACK_REPO": "team/feedback", "MODEL_REPO": "team/jury",
+                    "FEEDBACK_PUSH_MINUTES": "0.05", "MODEL_POLL_MINUTES": "0.05",
+                    "MODEL_CACHE": str(tmp_path / "model_cache")}
+        fresh = bubble_digits(tmp_path / "fresh", 40, seed=1)
+        flagged = bubble_digits(tmp_path / "flagged", 40, seed=2)
+        with running_app(tmp_path / "app", environment=settings) as app:
+            client = HttpApi(app["url"])
+            before = accuracy(client, fresh)
+            for path, digit in flagged:
+                assert client.predict(path, digit, api_name="flag").startswith("Saved")
+            assert wait_for(lambda: dataset_rows(hub) == len(flagged), seconds=60)
+            pushed_at = hub.head("team/feedback")
+            result = run_module("training.retrain", "--feedback", "team/feedback", "--push-model", "team/jury",
+                                "--mnist-limit", str(SMALL_MNIST), env={**settings, "MODEL_CACHE": str(tmp_path / "c")})
+            report = last_json_line(result)
+            assert report["promoted"], report["reason"]
+            assert wait_for(lambda: accuracy(client, fresh) >= 0.8, seconds=60)  # served, no restart
+            after = accuracy(client, fresh)
+            client.close()
+    finally:
+        hub.stop()
+    card = json.loads(hub.files("team/jury", repo_type="model")["model_card.json"])
     assert before < 0.6 <= 0.8 <= after, (before, after)
     assert report["candidate"]["feedback_accuracy"] > report["current"]["feedback_accuracy"]
-    assert card_after["version"] != card_before["version"]
-    assert card_after["parent_version"] == card_before["version"]
-    assert card_after["data"]["feedback"] + card_after["data"]["feedback_held_out"] == len(flagged)
-    assert card_after["files"][MODEL_FILE] == (app["models"] / MODEL_FILE).stat().st_size
+    assert card["version"] == report["version"] and card["parent_version"] == read_card(small_models)["version"]
+    assert card["data"]["feedback_repo"] == "team/feedback" and card["data"]["feedback_revision"] == pushed_at
+    assert card["data"]["feedback"] + card["data"]["feedback_held_out"] == len(flagged)
+    assert "model-index" in hub.files("team/jury", repo_type="model")["README.md"].decode()
+    assert not hub.state.unknown
+
+
+def dataset_rows(hub) -> int:
+    try:
+        return sum(rows_in(path) for path in hub.files("team/feedback") if path.startswith("data/"))
+    except KeyError:
+        return 0
 
 
 def test_poisoned_feedback_with_random_labels_is_not_promoted(tmp_path, mnist, small_models):

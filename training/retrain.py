@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from huggingface_hub import HfApi
 from sklearn.model_selection import train_test_split
 
 from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
+from digit.model_hub import fetch, newest_revision
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
 from training.data import load_mnist, normalized_pixels
 from training.evaluate import test_figures
@@ -58,8 +61,6 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
     if Path(source).is_dir():
         origin = {"feedback_folder": str(source)}
     else:
-        from huggingface_hub import HfApi
-
         revision = revision or HfApi(endpoint=hub_endpoint(), token=hub_token()).dataset_info(source).sha
         origin = {"feedback_repo": source, "feedback_revision": revision}
     with tempfile.TemporaryDirectory() as cache:  # never a stale cached copy of a growing dataset
@@ -180,36 +181,54 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
 
 
 def push_model(folder: Path, repo_id: str) -> str:
-    """Upload the promoted model folder to a Hub model repo (token from HF_TOKEN)."""
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=hub_endpoint())
+    """Upload the promoted model folder to a Hub model repo (token from HF_TOKEN); the Space
+    that follows the repo serves it. Returns the commit's URL."""
+    api = HfApi(endpoint=hub_endpoint(), token=hub_token())
     api.create_repo(repo_id, repo_type="model", exist_ok=True)
+    version = read_card(folder).get("version", "?")
     info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model",
                              allow_patterns=[MODEL_FILE, CARD_FILE, README_FILE],
-                             commit_message="Promote retrained jury")
-    return str(info)
+                             commit_message=f"Promote jury {version}")
+    return info.commit_url
+
+
+def current_model(repo_id: str, scratch: Path) -> Path:
+    """A copy of the jury a model repo serves now (the shipped models/ while it has none),
+    to compare a candidate with and to promote into."""
+    folder = scratch / "current"
+    revision = newest_revision(repo_id) if repo_exists(repo_id) else None
+    shutil.copytree(fetch(repo_id, revision, scratch / "hub") if revision else model_dir(), folder,
+                    ignore=shutil.ignore_patterns(".*"))
+    return folder
+
+
+def repo_exists(repo_id: str) -> bool:
+    return HfApi(endpoint=hub_endpoint(), token=hub_token()).repo_exists(repo_id, repo_type="model")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Retrain the jury with feedback; promote if better.")
     parser.add_argument("--feedback", required=True, help="feedback folder or Hub dataset repo id")
     parser.add_argument("--revision", default=None, help="the dataset repo's commit to read (default: the newest)")
-    parser.add_argument("--model-dir", type=Path, default=None, help="default: MODEL_DIR or models/")
-    parser.add_argument("--push-model", metavar="REPO_ID", help="upload a promoted model to this Hub model repo")
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="the current jury, replaced on promotion (default: MODEL_DIR or models/; with "
+                             "--push-model and no --model-dir: the jury the model repo serves)")
+    parser.add_argument("--push-model", metavar="REPO_ID", help="upload a promoted jury to this Hub model repo")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist-limit", type=int, default=None, metavar="N",
                         help="train on N MNIST digits only (quick trials and tests; not for shipping)")
     arguments = parser.parse_args()
-    folder = arguments.model_dir or model_dir()
-    report = retrain(arguments.feedback, folder, arguments.seed, arguments.mnist_limit, arguments.revision)
+    with tempfile.TemporaryDirectory() as scratch:
+        if arguments.push_model and arguments.model_dir is None:
+            folder = current_model(arguments.push_model, Path(scratch))
+        else:
+            folder = arguments.model_dir or model_dir()
+        report = retrain(arguments.feedback, folder, arguments.seed, arguments.mnist_limit, arguments.revision)
+        if report["promoted"] and arguments.push_model:
+            report["pushed"] = push_model(folder, arguments.push_model)
     print(json.dumps(report))
-    if report["promoted"]:
-        print(f"promoted version {report['version']}: {report['reason']}", file=sys.stderr)
-        if arguments.push_model:
-            print(push_model(folder, arguments.push_model), file=sys.stderr)
-    else:
-        print(f"kept the current model: {report['reason']}", file=sys.stderr)
+    verdict = f"promoted version {report['version']}" if report["promoted"] else "kept the current model"
+    print(f"{verdict}: {report['reason']}", file=sys.stderr)
     return 0
 
 
