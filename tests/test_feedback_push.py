@@ -17,7 +17,7 @@ from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Sample
 from digit.feedback.samples import DATA, FANOUT, SHARD_ROWS, rows_in
 from helpers import PROJECT, load_repo_in_fresh_process, stored_samples
-from local_hub import LocalHub
+from bench.local_hub import LocalHub
 
 TOKEN = "hf_secret_token_for_tests"
 REPO = "team/feedback"

@@ -23,7 +23,7 @@ from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, Reposito
 from PIL import Image as PILImage
 
 from bench.local_app import free_port
-from local_hub import LocalHub
+from bench.local_hub import LocalHub
 
 TOKEN = "hf_local_hub_test_token"
 MB = 1024 * 1024

@@ -21,7 +21,7 @@ from digit.feedback import FeedbackStore, Sample
 from digit.feedback.samples import rows_in
 from digit.model_store import CARD_FILE, MODEL_FILE, read_card
 from helpers import SMALL_MNIST, last_json_line, run_module, wait_for
-from local_hub import LocalHub
+from bench.local_hub import LocalHub
 
 TOKEN = "hf_retrain_token_for_tests"
 

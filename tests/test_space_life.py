@@ -16,7 +16,7 @@ from bench.local_app import HttpApi, free_port, running_app
 from bench.renderings import draw_strokes
 from digit.feedback.samples import DATA, rows_in
 from helpers import PROJECT, load_repo_in_fresh_process, stored_samples, wait_for
-from local_hub import LocalHub
+from bench.local_hub import LocalHub
 
 TOKEN = "hf_space_token_for_tests"
 REPO = "team/feedback"

@@ -104,5 +104,7 @@ def normalized_pixels(images, description: str) -> np.ndarray:
         except NoDigit:
             return np.zeros((28, 28), np.uint8)
 
-    progress = tqdm(images, desc=description, unit="img", leave=False, mininterval=1.0)
-    return np.stack([one(image) for image in progress]).reshape(len(images), -1)
+    pixels = np.zeros((len(images), 784), np.uint8)
+    for index, image in enumerate(tqdm(images, desc=description, unit="img", leave=False, mininterval=1.0)):
+        pixels[index] = one(image).reshape(-1)
+    return pixels

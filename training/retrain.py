@@ -65,16 +65,17 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
         origin = {"feedback_repo": source, "feedback_revision": revision}
     with tempfile.TemporaryDirectory() as cache:  # never a stale cached copy of a growing dataset
         data = load_dataset(source, split="train", revision=revision, cache_dir=cache, token=hub_token())
-        seen: set[str] = set()
+        ids = data["id"] if "id" in data.column_names else range(len(data))
+        seen: set = set()
         keep = []
-        for index, (sample_id, label) in enumerate(zip(data["id"] if "id" in data.column_names else
-                                                       range(len(data)), data["label"])):
+        for index, (sample_id, label) in enumerate(zip(ids, data["label"])):
             if label is not None and 0 <= int(label) <= 9 and sample_id not in seen:
                 seen.add(sample_id)
                 keep.append(index)
-        labels = np.asarray([int(data[index]["label"]) for index in keep], np.int64)
-        pixels = (normalized_pixels([data[index]["image"] for index in keep], "normalise feedback") if keep
-                  else np.zeros((0, 784), np.uint8))
+        chosen = data.select(keep)
+        labels = np.asarray(chosen["label"], np.int64)
+        # One image decoded at a time: 50,000 decoded sketches would not fit in memory at once.
+        pixels = normalized_pixels(chosen["image"], "normalise feedback") if keep else np.zeros((0, 784), np.uint8)
     inked = pixels.any(axis=1)  # the store refuses pictures without a digit; a foreign dataset may not
     return Feedback(pixels[inked], labels[inked], origin)
 
