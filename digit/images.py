@@ -37,7 +37,7 @@ MAX_SIDE = 1024  # a Picture's long side: the jury reads a 256 px copy, the feed
 # show it (the upload preview would be blank), scanners and phones offer PNG or JPEG as well, and
 # libtiff is the largest decoder Pillow carries (every compression scheme, tiles, many pages).
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
-FORMAT_NAMES = "PNG, JPEG, WebP, BMP, GIF"
+FORMAT_NAMES = "PNG, JPEG, WebP, BMP or GIF"
 
 _STRIP_BYTES = 4 * 2**20  # shrinking converts and reduces this much of the decoded image at a time
 _ORIENTATION = ExifTags.Base.Orientation
@@ -49,7 +49,7 @@ _SIGNATURES = (
     (b"%PDF", "a PDF document"), (b"%!PS", "a PostScript/EPS file"), (b"\xc5\xd0\xd3\xc6", "an EPS file"),
     (b"8BPS", "a Photoshop (PSD) file"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
     (b"\x00\x00\x01\x00", "an icon (ICO)"), (b"\x00\x00\x02\x00", "a cursor (CUR)"),
-    (b"<svg", "an SVG drawing"), (b"<?xml", "an XML file (SVG?)"), (b"GIF8", "a broken GIF"),
+    (b"<svg", "an SVG drawing"), (b"<?xml", "an XML file"),
 )
 
 
@@ -217,7 +217,7 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
         try:
             return Image.open(opener, formats=FORMATS)
         except UnidentifiedImageError:
-            raise BadImage(f"not an image: {_what(source)} (we read {FORMAT_NAMES})") from None
+            raise BadImage(f"not an image we read: {_what(source)}; send {FORMAT_NAMES}") from None
     except BadImage:
         raise
     except Image.DecompressionBombError:
@@ -241,7 +241,7 @@ def _what(source: str | os.PathLike | bytes) -> str:
         return "a HEIC photo (share it as JPEG: most phones offer it)"
     if head[4:12] in (b"ftypavif", b"ftypavis"):
         return "an AVIF image"
-    return "not a picture file we know"
+    return "unknown file type"
 
 
 def _check_cost(image: Image.Image, max_side: int) -> None:
