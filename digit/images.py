@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -83,7 +84,8 @@ class Picture:
 
     @property
     def mode(self) -> str:
-        return {2: "L", 3: "RGB", 4: "RGBA"}[self.pixels.ndim if self.pixels.ndim == 2 else self.pixels.shape[2]]
+        """"L", "RGB" or "RGBA"."""
+        return _mode_of(self.pixels)
 
     @property
     def scale(self) -> float:
@@ -109,9 +111,7 @@ class Picture:
         if array.ndim == 3 and array.shape[2] == 2:
             array = np.dstack([array[..., 0]] * 3 + [array[..., 1]])
         height, width = array.shape[:2]
-        picture = cls(_frozen(array.copy()), "array", (width, height), {2: "L", 3: "RGB", 4: "RGBA"}[
-            2 if array.ndim == 2 else array.shape[2]])
-        return picture.capped(max_side)
+        return cls(_frozen(array.copy()), "array", (width, height), _mode_of(array)).capped(max_side)
 
 
 ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, Picture]
@@ -120,8 +120,9 @@ ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, Picture]
 def read_picture(source: ImageInput, max_side: int = MAX_SIDE) -> Picture:
     """Decode any supported input once, no larger than max_side; BadImage says what is wrong.
 
-    A Picture is returned as it is (capped to max_side), an array or a PIL image is taken as
-    already decoded; files and bytes pass the limits (file size, pixels, decoded memory, format).
+    A Picture is returned as it is (capped to max_side); an array or a PIL image is taken as
+    already decoded; a file or bytes passes the limits (file size, format, pixels, decoded
+    memory) and is decoded at a reduced scale where the format allows it (JPEG).
     """
     if isinstance(source, Picture):
         return source.capped(max_side)
@@ -129,16 +130,14 @@ def read_picture(source: ImageInput, max_side: int = MAX_SIDE) -> Picture:
         return Picture.from_array(source, max_side)
     if isinstance(source, Image.Image):
         return _decode(source, max_side, source.format or "PIL")
-    try:
+    with _refusals():
         with _open(source) as image:
             _check_cost(image, max_side)
+            if image.format in ("JPEG", "MPO") and (step := _jpeg_step(image.size, max_side)) > 1:
+                full_size = image.size
+                image.draft(None, (image.size[0] // step, image.size[1] // step))  # DCT scaling: 1/2, 1/4, 1/8
+                return _decode(image, max_side, image.format, full_size)
             return _decode(image, max_side, image.format)
-    except BadImage:
-        raise
-    except Image.DecompressionBombError:
-        raise BadImage("image too large: refused as a decompression bomb") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:  # truncated or corrupt data
-        raise BadImage(f"broken image: {error}") from None
 
 
 def load_image(source: ImageInput) -> np.ndarray:
@@ -155,7 +154,7 @@ def load_image(source: ImageInput) -> np.ndarray:
 def open_image(source: str | os.PathLike | bytes) -> Image.Image:
     """Decode a file or bytes whole, at full size, after the same checks as read_picture (file size,
     format, pixels, decoded memory at full size). Prefer read_picture: it decodes no larger than needed."""
-    try:
+    with _refusals():
         image = _open(source)
         try:
             _check_cost(image, max_side=2**31)  # no reduced decoding here
@@ -164,12 +163,6 @@ def open_image(source: str | os.PathLike | bytes) -> Image.Image:
             image.close()
             raise
         return image
-    except BadImage:
-        raise
-    except Image.DecompressionBombError:
-        raise BadImage("image too large: refused as a decompression bomb") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise BadImage(f"broken image: {error}") from None
 
 
 def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
@@ -179,7 +172,7 @@ def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
     everything else (RGB included). JPEG is decoded at a reduced scale (draft), but a progressive
     JPEG makes libjpeg hold every DCT coefficient of the full image (2 bytes per sample of each
     component). WebP goes through libwebp's animation decoder: two RGBA canvases, a copy handed
-    to Pillow and Pillow's image. Measured with ru_maxrss for each format: bench/decode_cost.py.
+    to Pillow and Pillow's image. bench/decode_cost.py prints it next to the measured peak.
     """
     width, height = image.size
     per_pixel = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith("I;16") else 4
@@ -200,30 +193,36 @@ def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
 
 # -- opening and checking -------------------------------------------------------------------------
 
-def _open(source: str | os.PathLike | bytes) -> Image.Image:
-    """Open a file or bytes with Pillow (header only) in the formats we read."""
+@contextmanager
+def _refusals():
+    """Pillow's errors on bad data as BadImage, with a message for people."""
     try:
-        if isinstance(source, bytes):
-            size, opener = len(source), io.BytesIO(source)
-        else:
-            path = Path(source)
-            if not path.is_file():
-                raise BadImage(f"no such file: {path}")
-            size, opener = path.stat().st_size, path
-        if size == 0:
-            raise BadImage("empty file")
-        if size > MAX_FILE_BYTES:
-            raise BadImage(f"file too large: {size / 2**20:.1f} MB (limit {MAX_FILE_BYTES / 2**20:.0f} MB)")
-        try:
-            return Image.open(opener, formats=FORMATS)
-        except UnidentifiedImageError:
-            raise BadImage(f"not an image we read: {_what(source)}; send {FORMAT_NAMES}") from None
+        yield
     except BadImage:
         raise
     except Image.DecompressionBombError:
         raise BadImage("image too large: refused as a decompression bomb") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:  # a header that lies or ends early
+    except (OSError, SyntaxError, ValueError, EOFError) as error:  # truncated, corrupt, a header that lies
         raise BadImage(f"broken image: {error}") from None
+
+
+def _open(source: str | os.PathLike | bytes) -> Image.Image:
+    """Open a file or bytes with Pillow (header only) in the formats we read."""
+    if isinstance(source, bytes):
+        size, opener = len(source), io.BytesIO(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise BadImage(f"no such file: {path}")
+        size, opener = path.stat().st_size, path
+    if size == 0:
+        raise BadImage("empty file")
+    if size > MAX_FILE_BYTES:
+        raise BadImage(f"file too large: {size / 2**20:.1f} MB (limit {MAX_FILE_BYTES / 2**20:.0f} MB)")
+    try:
+        return Image.open(opener, formats=FORMATS)
+    except UnidentifiedImageError:
+        raise BadImage(f"not an image we read: {_what(source)}; send {FORMAT_NAMES}") from None
 
 
 def _what(source: str | os.PathLike | bytes) -> str:
@@ -265,19 +264,13 @@ def _jpeg_step(size: tuple[int, int], max_side: int) -> int:
 
 # -- decoding ------------------------------------------------------------------------------------
 
-def _decode(image: Image.Image, max_side: int, file_format: str) -> Picture:
-    """Decode an image (its first frame), shrink it, turn it upright.
-
-    A file opened here is decoded at a reduced scale where the format allows it (JPEG); a PIL
-    image a caller made or opened is taken as it is."""
-    width, height = image.size
-    if image.format in ("JPEG", "MPO") and getattr(image, "fp", None) is not None and not image.decoderconfig:
-        step = _jpeg_step(image.size, max_side)
-        if step > 1:
-            image.draft(None, (width // step, height // step))
+def _decode(image: Image.Image, max_side: int, file_format: str,
+            full_size: tuple[int, int] | None = None) -> Picture:
+    """Decode an image (its first frame), shrink it, turn it upright. full_size: a drafted JPEG's."""
     image.load()
     orientation = image.getexif().get(_ORIENTATION, 1)  # after load: a PNG may keep EXIF after its pixels
     shrunk = _shrink(image, max_side)
+    width, height = full_size or image.size
     method = _TRANSPOSE.get(orientation)
     if method is not None:
         shrunk = shrunk.transpose(method)
@@ -341,6 +334,10 @@ def _sixteen_to_eight(array: np.ndarray, original: Image.Image) -> np.ndarray:
     low, high = original.getextrema()
     top = 65535.0 if high > 255 else 255.0
     return np.clip(array.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+
+
+def _mode_of(pixels: np.ndarray) -> str:
+    return "L" if pixels.ndim == 2 else {3: "RGB", 4: "RGBA"}[pixels.shape[2]]
 
 
 def _pixels(image: Image.Image) -> np.ndarray:
