@@ -12,7 +12,6 @@ picture: decode once, predict, make the stored copy.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import resource
 import struct
@@ -88,9 +87,18 @@ def sketch_png(path: Path) -> Path:
     return path
 
 
+def largest_admitted_png(path: Path) -> Path:
+    """The costliest PNG we still decode: 4000 x 4000 RGBA, 61 MB decoded (the budget is 64 MB)."""
+    canvas = np.zeros((4000, 4000, 4), np.uint8)  # a black 6 on a transparent canvas
+    canvas[..., 3] = np.kron(draw_strokes(6, canvas=(400, 400))[..., 3], np.ones((10, 10), np.uint8))
+    Image.fromarray(canvas).save(path, compress_level=1)
+    return path
+
+
 def make_inputs(folder: Path) -> dict[str, Path]:
     return {"png16_40mp": big_png(folder / "png16_40mp.png"), "jpeg_12mp": phone_jpeg(folder / "jpeg_12mp.jpg"),
-            "sketch_800": sketch_png(folder / "sketch_800.png")}
+            "sketch_800": sketch_png(folder / "sketch_800.png"),
+            "png_rgba_16mp_largest_admitted": largest_admitted_png(folder / "png_rgba_16mp.png")}
 
 
 # -- one case per child process ----------------------------------------------------------------
@@ -228,10 +236,13 @@ def main(argv: list[str] | None = None) -> None:
         for key, path in inputs.items():
             with Image.open(path) as image:
                 estimate = decoded_bytes(image)
-            cases[key] = {"file_kb": round(path.stat().st_size / 1024), "estimated_decode_mb": round(estimate / 2**20, 1),
+            cases[key] = {"file_kb": round(path.stat().st_size / 1024),
+                          "estimated_decode_mb": round(estimate / 2**20, 1),
                           "decode": run_case(path, decode_only=True), "flag": run_case(path)}
         cases["png16_40mp_x12_threads"] = run_case(inputs["png16_40mp"], threads=12, repeats=1)
         cases["jpeg_12mp_x12_threads"] = run_case(inputs["jpeg_12mp"], threads=12, repeats=1)
+        cases["png_rgba_16mp_largest_admitted_x12_threads"] = run_case(inputs["png_rgba_16mp_largest_admitted"],
+                                                                        threads=12, repeats=1)
         if arguments.app:
             cases["png16_40mp_x12_app_clients"] = app_at_once(inputs["png16_40mp"], 12, folder)
         report = {"what": "per upload, in a fresh process: decode = read_picture; flag = what the app does to read "

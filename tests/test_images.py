@@ -130,7 +130,8 @@ def test_palette_grey_alpha_16_bit_and_animations_become_l_rgb_or_rgba():
     assert read_picture(encoded(palette)).mode == "RGBA"
     assert np.array_equal(read_picture(encoded(grey_alpha)).pixels[..., 3], alpha)
     eight = read_picture(encoded(sixteen))
-    assert (eight.mode, eight.original_mode) == ("L", "I;16") and np.abs(eight.pixels.astype(int) - (255 - alpha)).max() <= 1
+    assert (eight.mode, eight.original_mode) == ("L", "I;16")
+    assert np.abs(eight.pixels.astype(int) - (255 - alpha)).max() <= 1
     first = read_picture(animated)
     assert first.pixels.min() == 0 and first.pixels.max() == 255  # the 7, not the black second frame
 
