@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digit.images import ImageInput, NoDigit, load_image
+from digit.images import ImageInput, NoDigit, Picture, load_image, read_picture
 
 WORK_SIZE = 256  # the long side we work at: as accurate as 320 on sketches and photos (validation), cheaper
 MIN_CONTRAST = 40  # ink must differ from the paper by this much (0-255) to count
@@ -35,7 +35,7 @@ class Normalized:
 
     pixels: np.ndarray  # 28x28 uint8, white ink on black, like MNIST
     blobs: int  # connected ink regions kept after dropping specks
-    bbox: tuple[int, int, int, int]  # x, y, width, height of the ink in the input's pixels
+    bbox: tuple[int, int, int, int]  # x, y, width, height of the ink in the input's pixels (a file's, upright)
     warning: str = ""  # a doubt about the reading, for people (e.g. touching digits)
     parts: list[np.ndarray] = field(default_factory=list)  # 28x28 per digit, left to right, when several
 
@@ -128,9 +128,14 @@ def normalize(source: ImageInput) -> Normalized:
 
     Raises BadImage for inputs that are not images, and its kind NoDigit for images
     without a digit (an empty canvas, a white page, pure noise): one way to say "no digit".
+    A file, bytes or PIL image is decoded here (read_picture); pass a Picture to decode once
+    and use it again (the app stores what it read in the feedback dataset).
     """
+    if not isinstance(source, (np.ndarray, Picture)):
+        source = read_picture(source)
     grey = load_image(source)
-    if min(grey.shape[:2]) < 2:
+    shrunk = source.scale if isinstance(source, Picture) else 1.0  # original pixels per pixel read
+    if min(source.original_size if isinstance(source, Picture) else grey.shape[:2]) < 2:
         raise NoDigit("the image is too small to hold a digit")
     grey, scale = _downscale(grey)
     ink = _ink_layer(grey.astype(np.float32))
@@ -148,7 +153,8 @@ def normalize(source: ImageInput) -> Normalized:
     pixels, (x0, y0, x1, y1) = _digit_from(ink, kept_mask)
     groups = digit_groups(stats, keep)
     parts = [_digit_from(ink, np.isin(labels, group))[0] for group in groups] if len(groups) > 1 else []
-    bbox = (int(x0 / scale), int(y0 / scale), int((x1 - x0) / scale), int((y1 - y0) / scale))
+    to_input = shrunk / scale
+    bbox = (int(x0 * to_input), int(y0 * to_input), int((x1 - x0) * to_input), int((y1 - y0) * to_input))
     # One digit is rarely much wider than tall; one such ink mass is likely touching digits.
     warning = TOUCHING_MESSAGE if not parts and (x1 - x0) > WIDE_RATIO * (y1 - y0) else ""
     return Normalized(pixels, len(keep), bbox, warning, parts)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.decode_cost import big_png, phone_jpeg
 from bench.renderings import draw_strokes
 
 
@@ -57,7 +58,7 @@ def corpus(folder: Path) -> dict[str, str]:
         "page.html": (b"<!doctype html><html><body><img src=x onerror=alert(1)></body></html>", "not an image"),
         "drawing.svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
                         b'<text x="10" y="80" font-size="80">7</text></svg>', "not an image"),
-        "document.pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "not an image"),
+        "document.pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "not an image we read: a PDF"),
         "bomb_30000.png": (_bomb_png(30000, 30000), "too large"),
         "one_pixel.png": (_png(Image.new("L", (1, 1), 0)), "too small"),
         "all_white.png": (_png(Image.new("L", (300, 300), 255)), "no ink"),
@@ -76,10 +77,40 @@ def corpus(folder: Path) -> dict[str, str]:
         "bmp.bmp": (_bmp(), "digit:7"),
         "tiny_digit_large_canvas.png": (_png(Image.fromarray(
             draw_strokes(7, canvas=(2000, 2000), box=(1500, 1500, 60, 90), width=8))), "digit:7"),
+        # The issue's file: ~400 KB that Pillow would decode into 150 MB (and we used to, three times).
+        "sixteen_bit_rgba_40mp.png": (big_png(folder / "sixteen_bit_rgba_40mp.png").read_bytes(), "too large"),
+        "phone_photo_12mp.jpg": (phone_jpeg(folder / "phone_photo_12mp.jpg").read_bytes(), "digit:3"),
+        "phone_mpo.jpg": (_mpo(), "digit:7"),
+        # Formats Pillow opens but we do not read: each would run one of its plugins.
+        "postscript.eps": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n"
+                           b"/Times-Roman findfont 80 scalefont setfont 10 20 moveto (7) show\nshowpage\n%%EOF\n",
+                           "not an image we read: a PostScript/EPS file"),
+        "layers.psd": (_psd(), "not an image we read: a Photoshop"),
+        "icon.ico": (_saved(seven(64), "ICO"), "not an image we read: an icon"),
+        "scan.tif": (_saved(seven(), "TIFF"), "not an image we read: a TIFF"),
+        "targa_renamed.png": (_saved(seven(), "TGA"), "not an image"),
+        "x_bitmap_text.png": (_saved(seven().convert("1"), "XBM"), "not an image"),  # text that Pillow would read
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
     return {name: expected for name, (_, expected) in files.items()}
+
+
+def _saved(image: Image.Image, kind: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+def _mpo() -> bytes:
+    """A JPEG with a second image after it (a phone's depth map or preview): Pillow opens it as MPO."""
+    return _saved(seven().convert("RGB"), "MPO", save_all=True, append_images=[Image.new("RGB", (300, 300))])
+
+
+def _psd() -> bytes:
+    """A minimal Photoshop file: header, no colour data, no resources, no layers, raw RGB pixels."""
+    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, 40, 40, 8, 3)
+    return header + struct.pack(">IIIH", 0, 0, 0, 0) + b"\x80" * (40 * 40 * 3)
 
 
 def _palette_with_transparency() -> bytes:

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, Image, Value
 from PIL import Image as PILImage
 
-from digit.images import ImageInput, NoDigit, load_image, open_image
+from digit.images import ImageInput, NoDigit, read_picture
 from digit.preprocess import normalize
 
 MAX_SIDE = 512  # stored images are capped to this long side
@@ -111,28 +110,15 @@ def checked_label(label: Any) -> int:
 
 
 def storable_image(image: ImageInput) -> np.ndarray:
-    """The input as sent (RGBA kept), capped to MAX_SIDE; refuses what holds no digit."""
+    """The input as sent (uint8 L, RGB or RGBA), capped to MAX_SIDE; refuses what holds no digit.
+
+    A Picture (what the app read) is not decoded again; a file or bytes is decoded once."""
+    picture = read_picture(image)
     try:
-        normalize(image)
+        normalize(picture)
     except NoDigit:
         raise FeedbackError("there is no digit in this image to save") from None
-    if isinstance(image, np.ndarray):
-        array = image
-    else:
-        array = np.asarray(_as_pil(image))
-    if array.dtype != np.uint8:
-        array = load_image(array)  # 16-bit or float input: store its 8-bit grey
-    height, width = array.shape[:2]
-    scale = MAX_SIDE / max(height, width)
-    if scale < 1:
-        array = cv2.resize(array, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    return array
-
-
-def _as_pil(image: ImageInput) -> PILImage.Image:
-    picture = image if isinstance(image, PILImage.Image) else open_image(image)
-    picture = picture.convert("RGBA") if picture.mode in ("P", "PA", "LA") else picture
-    return picture if picture.mode in ("L", "RGB", "RGBA") else picture.convert("RGB")
+    return picture.capped(MAX_SIDE).pixels
 
 
 def sample_row(sample: Sample) -> dict:

@@ -13,7 +13,8 @@ from gradio.utils import get_upload_folder
 
 from digit.config import model_cache_dir, model_poll_minutes, model_repo
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.images import BadImage, ImageInput
+from digit.feedback.samples import MAX_SIDE as STORED_SIDE
+from digit.images import BadImage, ImageInput, Picture, read_picture
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelSlot
 from digit.page.texts import jury_view, label_confidences, problem, sentence, verdict
@@ -63,20 +64,24 @@ def model_summary() -> str:
     return f"<small>Model {card.get('version', 'unknown')}{figure}.</small>"
 
 
-def read(image: ImageInput | None) -> Prediction:
-    """Read an input from the page or the API; raises BadImage with a message for people."""
+def read(image: ImageInput | None) -> tuple[Picture, Prediction]:
+    """Decode an input from the page or the API once and read it; raises BadImage with a
+    message for people. The Picture is what a confirmation or a correction stores."""
     if image is None:
         raise BadImage(NOTHING)
-    return model().classifier.predict(image)
+    picture = read_picture(image)
+    return picture, model().classifier.predict(picture)
 
 
 def _show(image, source: str) -> Shown:
     """Read an input; also return what a later confirmation or correction needs (the last input)."""
     try:
-        prediction = read(image)
+        picture, prediction = read(image)
     except BadImage as error:
         return problem(str(error)), None, None, None
-    last = {"image": image, "source": source, "predicted": prediction.digit, "confidence": prediction.confidence}
+    # Kept in the session until the next reading: only what the feedback store would keep.
+    last = {"image": picture.capped(STORED_SIDE), "source": source, "predicted": prediction.digit,
+            "confidence": prediction.confidence}
     return verdict(prediction), label_confidences(prediction), jury_view(prediction), last
 
 
@@ -156,7 +161,7 @@ def uploaded(file: FileData | dict | None) -> str | None:
 def classify(image: FileData) -> dict[str, Any]:
     """One image file -> the confidence of each digit, as gr.Label shows it."""
     try:
-        prediction = read(uploaded(image))
+        _, prediction = read(uploaded(image))
     except BadImage as error:
         raise gr.Error(sentence(str(error)), print_exception=False) from None
     return LABEL.postprocess(label_confidences(prediction)).model_dump()
@@ -164,9 +169,8 @@ def classify(image: FileData) -> dict[str, Any]:
 
 def flag(image: FileData, digit: Any) -> str:
     """One image file and the correct digit (0-9) -> a short confirmation."""
-    path = uploaded(image)
     try:
-        prediction = read(path)
+        picture, prediction = read(uploaded(image))
     except BadImage as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return _save(path, digit, "api", prediction.digit, prediction.confidence)
+    return _save(picture, digit, "api", prediction.digit, prediction.confidence)

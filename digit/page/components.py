@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from pathlib import Path
+
 import gradio as gr
+from gradio.utils import get_upload_folder
+
+from digit.images import MAX_FILE_BYTES
 
 
 class UploadedImage(gr.Image):
-    """gr.Image whose bad uploads reach our reader instead of failing inside Gradio.
+    """gr.Image that hands the uploaded file's path over without opening it.
 
-    gr.Image opens every upload with PIL first; a truncated, renamed or hostile file then
-    fails with a bare "Error". Handing its path on lets digit.preprocess say what is wrong.
+    With type="filepath" and no image_mode, gr.Image's own preprocess opens every upload with
+    PIL (in any of Pillow's ~40 formats) only to return the same path; a truncated, renamed or
+    hostile file then fails inside Gradio with a bare "Error", and a base64 data URL is decoded
+    and written again as WebP. Here the path goes to digit.images, which decodes it once, in the
+    formats we read, with its limits, and says what is wrong. Only files Gradio received are
+    handed over: Gradio moves an input's files into its upload folder (refusing any other path)
+    before preprocess, and this checks again.
     """
 
     is_template = True  # rendered by the frontend's ordinary Image component
 
-    def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except Exception:  # noqa: BLE001 - any decoding failure: our reader explains it
-            return None if payload is None else payload.path
+    def preprocess(self, payload) -> str | bytes | None:
+        if payload is None:
+            return None
+        if payload.url and payload.url.startswith("data:"):
+            return _data_url_bytes(payload.url)
+        if not payload.path:
+            return None
+        path = Path(payload.path).resolve()
+        if not path.is_relative_to(Path(get_upload_folder()).resolve()):
+            raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
+        return str(path)
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The bytes of a base64 data URL (an API client may send one), as sent: not decoded as a picture."""
+    header, _, data = url.partition(",")
+    if len(data) > MAX_FILE_BYTES * 4 // 3 + 4:
+        raise gr.Error(f"File too large (limit {MAX_FILE_BYTES // 2**20} MB).", print_exception=False)
+    try:
+        return base64.b64decode(data, validate=True) if header.endswith(";base64") else data.encode()
+    except (binascii.Error, ValueError):
+        raise gr.Error("Not an image: the data URL is not valid base64.", print_exception=False) from None
 
 
 # Gradio's Sketchpad opens, and comes back after "Clear canvas", with no drawing tool chosen
