@@ -1,57 +1,84 @@
-"""Digit sketch classifier: draw or upload a digit, a jury of classical models reads it."""
+"""Digit jury: draw or upload a digit, a jury of classical models reads it and says why."""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from digit.page import actions
-from digit.page.components import CHOOSE_BRUSH_JS, UploadedImage
+from digit.page.components import CHOOSE_BRUSH_JS, DrawingPad, UploadedImage
+from digit.page.dataset_tab import dataset_view
 from digit.page.serving import serve
+from digit.page.texts import WELCOME
 
-with gr.Blocks(title="Digit jury") as demo:
+with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as demo:
     gr.Markdown(
         "# Digit jury\n"
-        "Draw a digit or upload a photo of one. Three classical models — an RBF SVC, a k-NN and a "
-        "random forest — each vote with their probabilities; the soft vote is the answer. "
-        "When the jury is wrong, tell it the right digit: your correction trains the next model."
+        "Draw a digit: three classical models — an RBF SVC, a k-nearest-neighbours and a random forest — "
+        "read it as you draw, vote with their probabilities, and show why. When they get it wrong, "
+        "tell them the right digit: your correction goes into a shared dataset that trains the next jury."
     )
     last_input = gr.State(None)
     with gr.Tab("Read a digit"):
         with gr.Row():
             with gr.Column():
                 with gr.Tab("Draw"):
-                    sketch = gr.Sketchpad(
-                        label="Draw one digit", type="numpy", image_mode="RGBA", canvas_size=(400, 400),
-                        brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                    sketch = DrawingPad(
+                        label="Draw one digit (or a few, side by side)", type="filepath", image_mode="RGBA",
+                        canvas_size=(400, 400), brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
                         elem_id="sketchpad",
                     )
-                    read_sketch = gr.Button("Read my digit", variant="primary", elem_id="read-sketch")
                 with gr.Tab("Upload"):
                     upload = UploadedImage(label="Photo, scan or screenshot of a digit", type="filepath",
                                            image_mode=None, sources=["upload", "webcam", "clipboard"],
                                            elem_id="upload")
                     gr.Examples(actions.example_files(), inputs=upload, label="Examples")
             with gr.Column():
-                verdict = gr.Markdown(actions.WELCOME, elem_id="verdict")
-                confidences = gr.Label(label="Confidence per digit", num_top_classes=3)
-                view = gr.Image(label="What the jury saw (28x28)", interactive=False, height=180)
+                verdict = gr.Markdown(WELCOME, elem_id="verdict")
+                confidences = gr.Label(label="Confidence per digit", num_top_classes=3, elem_id="confidences")
+                with gr.Row(visible=False, elem_id="unsure") as unsure:
+                    gr.Markdown("**Which one did you mean?**")
+                    first = gr.Button("It's a ?", elem_id="choose-first", variant="primary", size="sm")
+                    second = gr.Button("It's a ?", elem_id="choose-second", variant="primary", size="sm")
                 with gr.Group():
                     confirm = gr.Button("✓ Right", elem_id="confirm")
                     correction = gr.Radio([str(d) for d in range(10)], label="Wrong? The digit is:",
                                           elem_id="correction")
                 saved = gr.Markdown(elem_id="saved")
-                gr.Markdown(actions.model_summary())
+                with gr.Accordion("Why the jury reads it so", open=True):
+                    with gr.Row():
+                        view = gr.Image(label="What the jury saw (28x28)", interactive=False, height=150,
+                                        scale=1, min_width=150, elem_id="view")
+                        jurors = gr.Dataframe(headers=["juror", "1st", "2nd"], label="Each juror's two likeliest digits",
+                                              interactive=False, scale=2, elem_id="jurors")
+                    neighbours = gr.Gallery(label="The closest training digits the k-NN found", columns=5,
+                                            height=130, object_fit="contain", allow_preview=False,
+                                            elem_id="neighbours")
+                model_line = gr.Markdown(actions.model_summary())
     with gr.Tab("Dataset") as dataset_tab:
-        summary = gr.Markdown()
-        refresh = gr.Button("Refresh")
+        summary = gr.Markdown(elem_id="dataset-summary")
+        with gr.Row():
+            per_digit = gr.BarPlot(x="digit", y="samples", title="Samples per digit", height=240, y_lim=[0, None],
+                                   elem_id="per-digit")
+            confusions = gr.ScatterPlot(x="read as", y="drawn", color="samples", title="Drawn vs read as",
+                                        height=240, elem_id="confusions")
+        latest = gr.Gallery(label="Newest samples (drawn digit, and what the jury read)", columns=8, height=300,
+                            object_fit="contain", elem_id="latest")
+        history = gr.Dataframe(label="Model history: each promoted jury", interactive=False, elem_id="history")
+        refresh = gr.Button("Refresh", size="sm")
 
-    shown = [verdict, confidences, view, last_input]
-    read_sketch.click(actions.show_sketch, sketch, shown, api_visibility="private")
+    shown = [verdict, confidences, view, jurors, neighbours, unsure, first, second, saved, last_input]
+    # Read as you draw: each stroke sends the canvas; the last one wins and no overlay flickers.
+    sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden",
+                  api_visibility="private")
     upload.change(actions.show_upload, upload, shown, api_visibility="private")
     confirm.click(actions.confirm, last_input, saved, api_visibility="private")
     correction.input(actions.correct, [last_input, correction], [saved, correction], api_visibility="private")
-    dataset_tab.select(actions.dataset_summary, None, summary, api_visibility="private")
-    refresh.click(actions.dataset_summary, None, summary, api_visibility="private")
+    first.click(lambda last: actions.choose(last, 0), last_input, [saved, unsure], api_visibility="private")
+    second.click(lambda last: actions.choose(last, 1), last_input, [saved, unsure], api_visibility="private")
+    dataset_outputs = [summary, per_digit, confusions, latest, history]
+    dataset_tab.select(dataset_view, None, dataset_outputs, api_visibility="private")
+    refresh.click(dataset_view, None, dataset_outputs, api_visibility="private")
+    demo.load(actions.model_summary, None, model_line, api_visibility="private")  # the jury serving now
 
     # The API (see "Use via API"): our reader, not Gradio's, decides what is an image and
     # says what is wrong with one; the digit arrives as sent (a gr.Number would round 3.5 to 4).

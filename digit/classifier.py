@@ -9,8 +9,12 @@ import numpy as np
 
 from digit.images import ImageInput
 from digit.jury import Jury
-from digit.prediction import Prediction
+from digit.neighbours import ORIGINS
+from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
+
+NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
+UNSURE_MARGIN = 0.3  # the likeliest digit leads the second by less than this: unsure
 
 
 class Classifier:
@@ -34,10 +38,12 @@ class Classifier:
         """The jury's probabilities for a batch of normalised digits, (n, 10)."""
         return self.jury.predict_proba(pixels)
 
-    def predict_normalized(self, normalized: Normalized) -> Prediction:
+    def predict_normalized(self, normalized: Normalized, explain: bool = False) -> Prediction:
         digits = normalized.parts or [normalized.pixels]
-        by_juror = self.juror_probabilities(np.stack(digits))
+        features = self.jury.features(np.stack(digits))
+        by_juror = self.jury.probabilities_of_features(features)
         voted = self.jury.vote(by_juror)
+        nearest = self._neighbours(features) if explain else [()] * len(digits)
         readings = tuple(
             Prediction(
                 digit=int(np.argmax(voted[index])),
@@ -45,6 +51,9 @@ class Classifier:
                 probabilities=[float(p) for p in voted[index]],
                 jurors={name: int(np.argmax(p[index])) for name, p in by_juror.items()},
                 view=pixels,
+                unsure=self._unsure(voted[index], {name: p[index] for name, p in by_juror.items()}),
+                juror_probabilities={name: [float(v) for v in p[index]] for name, p in by_juror.items()},
+                neighbours=nearest[index],
             )
             for index, pixels in enumerate(digits)
         )
@@ -54,6 +63,26 @@ class Classifier:
         return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
                           np.hstack([part.view for part in readings]), readings)
 
-    def predict(self, image: ImageInput) -> Prediction:
-        """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for people."""
-        return self.predict_normalized(normalize(image))
+    def predict(self, image: ImageInput, explain: bool = False) -> Prediction:
+        """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for
+        people. explain: also find the k-NN's closest training digits (~2 ms more)."""
+        return self.predict_normalized(normalize(image), explain)
+
+    def _unsure(self, voted: np.ndarray, by_juror: dict[str, np.ndarray]) -> bool:
+        """Unsure when the jurors that vote disagree, or the two likeliest digits are close."""
+        weights = self.jury.weights or [1.0] * len(by_juror)
+        votes = {int(np.argmax(p)) for (name, p), weight in zip(by_juror.items(), weights) if weight > 0}
+        first, second = np.sort(voted)[::-1][:2]
+        return bool(len(votes) > 1 or first - second < UNSURE_MARGIN)
+
+    def _neighbours(self, features: np.ndarray) -> list[tuple[Neighbour, ...]]:
+        knn = self.jury.jurors_.get("knn")
+        if knn is None:
+            return [()] * len(features)
+        indices, _ = knn.nearest(features, NEIGHBOURS)
+        found = []
+        for row in indices:
+            references = [knn.reference(int(index)) for index in row]
+            found.append(tuple(Neighbour(image, label, origin == ORIGINS["feedback"])
+                               for image, label, origin in references))
+        return found

@@ -36,7 +36,8 @@ def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int
                  n_jobs: int = 2) -> list[tuple[str, BaseEstimator]]:
     """The untrained jurors, sized so that all model files stay under 20 MB.
 
-    The SVC and the forest request sample weights (metadata routing); the k-NN takes none.
+    The SVC and the forest request sample weights, the k-NN each reference's origin
+    (metadata routing).
     """
     with config_context(enable_metadata_routing=True):
         svc = SVC(C=svc_c, gamma=SVC_GAMMA, cache_size=1000).set_fit_request(sample_weight=True)
@@ -46,9 +47,11 @@ def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int
         # A forest grows with its leaves: capping them keeps it a few MB instead of ~190 MB.
         forest = RandomForestClassifier(n_estimators=forest_trees, max_leaf_nodes=forest_leaves, n_jobs=n_jobs,
                                         random_state=0).set_fit_request(sample_weight=True)
+        # The k-NN takes no weights; it keeps where each reference came from, to show it.
+        knn = DeformationNeighbours(pixels=PIXELS).set_fit_request(origin=True)
     return [
         ("svc", Pipeline([("shape", Columns(PIXELS, unit_variance=True)), ("svc", calibrated)])),
-        ("knn", DeformationNeighbours(pixels=PIXELS)),
+        ("knn", knn),
         ("rf", Pipeline([("shape", Columns(PIXELS)), ("rf", forest)])),
     ]
 

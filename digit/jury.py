@@ -48,7 +48,10 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def juror_probabilities(self, X, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's class probabilities for each row of X (only the named jurors, if given)."""
         check_is_fitted(self)
-        features = self.features(X)
+        return self.probabilities_of_features(self.features(X), only)
+
+    def probabilities_of_features(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """As juror_probabilities, from the front's output (when the caller needs it too)."""
         names = list(self.jurors_) if only is None else list(only)
         return {name: self.jurors_[name].predict_proba(features) for name in names}
 

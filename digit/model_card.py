@@ -42,3 +42,19 @@ def hub_readme(card: dict) -> str:
         f"| files | {', '.join(f'{k}: {v / 1e6:.1f} MB' for k, v in card.get('files', {}).items())} |",
     ]
     return ModelCard.from_template(meta, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines) + "\n").content
+
+
+def history_entry(card: dict) -> dict:
+    """One line of a jury's history: what the Dataset tab and the next card show of it."""
+    metrics, data = card.get("metrics", {}), card.get("data", {})
+    return {
+        "version": card.get("version"), "date": card.get("date"),
+        "feedback": data.get("feedback", 0) + data.get("feedback_held_out", 0),
+        "validation": metrics.get("validation_accuracy"), "test": metrics.get("mnist_test_accuracy"),
+        "held_out_feedback": metrics.get("feedback_held_out_accuracy"),
+    }
+
+
+def history(card: dict) -> list[dict]:
+    """Every promoted version up to this one, oldest first."""
+    return list(card.get("history", [])) + [history_entry(card)]

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
 
 QUERY_CHUNK = 1000  # queries per distance block: 1000 x 50k float32 = 200 MB
+ORIGINS = {"mnist": 0, "feedback": 1, "generated": 2}  # where a reference digit comes from
 
 
 class NearestNeighbours(ClassifierMixin, BaseEstimator):
@@ -92,7 +93,9 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.tau = tau
         self.levels = levels
 
-    def fit(self, X, y) -> "DeformationNeighbours":
+    def fit(self, X, y, origin=None) -> "DeformationNeighbours":
+        """origin: where each reference digit comes from (ORIGINS), so that the page can say
+        which neighbours were learned from feedback; routed here as metadata."""
         X = np.asarray(X, dtype=np.float32)
         shape = X[:, self.pixels:]
         self.pca_ = PCA(n_components=self.components, svd_solver="covariance_eigh").fit(shape)
@@ -100,7 +103,33 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.classes_ = self.search_.classes_
         # Stored in `levels` grey levels: half the file of 8 bits, same accuracy after the blur.
         self.images_ = np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8)
+        self.origins_ = np.zeros(len(X), np.int8) if origin is None else np.asarray(origin, np.int8)
         return self
+
+    def nearest(self, X, count: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and distances of the count references closest to each row of X, closest
+        first: by IDM distance, or by the Euclidean search when all candidates agree (the
+        re-ranking would not change the vote, and the order among them matters less)."""
+        X = np.asarray(X, dtype=np.float32)
+        candidates = self.candidates_of(X)
+        codes = self.search_.codes_[candidates]
+        indices, distances = [], []
+        for row in range(len(X)):
+            if np.all(codes[row] == codes[row, 0]):
+                order, measured = np.arange(count), np.full(count, np.nan, np.float32)
+            else:
+                measured = self.idm_distances(X[row:row + 1], candidates[row:row + 1])[0]
+                order = np.argsort(measured)[:count]
+                measured = measured[order]
+            indices.append(candidates[row, order])
+            distances.append(measured)
+        return np.asarray(indices), np.asarray(distances)
+
+    def reference(self, index: int) -> tuple[np.ndarray, int, int]:
+        """A stored reference digit: its 28x28 image (0-255, deskewed), label and origin."""
+        image = (self.images_[index].reshape(28, 28).astype(np.float32) * (255 / (self.levels - 1))).astype(np.uint8)
+        origin = int(self.origins_[index]) if hasattr(self, "origins_") else 0
+        return image, int(self.classes_[self.search_.codes_[index]]), origin
 
     def candidates_of(self, X) -> np.ndarray:
         """Indices of the Euclidean candidates of each row of X."""

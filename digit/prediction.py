@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A training digit the k-NN juror found close to the one read."""
+
+    image: np.ndarray  # 28x28 uint8, white ink on black, deskewed as the k-NN compares digits
+    label: int
+    learned: bool  # it came from the feedback dataset, not from MNIST
 
 
 @dataclass(frozen=True)
@@ -19,6 +28,15 @@ class Prediction:
     view: np.ndarray  # the 28x28 image the jury read (side by side for several digits)
     parts: tuple["Prediction", ...] = ()
     warning: str = ""  # e.g. touching digits read as one
+    unsure: bool = False  # the jurors disagree or the two likeliest digits are close: say so
+    juror_probabilities: dict[str, list[float]] = field(default_factory=dict)  # each juror's ten probabilities
+    neighbours: tuple[Neighbour, ...] = ()  # the k-NN's closest training digits, when explained
+
+    @property
+    def candidates(self) -> tuple[int, int]:
+        """The two likeliest digits, likeliest first."""
+        first, second = np.argsort(self.probabilities)[::-1][:2]
+        return int(first), int(second)
 
     @property
     def number(self) -> str | None:
@@ -31,10 +49,14 @@ class Prediction:
             "probabilities": [round(p, 6) for p in self.probabilities],
             "jurors": dict(self.jurors),
         }
+        if self.unsure:
+            result["unsure"] = True
+            result["candidates"] = list(self.candidates)
         if self.warning:
             result["warning"] = self.warning
         if self.parts:
             result["number"] = self.number
             result["digits"] = [{"digit": part.digit, "confidence": round(part.confidence, 6),
-                                 "jurors": dict(part.jurors)} for part in self.parts]
+                                 "jurors": dict(part.jurors), **({"unsure": True} if part.unsure else {})}
+                                for part in self.parts]
         return result

@@ -29,7 +29,9 @@ from sklearn.model_selection import train_test_split
 
 from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
+from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
+from digit.neighbours import ORIGINS
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
 from training.data import load_mnist, normalized_pixels
 from training.evaluate import test_figures
@@ -156,9 +158,10 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
                                    base.labels[hard]])
     feedback_count = len(learn.labels) * (1 + VARIANTS_PER_SAMPLE)
     weights = np.concatenate([np.full(feedback_count, FEEDBACK_WEIGHT), np.ones(len(hard))])
+    origins = np.concatenate([np.full(feedback_count, ORIGINS["feedback"]), np.full(len(hard), ORIGINS["mnist"])])
     extra = TrainingSet(extra_pixels, extra_labels, weights,
                         {"feedback": len(learn.labels), "feedback_variants": feedback_count - len(learn.labels),
-                         "feedback_held_out": len(held_out.labels), "hard_negatives": int(len(hard))})
+                         "feedback_held_out": len(held_out.labels), "hard_negatives": int(len(hard))}, origins)
 
     trained = train(mnist, base=base, extra=extra)
     candidate = Classifier(trained.jury, trained.card["version"])
@@ -172,8 +175,10 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
               "hard_negatives": int(len(hard)), **feedback.origin}
     if promoted:
         card = trained.card
+        parent = read_card(folder)
         card["data"].update(feedback.origin)
-        card["parent_version"] = read_card(folder).get("version")
+        card["parent_version"] = parent.get("version")
+        card["history"] = history(parent)  # every version before this one, for the page
         card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
         card["metrics"].update(test_figures(trained.jury, mnist))  # reported, never used to decide
         save_model(trained.jury, folder, card)

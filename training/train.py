@@ -37,12 +37,17 @@ class TrainingSet:
     labels: np.ndarray
     weights: np.ndarray | None = None  # per-sample weights for the jurors that accept them
     sources: dict[str, int] = field(default_factory=dict)  # name -> count, for the model card
+    origins: np.ndarray | None = None  # per sample, digit.neighbours.ORIGINS (None: all MNIST)
 
     def plus(self, extra: "TrainingSet") -> "TrainingSet":
-        own = self.weights if self.weights is not None else np.ones(len(self.labels))
-        theirs = extra.weights if extra.weights is not None else np.ones(len(extra.labels))
+        def filled(values: np.ndarray | None, count: int, default: float) -> np.ndarray:
+            return values if values is not None else np.full(count, default)
+
+        mine, theirs = len(self.labels), len(extra.labels)
         return TrainingSet(np.concatenate([self.pixels, extra.pixels]), np.concatenate([self.labels, extra.labels]),
-                           np.concatenate([own, theirs]), {**self.sources, **extra.sources})
+                           np.concatenate([filled(self.weights, mine, 1.0), filled(extra.weights, theirs, 1.0)]),
+                           {**self.sources, **extra.sources},
+                           np.concatenate([filled(self.origins, mine, 0), filled(extra.origins, theirs, 0)]).astype(np.int8))
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,10 @@ def choose_weights(by_juror: dict[str, np.ndarray], labels: np.ndarray) -> tuple
 def fit_jury(train_set: TrainingSet, validation_pixels: np.ndarray, validation_labels: np.ndarray) -> tuple[Jury, dict]:
     """Fit the feature steps and the jurors, then pick the voting weights on validation."""
     jury = build_jury()
-    weights = {} if train_set.weights is None else {"sample_weight": train_set.weights}
-    jury.fit(train_set.pixels, train_set.labels, **weights)
+    metadata = {} if train_set.weights is None else {"sample_weight": train_set.weights}
+    if train_set.origins is not None:
+        metadata["origin"] = train_set.origins
+    jury.fit(train_set.pixels, train_set.labels, **metadata)
     for juror in jury.jurors_.values():  # one request is one image: threads cost more than they save
         juror.set_params(**{key: 1 for key in juror.get_params() if key.endswith("n_jobs")})
     by_juror = jury.juror_probabilities(validation_pixels)

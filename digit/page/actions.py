@@ -1,10 +1,10 @@
-"""What each control of the Gradio page does; app.py only lays the page out."""
+"""What the controls of the reading tab do, and the API; app.py only lays the page out."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -17,21 +17,19 @@ from digit.feedback.samples import MAX_SIDE as STORED_SIDE
 from digit.images import BadImage, ImageInput, Picture, read_picture
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelSlot
-from digit.page.texts import jury_view, label_confidences, problem, sentence, verdict
+from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
+                              problem, sentence, verdict)
 from digit.prediction import Prediction
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-WELCOME = "**Draw a digit and press “Read my digit”, or upload a picture.**"
 NOTHING = "draw a digit or upload a picture of one"
-
-Shown = tuple[str, dict[str, float] | None, np.ndarray | None, dict | None]
 
 _MODEL = ModelSlot()
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
 def model() -> LoadedModel:
-    """The jury from MODEL_DIR, loaded once and again after a promotion replaces it."""
+    """The jury serving now: from MODEL_DIR (reloaded after a promotion), or from MODEL_REPO."""
     return _MODEL.get()
 
 
@@ -58,40 +56,60 @@ def example_files() -> list[str]:
 
 
 def model_summary() -> str:
-    card = model().card
-    test = card.get("metrics", {}).get("mnist_test_accuracy")
-    figure = f", {test:.2%} on the MNIST test set" if test is not None else ""
-    return f"<small>Model {card.get('version', 'unknown')}{figure}.</small>"
+    return model_line(model().card)
 
 
-def read(image: ImageInput | None) -> tuple[Picture, Prediction]:
+def read(image: ImageInput | None, explain: bool = False) -> tuple[Picture, Prediction]:
     """Decode an input from the page or the API once and read it; raises BadImage with a
     message for people. The Picture is what a confirmation or a correction stores."""
     if image is None:
         raise BadImage(NOTHING)
     picture = read_picture(image)
-    return picture, model().classifier.predict(picture)
+    return picture, model().classifier.predict(picture, explain=explain)
+
+
+class Shown(NamedTuple):
+    """Everything a reading changes on the page, in the order of app.py's `shown`."""
+
+    verdict: str
+    confidences: dict | None
+    view: np.ndarray | None
+    jurors: list[list] | None
+    neighbours: list | None
+    unsure: dict
+    first: dict
+    second: dict
+    saved: str
+    last: dict | None
+
+    @classmethod
+    def nothing(cls, message: str = WELCOME) -> "Shown":
+        hidden = gr.update(visible=False)
+        return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
 
 
 def _show(image, source: str) -> Shown:
-    """Read an input; also return what a later confirmation or correction needs (the last input)."""
+    """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
     try:
-        picture, prediction = read(image)
+        picture, prediction = read(image, explain=True)
     except BadImage as error:
-        return problem(str(error)), None, None, None
+        return Shown.nothing(WELCOME if image is None else problem(str(error)))
     # Kept in the session until the next reading: only what the feedback store would keep.
     last = {"image": picture.capped(STORED_SIDE), "source": source, "predicted": prediction.digit,
-            "confidence": prediction.confidence}
-    return verdict(prediction), label_confidences(prediction), jury_view(prediction), last
+            "confidence": prediction.confidence, "candidates": list(prediction.candidates)}
+    unsure = prediction.unsure and not prediction.parts
+    first, second = prediction.candidates
+    return Shown(verdict(prediction), label_confidences(prediction), jury_view(prediction), jurors_table(prediction),
+                 neighbour_tiles(prediction), gr.update(visible=unsure), gr.update(value=f"It's a {first}"),
+                 gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(sketch: dict | None) -> Shown:
-    """The Sketchpad sends layers; the composite is RGBA with a transparent background."""
-    composite = sketch.get("composite") if isinstance(sketch, dict) else None
-    return _show(composite, "sketch")
+def show_sketch(drawing: Picture | None) -> Shown:
+    """Each finished stroke: read the canvas as it is now (an empty canvas clears the verdict)."""
+    return _show(drawing, "sketch")
 
 
-def show_upload(path: str | None) -> Shown:
+def show_upload(path: str | bytes | None) -> Shown:
     return _show(path, "upload")
 
 
@@ -106,37 +124,23 @@ def _save(image, label, source: str, predicted: int | None, confidence: float | 
 def confirm(last: dict | None) -> str:
     """The jury was right: store the sample with its predicted digit."""
     if not last:
-        raise gr.Error("Read a digit first, then confirm it.", print_exception=False)
+        raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
     return _save(last["image"], last["predicted"], last["source"], last["predicted"], last["confidence"])
 
 
 def correct(last: dict | None, digit: str | int | None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
-        raise gr.Error("Read a digit first, then pick the right one.", print_exception=False)
+        raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
     return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"]), None
 
 
-def dataset_summary() -> str:
-    """The Dataset tab: samples per digit, how many corrected the jury, where they are pushed, the card."""
-    store = feedback()
-    records = store.records()
-    corrected = sum(record["predicted"] is not None and record["predicted"] != record["label"] for record in records)
-    counts = store.per_digit(records)
-    table = "| digit | " + " | ".join(map(str, counts)) + " |\n|" + "---|" * 11 + "\n| samples | " + \
-        " | ".join(str(n) for n in counts.values()) + " |"
-    card = model().card
-    metrics = card.get("metrics", {})
-    if store.sync is not None:
-        pushed = (f"shared on the Hub as `{store.repo_id}`" if store.sync.error is None else
-                  f"waiting to be pushed to `{store.repo_id}` ({store.sync.error})")
-    else:
-        pushed = "kept locally (set FEEDBACK_REPO and HF_TOKEN to share it)"
-    return (f"### Feedback dataset\n{len(records)} samples, {pushed}. "
-            f"**{corrected}** of them corrected the jury.\n\n{table}\n\n"
-            f"### Current model\nVersion `{card.get('version', 'unknown')}`, trained {card.get('date', '?')}; "
-            f"MNIST test accuracy {metrics.get('mnist_test_accuracy', float('nan')):.2%}, validation "
-            f"{metrics.get('validation_accuracy', float('nan')):.2%}; data: {card.get('data', {})}.")
+def choose(last: dict | None, which: int) -> tuple[str, dict]:
+    """An unsure reading: the person says which of the two candidates they meant."""
+    if not last:
+        raise gr.Error("Draw or upload a digit first.", print_exception=False)
+    digit = last["candidates"][which]
+    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"]), gr.update(visible=False)
 
 
 # -- the API ("Use via API"): plain functions typed for gr.api --------------------------------

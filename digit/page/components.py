@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from digit.images import MAX_FILE_BYTES
+from digit.images import MAX_FILE_BYTES, BadImage, Picture, read_picture
 
 
 class UploadedImage(gr.Image):
@@ -37,6 +37,33 @@ class UploadedImage(gr.Image):
         if not path.is_relative_to(Path(get_upload_folder()).resolve()):
             raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
         return str(path)
+
+
+class DrawingPad(gr.Sketchpad):
+    """gr.Sketchpad that hands over only what is drawn, decoded once, as a Picture.
+
+    gr.Sketchpad's own preprocess decodes the background, every layer and the composite on
+    each event and re-encodes them (for type="filepath"); with a verdict on every stroke that
+    is most of a request's work. The composite is all we read: RGBA, transparent background.
+    """
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # the frontend of gr.Sketchpad
+
+    def preprocess(self, payload) -> Picture | None:
+        if payload is None:
+            return None
+        if payload.id is not None:  # the canvas was sent ahead as blobs
+            cached = self.blob_storage.pop(payload.id, None)
+            composite = cached.composite if cached else None
+        else:
+            composite = payload.composite
+        if composite is None:
+            return None
+        try:
+            return read_picture(composite.path if hasattr(composite, "path") else bytes(composite))
+        except BadImage as error:  # a canvas is always a PNG; say so if it is not
+            raise gr.Error(f"The drawing could not be read: {error}", print_exception=False) from None
 
 
 def _data_url_bytes(url: str) -> bytes:

@@ -8,6 +8,7 @@ import numpy as np
 from digit.prediction import Prediction
 
 JUROR_NAMES = {"svc": "SVC", "knn": "k-NN", "rf": "forest"}
+WELCOME = "**Draw a digit: the jury reads it as you draw. Or upload a picture of one.**"
 
 
 def label_confidences(prediction: Prediction) -> dict[str, float]:
@@ -19,25 +20,55 @@ def label_confidences(prediction: Prediction) -> dict[str, float]:
 
 
 def verdict(prediction: Prediction) -> str:
-    """A short Markdown verdict: the digit and how each juror voted."""
+    """A short Markdown verdict: the digit, how sure, how each juror voted; "5 or 6?" when unsure."""
     if prediction.parts:
-        each = " · ".join(f"**{part.digit}** {part.confidence:.0%}" for part in prediction.parts)
+        each = " · ".join(f"**{part.digit}**{'?' if part.unsure else ''} {part.confidence:.0%}"
+                          for part in prediction.parts)
         return f"## {prediction.number}\n{len(prediction.parts)} digits, read left to right — {each}"
     votes = " · ".join(f"{JUROR_NAMES.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
     warning = f"\n\n⚠️ {sentence(prediction.warning)}" if prediction.warning else ""
+    if prediction.unsure:
+        first, second = prediction.candidates
+        return (f"## {first} or {second}?\nNot sure: {prediction.confidence:.0%} for {first}, "
+                f"{prediction.probabilities[second]:.0%} for {second} — {votes}{warning}")
     return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}{warning}"
+
+
+def jurors_table(prediction: Prediction) -> list[list]:
+    """Each juror's two likeliest digits with their probabilities: rows for a gr.Dataframe."""
+    rows = []
+    for name, probabilities in prediction.juror_probabilities.items():
+        first, second = np.argsort(probabilities)[::-1][:2]
+        rows.append([JUROR_NAMES.get(name, name), f"{first} ({probabilities[first]:.0%})",
+                     f"{second} ({probabilities[second]:.0%})"])
+    return rows
+
+
+def neighbour_tiles(prediction: Prediction, size: int = 84) -> list[tuple[np.ndarray, str]]:
+    """The k-NN's closest training digits as (image, caption) for a gr.Gallery."""
+    return [(_enlarged(neighbour.image, size), f"{neighbour.label}" + (" · from feedback" if neighbour.learned else ""))
+            for neighbour in prediction.neighbours]
+
+
+def jury_view(prediction: Prediction, size: int = 168) -> np.ndarray:
+    """The 28x28 image the jury read, enlarged with visible pixels, dark ink on white."""
+    return _enlarged(prediction.view, size)
+
+
+def _enlarged(pixels: np.ndarray, size: int) -> np.ndarray:
+    return cv2.resize(255 - pixels, (size * pixels.shape[1] // 28, size), interpolation=cv2.INTER_NEAREST)
+
+
+def model_line(card: dict) -> str:
+    test = card.get("metrics", {}).get("mnist_test_accuracy")
+    figure = f", {test:.2%} on the MNIST test set" if test is not None else ""
+    return f"<small>Model {card.get('version', 'unknown')}{figure}.</small>"
 
 
 def problem(message: str) -> str:
     """The verdict when there is no reading: why, in bold."""
     return f"**{sentence(message)}**"
-
-
-def jury_view(prediction: Prediction, size: int = 168) -> np.ndarray:
-    """The 28x28 image the jury read, enlarged with visible pixels, dark ink on white."""
-    view = prediction.view
-    return cv2.resize(255 - view, (size * view.shape[1] // 28, size), interpolation=cv2.INTER_NEAREST)
 
 
 def sentence(message: str) -> str:
