@@ -15,7 +15,7 @@ import pytest
 from bench.local_app import free_port
 from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Sample
-from digit.feedback.samples import DATA, FANOUT, SHARD_ROWS, rows_in
+from digit.feedback.samples import DATA, FANOUT, rows_in
 from helpers import PROJECT, load_repo_in_fresh_process, stored_samples
 from bench.local_hub import LocalHub
 
@@ -170,20 +170,22 @@ def test_a_wiped_disk_gets_the_shared_dataset_back_without_sending_it_again(hub,
 
 BACKLOG = textwrap.dedent("""
     import io, resource, sys
+    from pathlib import Path
     import numpy as np
     from PIL import Image
     from digit.feedback import FeedbackStore
     from digit.feedback.samples import rows_table, write_shard
     resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[3]), int(sys.argv[3])))
-    store = FeedbackStore(sys.argv[1], repo_id=sys.argv[2], token=sys.argv[4], every_minutes=60)
-    store.setup()
+    data = Path(sys.argv[1]) / "data"
+    data.mkdir(parents=True)
     png = io.BytesIO(); Image.fromarray(np.eye(20, dtype=np.uint8) * 255).save(png, format="PNG")
-    for index in range(int(sys.argv[5])):  # a backlog of acknowledged one-sample shards, as flags leave them
-        write_shard(store.data, rows_table([{"id": f"{index:032x}", "image": {"bytes": png.getvalue(), "path": None},
+    for index in range(int(sys.argv[5])):  # acknowledged one-sample shards left by flags before a restart
+        write_shard(data, rows_table([{"id": f"{index:032x}", "image": {"bytes": png.getvalue(), "path": None},
                     "label": index % 10, "predicted": None, "confidence": None, "model_version": "v",
                     "source": "api", "created_at": "2026-11-27T00:00:00"}]))
-    store.reload()
-    print(store.sync.sync_once(), store.sync.error)
+    store = FeedbackStore(sys.argv[1], repo_id=sys.argv[2], token=sys.argv[4], every_minutes=60)
+    store.setup()  # the start-up push sends the backlog
+    print(store.close(120), store.sync.error)
 """)
 
 
@@ -197,5 +199,5 @@ def test_a_backlog_is_pushed_in_bounded_batches_under_a_low_open_file_limit(hub,
     assert result.stdout.strip().splitlines()[-1].startswith("True"), result.stdout
     shards = hub_shards(hub)
     assert sum(rows_in(path) for path in shards) == count
-    assert len(shards) <= count // SHARD_ROWS + 3  # packed before it was pushed (the start-up push may take a few early)
+    assert len(shards) == 1  # packed into one shard before it was pushed
     assert not hub.state.unknown
