@@ -30,14 +30,16 @@ README_FILE = "README.md"  # the card for people, and for the Hub's model page
 # estimators, numpy arrays and dtypes): checked on save, enforced on load, and a test keeps
 # this list equal to what the shipped file holds.
 TRUSTED_TYPES = [
+    "digit.fast_svc.FastRBFSVC",
     "digit.features.Columns",
     "digit.features.Deskew",
-    "digit.features.PixelsAndGradients",
+    "digit.features.GradientDirections",
     "digit.jury.Jury",
     "digit.neighbours.DeformationNeighbours",
     "digit.neighbours.NearestNeighbours",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "digit.topology.Topology",
     "sklearn.tree._tree.Tree",
 ]
 

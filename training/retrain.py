@@ -33,13 +33,15 @@ from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
 from digit.neighbours import ORIGINS
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
-from training.data import load_mnist, normalized_pixels
-from training.evaluate import test_figures
-from training.train import TrainingSet, mnist_training_set, train
+from training.data import load_mnist, normalized_pixels, normalized_split
+from training.evaluate import report_figures
+from training.train import TrainingSet, train
 
 HELD_OUT_SHARE = 0.25
 MIN_SAMPLES = 8
-VARIANTS_PER_SAMPLE = 30
+VARIANTS_PER_SAMPLE = 30  # distorted copies of each feedback sample while feedback is scarce...
+FEEDBACK_BUDGET = 10_000  # ...then fewer: feedback and copies together stay under this (training time)
+KNN_FEEDBACK = 3_000  # feedback samples the k-NN keeps as references at most (file size)
 FEEDBACK_WEIGHT = 2.0
 HARD_CONFIDENCE = 0.6  # training digits whose true class gets less than this are "hard"
 MAX_HARD = 3000  # the hardest ones only: k-NN keeps every extra sample, and size is a feature
@@ -139,48 +141,65 @@ def gate(current: dict, candidate: dict, validation_size: int = 10_000) -> tuple
     return True, "better on held-out feedback and as good on MNIST validation"
 
 
+def feedback_training_set(learn: Feedback, rng: np.random.Generator) -> TrainingSet:
+    """The feedback to learn from, bounded however much there is: each sample with up to
+    VARIANTS_PER_SAMPLE distorted copies while they fit in FEEDBACK_BUDGET, then fewer copies,
+    then a random share of the samples; the k-NN keeps at most KNN_FEEDBACK of them."""
+    count = len(learn.labels)
+    if count > FEEDBACK_BUDGET:
+        chosen = rng.choice(count, FEEDBACK_BUDGET, replace=False)
+        learn, count = Feedback(learn.pixels[chosen], learn.labels[chosen], learn.origin), FEEDBACK_BUDGET
+    copies = int(np.clip(FEEDBACK_BUDGET // max(count, 1) - 1, 0, VARIANTS_PER_SAMPLE))
+    pixels = np.concatenate([learn.pixels, distort(learn.pixels, copies, rng)])
+    labels = np.concatenate([learn.labels, np.repeat(learn.labels, copies)])
+    origins = np.full(len(labels), ORIGINS["generated"], np.int8)  # copies are never references
+    origins[rng.permutation(count)[:KNN_FEEDBACK]] = ORIGINS["feedback"]
+    return TrainingSet(pixels, labels, np.full(len(labels), FEEDBACK_WEIGHT),
+                       {"feedback": count, "feedback_variants": count * copies}, origins)
+
+
 def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = None,
             revision: str | None = None) -> dict:
-    """Train a candidate with the feedback; promote it into folder if the gate passes."""
+    """Train a candidate with the feedback; promote it into folder if the gate passes.
+
+    The gate compares what both juries read before their final fit: validation accuracy
+    (the current one's from its card) and the held-out quarter of the feedback."""
     feedback = load_feedback(source, revision)
     if len(feedback.labels) < MIN_SAMPLES:
         return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})"}
     learn, held_out = split_feedback(feedback, seed)
-    current = load_model(folder).classifier
+    current = load_model(folder)
     mnist = load_mnist(mnist_limit)
     rng = np.random.default_rng(seed)
 
-    base = mnist_training_set(mnist)
-    hard = hard_training_digits(current, base.pixels, base.labels)
-    extra_pixels = np.concatenate([learn.pixels, distort(learn.pixels, VARIANTS_PER_SAMPLE, rng),
-                                   distort(base.pixels[hard], 1, rng)])
-    extra_labels = np.concatenate([learn.labels, np.repeat(learn.labels, VARIANTS_PER_SAMPLE),
-                                   base.labels[hard]])
-    feedback_count = len(learn.labels) * (1 + VARIANTS_PER_SAMPLE)
-    weights = np.concatenate([np.full(feedback_count, FEEDBACK_WEIGHT), np.ones(len(hard))])
-    origins = np.concatenate([np.full(feedback_count, ORIGINS["feedback"]), np.full(len(hard), ORIGINS["mnist"])])
-    extra = TrainingSet(extra_pixels, extra_labels, weights,
-                        {"feedback": len(learn.labels), "feedback_variants": feedback_count - len(learn.labels),
-                         "feedback_held_out": len(held_out.labels), "hard_negatives": int(len(hard))}, origins)
+    train_pixels = normalized_split(mnist.train, "normalise train")
+    hard = hard_training_digits(current.classifier, train_pixels, mnist.train.labels)
+    hard_set = TrainingSet(distort(train_pixels[hard], 1, rng), mnist.train.labels[hard],
+                           sources={"hard_negatives": int(len(hard))},
+                           origins=np.full(len(hard), ORIGINS["generated"], np.int8))
+    extra = feedback_training_set(learn, rng).plus(hard_set)
+    extra.sources["feedback_held_out"] = len(held_out.labels)
 
-    trained = train(mnist, base=base, extra=extra)
+    trained = train(mnist, extra=extra)
     candidate = Classifier(trained.jury, trained.card["version"])
-    validation = normalized_pixels(mnist.validation.images, "normalise validation")
-    figures = {name: {"validation_accuracy": accuracy(classifier, validation, mnist.validation.labels),
-                      "feedback_accuracy": accuracy(classifier, held_out.pixels, held_out.labels)}
-               for name, classifier in (("current", current), ("candidate", candidate))}
+    figures = {
+        "current": {"validation_accuracy": current.card.get("metrics", {}).get("validation_accuracy", 0.0),
+                    "feedback_accuracy": accuracy(current.classifier, held_out.pixels, held_out.labels)},
+        "candidate": {"validation_accuracy": trained.card["metrics"]["validation_accuracy"],
+                      "feedback_accuracy": accuracy(candidate, held_out.pixels, held_out.labels)},
+    }
     promoted, reason = gate(figures["current"], figures["candidate"], len(mnist.validation.labels))
     report = {"promoted": promoted, "reason": reason, **figures,
               "feedback_samples": len(feedback.labels), "held_out": len(held_out.labels),
-              "hard_negatives": int(len(hard)), **feedback.origin}
+              "hard_negatives": int(len(hard)), **feedback.origin,
+              "training_seconds": trained.card["training"]["seconds"]}
     if promoted:
         card = trained.card
-        parent = read_card(folder)
         card["data"].update(feedback.origin)
-        card["parent_version"] = parent.get("version")
-        card["history"] = history(parent)  # every version before this one, for the page
+        card["parent_version"] = current.card.get("version")
+        card["history"] = history(current.card)  # every version before this one, for the page
         card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
-        card["metrics"].update(test_figures(trained.jury, mnist))  # reported, never used to decide
+        card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
         save_model(trained.jury, folder, card)
         report["version"] = card["version"]
     return report

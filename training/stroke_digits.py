@@ -1,0 +1,134 @@
+"""TRAINING digits drawn from pen strokes: canvas shapes MNIST lacks, with per-writer habits.
+
+Separate from the evaluation set (`training/canvas_digits.py`) by construction: other code,
+other shape definitions and other seeds. Here every allograph is a short list of control
+points on a 10-unit-high grid; a writer's hand rounds them by corner cutting (Chaikin; none
+at all gives boxy digits of straight strokes), and each writer keeps a slant, proportions,
+a brush width, a jitter and a preferred allograph per digit. Strokes are drawn as thick
+anti-aliased polylines (not the Sketchpad's stamped circles) and go through `normalize`.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+TRAINING_SEED = 7_000_000  # far from the evaluation writers' seeds
+
+Points = list[tuple[float, float]]
+
+# Control points, x right (0..6 or so) and y down (0..10); each allograph is a list of strokes.
+TEMPLATES: dict[int, dict[str, list[Points]]] = {
+    0: {"oval": [[(3, 0), (0.3, 1.5), (0, 5), (0.5, 8.8), (3, 10), (5.6, 8.8), (6, 5), (5.7, 1.5), (3, 0), (2.2, 0.4)]],
+        "box": [[(0.5, 0), (0, 10), (6, 10), (6, 0), (0, 0.2)]],
+        "open": [[(4.5, 0.6), (3, 0), (0.5, 1.5), (0, 5), (0.5, 8.8), (3, 10), (5.6, 8.8), (6, 5), (5.7, 2)]]},
+    1: {"stick": [[(3, 0), (3, 10)]],
+        "flag": [[(1, 2.5), (3.5, 0), (3.5, 10)]],
+        "flag_foot": [[(1, 2.5), (3.5, 0), (3.5, 10)], [(1, 10), (6, 10)]],
+        "foot": [[(3, 0), (3, 10)], [(0.8, 10), (5.2, 10)]]},
+    2: {"round": [[(0, 2.5), (1.5, 0), (4.5, 0), (6, 2), (5.5, 4.5), (0, 10), (6.5, 10)]],
+        "loop": [[(0, 2.5), (1.5, 0), (4.5, 0), (6, 2), (5.5, 4.5), (1, 9), (0.2, 9.8), (1.2, 10), (2.5, 9.3), (6.5, 9.8)]],
+        "box": [[(0, 0), (6, 0), (6, 5), (0, 5), (0, 10), (6, 10)]],
+        "hook": [[(0, 1.5), (2, 0), (6, 0.5), (0, 10), (6, 10)]]},
+    3: {"round": [[(0, 1), (2, 0), (5, 0), (6, 2), (5, 4), (2, 5), (5, 5.5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+        "flat": [[(0, 0), (6, 0), (2, 4.5), (5, 5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+        "box": [[(0, 0), (6, 0), (6, 5), (2, 5), (6, 5), (6, 10), (0, 10)]]},
+    4: {"closed": [[(4, 0), (0, 7), (6.5, 7)], [(4, 0), (4, 10)]],
+        "open": [[(0.5, 0), (0, 6), (6.5, 6)], [(4.5, 2), (4.5, 10)]],
+        "single": [[(4.5, 10), (4.5, 0), (0, 7), (6.5, 7)]]},
+    5: {"round": [[(6, 0), (1, 0), (0.5, 4.5), (3, 4), (5.5, 5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+        "bar": [[(1, 0), (0.5, 4.5), (3, 4), (5.5, 5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)], [(1, 0), (6, 0)]],
+        "box": [[(6, 0), (0, 0), (0, 4.5), (6, 4.5), (6, 10), (0, 10)]]},
+    6: {"round": [[(5.5, 0), (2, 1), (0, 5), (0.5, 9), (3, 10), (5.5, 9), (6, 7), (4.5, 5), (2, 5), (0.3, 6.5)]],
+        "flat": [[(5, 0), (1, 0), (0, 5), (0, 8.5), (2, 10), (5, 10), (6, 8), (5, 5.5), (2, 5.5), (0, 7)]],
+        "hook": [[(6, 1.2), (5, 0), (1.5, 0), (0, 4), (0, 8.5), (2, 10), (5, 10), (6, 8), (5, 5.5), (2, 5.5), (0, 7)]],
+        "box": [[(6, 0), (0, 0), (0, 10), (6, 10), (6, 5), (0, 5)]],
+        "diagonal": [[(6, 0), (0.5, 6), (0.5, 9), (3, 10), (5.5, 9), (5.5, 6.5), (3, 5.5), (0.5, 6.5)]]},
+    7: {"plain": [[(0, 0), (6, 0), (2, 10)]],
+        "crossed": [[(0, 0), (6, 0), (2, 10)], [(1.5, 5), (5.5, 5)]],
+        "serif": [[(0, 1.5), (0, 0), (6, 0), (2.5, 10)]],
+        "bent": [[(0, 0), (6, 0), (3.5, 4), (2.5, 10)]]},
+    8: {"loops": [[(3, 0), (0.5, 1.2), (0.5, 3.8), (3, 5), (5.5, 3.8), (5.5, 1.2), (3, 0)],
+                  [(3, 5), (0, 6.5), (0, 9), (3, 10), (6, 9), (6, 6.5), (3, 5)]],
+        "figure": [[(5.5, 1), (3, 0), (0.5, 1), (0.5, 3.5), (5.5, 7), (5.5, 9), (3, 10), (0.5, 9), (0.5, 7), (5.5, 3.5), (5.5, 1)]],
+        "box": [[(6, 0), (0, 0), (0, 10), (6, 10), (6, 0)], [(0, 5), (6, 5)]]},
+    9: {"round": [[(6, 2), (4.5, 0), (1.5, 0), (0, 2), (1, 4.5), (4, 5), (6, 3), (6, 10)]],
+        "curl": [[(6, 2), (4.5, 0), (1.5, 0), (0, 2), (1, 4.5), (4, 5), (6, 3), (5.5, 8), (3, 10), (1, 9.5)]],
+        "box": [[(6, 5), (0, 5), (0, 0), (6, 0), (6, 10)]],
+        "stick": [[(6, 0.5), (1.5, 0), (0, 2.5), (1.5, 5), (6, 4), (6, 0)], [(6, 0), (5.5, 10)]]},
+}
+
+
+def chaikin(points: np.ndarray, rounds: int) -> np.ndarray:
+    """Corner cutting: each round replaces every corner by two points at 1/4 and 3/4."""
+    for _ in range(rounds):
+        if len(points) < 3:
+            break
+        a, b = points[:-1], points[1:]
+        cut = np.empty((2 * len(a), 2))
+        cut[0::2], cut[1::2] = 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b
+        points = np.vstack([points[:1], cut, points[-1:]])
+    return points
+
+
+class StrokeWriter:
+    """One simulated writer of training digits."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.shear = rng.uniform(-0.15, 0.4)
+        self.widen = rng.uniform(0.7, 1.35)
+        self.rounding = int(rng.choice([0, 1, 2, 3], p=[0.3, 0.2, 0.25, 0.25]))
+        self.jitter = rng.uniform(0.1, 0.45)
+        self.brush = rng.uniform(0.05, 0.28)  # stroke width as a share of the digit height
+        self.favourite = {digit: str(rng.choice(list(styles))) for digit, styles in TEMPLATES.items()}
+
+    def strokes(self, digit: int, rng: np.random.Generator) -> list[np.ndarray]:
+        name = self.favourite[digit] if rng.random() < 0.7 else str(rng.choice(list(TEMPLATES[digit])))
+        angle = np.radians(rng.normal(0, 4))
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        rounding = int(np.clip(self.rounding + rng.integers(-1, 2), 0, 3))
+        out = []
+        for stroke in TEMPLATES[digit][name]:
+            points = np.asarray(stroke, float) + rng.normal(0, self.jitter, (len(stroke), 2))
+            points[:, 0] = points[:, 0] * self.widen + self.shear * (10 - points[:, 1])
+            points = chaikin(points, rounding) @ rotation.T
+            if len(points) > 2 and rng.random() < 0.3:  # the pen lifts early or runs on
+                end = points[-1] - points[-2]
+                points[-1] = points[-2] + end * rng.uniform(0.3, 1.6)
+            out.append(points)
+        return out
+
+
+def render_strokes(strokes: list[np.ndarray], brush: float, rng: np.random.Generator) -> np.ndarray:
+    """Dark strokes on a white page, the digit 60-300 px tall somewhere on it."""
+    everything = np.vstack(strokes)
+    low, high = everything.min(axis=0), everything.max(axis=0)
+    height = rng.uniform(60, 300)
+    scale = height / max(high[1] - low[1], 1e-6)
+    width = max(2, int(round(brush * height)))
+    margin = width + int(rng.integers(4, 60))
+    size = np.ceil((high - low) * scale).astype(int) + 2 * margin
+    page = np.full((size[1], size[0]), 255, np.uint8)
+    for stroke in strokes:
+        points = np.round(((stroke - low) * scale + margin) * 4).astype(np.int32)  # 2 fractional bits
+        cv2.polylines(page, [points], False, 0, width, cv2.LINE_AA, shift=2)
+    return page
+
+
+def stroke_digits(count: int, seed: int = TRAINING_SEED, per_writer: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """count training digits normalised to 28x28 (n, 784) uint8, balanced over digits, and labels."""
+    from digit.preprocess import normalize
+
+    images, labels = [], []
+    writer_count = int(np.ceil(count / per_writer))
+    for index in range(writer_count):
+        rng = np.random.default_rng([seed, index])
+        writer = StrokeWriter(rng)
+        for sample in range(per_writer):
+            if len(labels) == count:
+                break
+            digit = (index * per_writer + sample) % 10
+            page = render_strokes(writer.strokes(digit, rng), writer.brush * rng.uniform(0.8, 1.2), rng)
+            images.append(normalize(page).pixels.reshape(-1))
+            labels.append(digit)
+    return np.stack(images), np.asarray(labels, np.int64)
