@@ -35,6 +35,19 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         return self
 
+    def refit(self, names: Iterable[str], X, y, **fit_params) -> "Jury":
+        """Fit the named jurors again on (X, y), keeping the others and the weights: the last
+        stage of training gives the jurors that fit in seconds the digits used to choose."""
+        check_is_fitted(self)
+        names = set(names)
+        with config_context(enable_metadata_routing=True):
+            routed = process_routing(self, "fit", **fit_params)
+            features = self.features(X)
+            for name, juror in self.jurors:
+                if name in names:
+                    self.jurors_[name] = clone(juror).fit(features, y, **routed[name].fit)
+        return self
+
     def get_metadata_routing(self) -> MetadataRouter:
         router = MetadataRouter(owner=self)
         for name, juror in self.jurors:

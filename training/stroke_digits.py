@@ -117,11 +117,12 @@ def render_strokes(strokes: list[np.ndarray], brush: float, rng: np.random.Gener
 
 def stroke_digits(count: int, seed: int = TRAINING_SEED, per_writer: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """count training digits normalised to 28x28 (n, 784) uint8, balanced over digits, and labels."""
+    from digit.images import NoDigit
     from digit.preprocess import normalize
 
     images, labels = [], []
-    writer_count = int(np.ceil(count / per_writer))
-    for index in range(writer_count):
+    index = 0
+    while len(labels) < count:
         rng = np.random.default_rng([seed, index])
         writer = StrokeWriter(rng)
         for sample in range(per_writer):
@@ -129,6 +130,10 @@ def stroke_digits(count: int, seed: int = TRAINING_SEED, per_writer: int = 20) -
                 break
             digit = (index * per_writer + sample) % 10
             page = render_strokes(writer.strokes(digit, rng), writer.brush * rng.uniform(0.8, 1.2), rng)
-            images.append(normalize(page).pixels.reshape(-1))
+            try:
+                images.append(normalize(page).pixels.reshape(-1))
+            except NoDigit:  # a blot the preprocessing refuses, as it would from a visitor
+                continue
             labels.append(digit)
+        index += 1
     return np.stack(images), np.asarray(labels, np.int64)
