@@ -1,28 +1,28 @@
-"""Ideas tried for accuracy and dropped, re-runnable: `python -m training.experiments {augment,tta,idm}`.
-
-Validation split only (the MNIST test set is not read here). Each prints one line per variant;
-README's "Limits" section quotes them.
-
-    augment  the SVC on the 50k training digits plus 50k distorted copies (elastic, rotated, thicker)
-    tta      the shipped jury averaged over rotated, scaled, shifted, thickened copies of each digit
-    idm      the shipped k-NN's re-ranking with other blurs, contexts, warps, channels, candidates
-"""
+"""Ideas tried for accuracy and dropped: augmented training digits, test-time augmentation,
+other IDM settings. README's "Limits" quotes them."""
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import cv2
 import numpy as np
+from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
-from digit.jurors import PIXELS, SVC_GAMMA
-from digit.model_store import load_model
+from digit.features import Columns
+from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front
 from digit.neighbours import _gradients, _idm
 from digit.preprocess import to_mnist
-from training.data import load_mnist, normalized_pixels
-from training.train import choose_weights
+from digit.topology import Topology
+from training.experiments.common import Study, accuracy, choose, say
+
+
+def recipe_svc(c: float = 10.0) -> Pipeline:
+    """The recipe's SVC juror without its calibration: the plain SVC's own answer is compared."""
+    shape_columns = DIRECTIONS + Topology().n_features
+    return Pipeline([("shape", Columns(PIXELS, unit_variance=True, reference=DIRECTIONS)),
+                     ("svc", SVC(C=c, gamma=SVC_GAMMA_FACTOR / shape_columns, cache_size=2000))])
 
 
 def _renormalise(image: np.ndarray) -> np.ndarray:
@@ -51,28 +51,27 @@ def _thicker_or_thinner(image: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return _renormalise(cv2.dilate(image, kernel) if rng.random() < 0.5 else cv2.erode(image, kernel))
 
 
-def augment(mnist) -> None:
-    train = normalized_pixels(mnist.train.images, "normalise train")
-    validation = normalized_pixels(mnist.validation.images, "normalise validation")
-    jury = load_model().classifier.jury
-    shape = jury.features(train)[:, PIXELS:]
-    scale = 1.0 / shape.std()  # the SVC juror reads its features at unit variance
-    shape_validation = jury.features(validation)[:, PIXELS:] * scale
+def augment(study: Study) -> None:
+    """The recipe's SVC on the MNIST training digits plus as many distorted copies."""
+    train, labels = study.data["train"], study.data["train_labels"]
+    front = build_front().fit(train)  # stateless steps: fitting reads nothing
+    features, held_out = study.features["train"], study.features["validation"]
+    size = len(labels)
 
-    def fit(features, labels, name):
+    def fit(rows: np.ndarray, row_labels: np.ndarray, name: str) -> None:
         start = time.perf_counter()
-        svc = SVC(C=10, gamma=SVC_GAMMA, cache_size=2000).fit(features * scale, labels)
-        accuracy = np.mean(svc.predict(shape_validation) == mnist.validation.labels)
-        print(f"{name}: SVC validation {accuracy:.2%}, {len(svc.support_)} support vectors, "
-              f"{time.perf_counter() - start:.0f} s", flush=True)
+        svc = recipe_svc().fit(rows, row_labels)
+        right = np.mean(svc.predict(held_out) == study.data["validation_labels"])
+        say(f"{name}: SVC validation {right:.2%}, {len(svc.named_steps['svc'].support_)} support vectors, "
+            f"{time.perf_counter() - start:.0f} s")
 
-    fit(shape, mnist.train.labels, "50k training digits")
+    fit(features, labels, f"{size} training digits")
     rng = np.random.default_rng(0)
     for name, distortion in (("elastic", _elastic), ("rotated 10 degrees", _rotated),
                              ("thicker or thinner", _thicker_or_thinner)):
-        copies = np.stack([distortion(image.reshape(28, 28), rng) for image in train]).reshape(len(train), -1)
-        fit(np.vstack([shape, jury.features(copies)[:, PIXELS:]]), np.tile(mnist.train.labels, 2),
-            f"+ 50k {name} copies")
+        copies = np.stack([distortion(image.reshape(28, 28), rng) for image in train]).reshape(size, -1)
+        fit(np.vstack([features, front.transform(copies).astype(np.float32)]), np.tile(labels, 2),
+            f"+ {size} {name} copies")
 
 
 def _variants(image: np.ndarray) -> dict[str, np.ndarray]:
@@ -83,22 +82,23 @@ def _variants(image: np.ndarray) -> dict[str, np.ndarray]:
         out[f"scaled {scale}"] = cv2.warpAffine(image, cv2.getRotationMatrix2D((14, 14), 0, scale), (28, 28))
     for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
         out[f"shifted {dx},{dy}"] = cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), (28, 28))
-    out["thicker"], out["thinner"] = cv2.dilate(image, np.ones((2, 2), np.uint8)), cv2.erode(image, np.ones((2, 2), np.uint8))
+    kernel = np.ones((2, 2), np.uint8)
+    out["thicker"], out["thinner"] = cv2.dilate(image, kernel), cv2.erode(image, kernel)
     return out
 
 
-def test_time_augmentation(mnist) -> None:
-    validation = normalized_pixels(mnist.validation.images, "normalise validation")
-    classifier = load_model().classifier
-    copies = [_variants(image.reshape(28, 28)) for image in validation]
-    voted = {name: classifier.predict_proba(np.stack([c[name] for c in copies])) for name in copies[0]}
+def test_time_augmentation(study: Study) -> None:
+    """The studied jury averaged over rotated, scaled, shifted, thickened copies of each digit."""
+    copies = [_variants(image.reshape(28, 28)) for image in study.data["validation"]]
+    labels = study.data["validation_labels"]
+    voted = {name: study.jury.predict_proba(np.stack([c[name] for c in copies])) for name in copies[0]}
     groups = {"as read": ["as read"], "rotations": ["as read", "rotated -4", "rotated 4"],
               "scales": ["as read", "scaled 0.9", "scaled 1.1"],
               "shifts": ["as read"] + [name for name in voted if name.startswith("shifted")],
               "thickness": ["as read", "thicker", "thinner"], "all": list(voted)}
     for group, names in groups.items():
-        accuracy = np.mean(np.argmax(sum(voted[name] for name in names), axis=1) == mnist.validation.labels)
-        print(f"test-time augmentation, {group} ({len(names)} copies): jury validation {accuracy:.2%}", flush=True)
+        say(f"test-time augmentation, {group} ({len(names)} copies): jury validation "
+            f"{accuracy(sum(voted[name] for name in names), labels):.2%}")
 
 
 def _idm_variant(query, samples, blur: float, context: int, warp: int, pixel_channel: bool) -> np.ndarray:
@@ -133,35 +133,26 @@ def _idm_variant(query, samples, blur: float, context: int, warp: int, pixel_cha
     return best.sum(axis=(1, 2))
 
 
-def idm(mnist) -> None:
-    validation = normalized_pixels(mnist.validation.images, "normalise validation")
-    classifier = load_model().classifier
-    features = classifier.jury.features(validation)
-    by_juror = classifier.juror_probabilities(validation)
-    knn = classifier.jury.jurors_["knn"]  # its re-ranking is what is varied here
+def idm(study: Study) -> None:
+    """The studied k-NN's re-ranking with other blurs, contexts, warps, channels, candidates;
+    the jury's weights chosen again on MNIST validation for each."""
+    jury, labels = study.jury, study.data["validation_labels"]
+    features = jury.features(study.data["validation"])
+    knn = jury.jurors_["knn"]  # its re-ranking is what is varied here
     stored = knn.images_.astype(np.float32) / (knn.levels - 1)
-    variants = {"shipped (blur 0.75, 3x3, warp 2, 20 candidates)": {},
+    recipe = knn.search_.n_neighbors
+    variants = {f"recipe (blur 0.75, 3x3, warp 2, {recipe} candidates)": {},
                 "blur 0.5": {"blur": 0.5}, "blur 1.0": {"blur": 1.0}, "5x5 contexts": {"context": 2},
                 "warp 3, 5x5 contexts": {"warp": 3, "context": 2}, "pixel channel": {"pixel_channel": True},
-                "warp 1": {"warp": 1}, "30 candidates": {"candidates": 30}}
+                "warp 1": {"warp": 1}, "20 candidates (shipped before)": {"candidates": 20}}
     for name, change in variants.items():
-        settings = {"blur": 0.75, "context": 1, "warp": 2, "pixel_channel": False, "candidates": 20, **change}
+        settings = {"blur": 0.75, "context": 1, "warp": 2, "pixel_channel": False, "candidates": recipe, **change}
         knn.search_.n_neighbors = settings.pop("candidates")
         candidates = knn.candidates_of(features)
         distances = np.stack([_idm_variant(features[row, :PIXELS], stored[candidates[row]], **settings)
                               for row in range(len(features))])
         probabilities = knn.votes(distances, knn.search_.codes_[candidates])
-        alone = np.mean(np.argmax(probabilities, axis=1) == mnist.validation.labels)
-        weights, together = choose_weights({**by_juror, "knn": probabilities}, mnist.validation.labels)
-        print(f"IDM {name}: k-NN validation {alone:.2%}, jury {together:.2%} (weights {weights})", flush=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Re-run the dropped accuracy ideas on the validation split.")
-    parser.add_argument("experiment", choices=["augment", "tta", "idm"])
-    experiment = parser.parse_args().experiment
-    {"augment": augment, "tta": test_time_augmentation, "idm": idm}[experiment](load_mnist())
-
-
-if __name__ == "__main__":
-    main()
+        weights, together = choose({**study.jury_probabilities, "knn": probabilities}, labels)
+        say(f"IDM {name}: k-NN validation {accuracy(probabilities, labels):.2%}, "
+            f"jury {together:.2%} (weights {weights})")
+    knn.search_.n_neighbors = recipe
