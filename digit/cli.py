@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from digit.images import BadImage
-from digit.model_store import ModelError, load_model
-from digit.prediction import Prediction
+if TYPE_CHECKING:
+    from digit.prediction import Prediction
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +35,11 @@ def _line(path: str, result: Prediction | str, as_json: bool) -> str:
 
 
 def predict(files: list[str], as_json: bool) -> int:
+    # Imported here, not at the top: a usage error or --help answers at once, without
+    # the seconds scikit-learn and skops take to import.
+    from digit.images import BadImage
+    from digit.model_store import ModelError, load_model
+
     try:
         classifier = load_model().classifier  # once per process: batches stay fast
     except ModelError as error:

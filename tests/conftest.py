@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from bench.local_app import running_app
-from digit.model_store import load_model
+from digit.model_store import CARD_FILE, load_model
+from helpers import SMALL_MNIST, run_module
 from training.data import load_mnist
 
 
@@ -43,3 +44,30 @@ def classifier():
 def app_server(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("app")) as app:
         yield app
+
+
+@pytest.fixture(scope="session")
+def small_models(tmp_path_factory, worker_id):
+    """A jury trained on the reduced MNIST, the model retrainings start from: trained once
+    per run, by whichever pytest-xdist worker asks first (the others wait on the lock).
+    Tests copy it before changing it."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # every worker's base folder sits in the run's one folder
+        shared = shared.parent
+    folder = shared / "small_models"
+    with FileLock(str(shared / "small_models.lock")):
+        if not (folder / CARD_FILE).exists():  # written last
+            run_module("training.train", "--out", str(folder), "--mnist-limit", str(SMALL_MNIST))
+    return folder
+
+
+# The longest files first: pytest-xdist (--dist loadfile) hands files out in collection order,
+# so the retrainings start at once instead of last, and the two workers finish together.
+LONGEST_FIRST = ("test_retrain_hub.py", "test_space_life.py", "test_retrain.py", "test_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

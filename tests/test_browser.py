@@ -18,8 +18,9 @@ from bench.renderings import STROKES, draw_strokes
 from helpers import PROJECT, stored_samples
 
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
-# A 1 whose flag is nearly as long as a 7's bar: between the two for the jury.
-ONE_OR_SEVEN = [[(0.2, 0.25), (0.6, 0.05), (0.6, 0.95)]]
+# A 1 whose flag is nearly as long and as flat as a 7's bar: between the two for the jury (flags
+# starting at (0.3, 0.05) and (0.3, 0.1) both read "1 or 7?"; at (0.2, 0.05) a 7, at (0.3, 0.2) a 1).
+ONE_OR_SEVEN = [[(0.3, 0.1), (0.6, 0.05), (0.6, 0.95)]]
 # As many people draw them with a mouse, and as MNIST's writers rarely did: a 6 whose top is a
 # short flat stroke (read as 5 by the jury before it learned canvas shapes), a 1 with a foot.
 FLAT_TOPPED_SIX = [[(0.85, 0.05), (0.2, 0.05), (0.15, 0.5), (0.15, 0.85), (0.4, 0.97), (0.75, 0.9), (0.85, 0.7),
@@ -33,6 +34,9 @@ if not have_chromium():
 
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 expect = pytest.importorskip("playwright.sync_api").expect
+# What the page shows, not how fast (make bench measures that): on a busy 2-core machine a
+# tab's first render can take longer than Playwright's default 5 s.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +47,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, app_server):
+@pytest.fixture(scope="module")
+def open_tab(browser, app_server):
     page = open_page(browser, app_server["url"])
     yield page
     page.close()
+
+
+@pytest.fixture
+def page(open_tab):
+    """The page as a new visitor finds it: one tab reloaded for each test (a new page costs
+    about twice as much: Gradio's ~200 scripts and styles are read again)."""
+    open_tab.reload()
+    open_tab.locator("#sketchpad canvas").first.wait_for()
+    return open_tab
 
 
 def shot(page, name: str) -> None:
@@ -76,21 +89,22 @@ def test_canvas_shapes_people_draw_are_read(page, strokes, digit):
 
 
 def test_the_reasons_are_shown_beside_the_verdict(page):
-    read_drawing(page, STROKES[3], "3")
+    read_drawing(page, STROKES[4], "4")
     neighbours = page.locator("#neighbours")
     expect(neighbours.locator("img")).to_have_count(5)
-    assert re.search(r"\b3\b", neighbours.inner_text())  # each neighbour's label
+    assert re.search(r"\b4\b", neighbours.inner_text())  # each neighbour's label
     jurors = page.locator("#jurors").inner_text()
-    assert all(name in jurors for name in ("SVC", "k-NN", "forest")) and re.search(r"3 \(\d+%\)", jurors)
+    assert all(name in jurors for name in ("SVC", "k-NN", "forest")) and re.search(r"4 \(\d+%\)", jurors)
     expect(page.locator("#view img")).to_be_visible()
 
 
 def test_clearing_the_canvas_clears_the_verdict_and_the_next_digit_is_read(page):
-    read_drawing(page, STROKES[3], "3")
+    # Digits of few strokes points: a pressed mouse move costs ~0.15 s of software rendering.
+    read_drawing(page, STROKES[7], "7")
     clear_canvas(page)
     wait_for_verdict(page, lambda text: "draw a digit" in text.lower())
     expect(page.locator("#neighbours img")).to_have_count(0)
-    read_drawing(page, STROKES[0], "0")
+    read_drawing(page, STROKES[4], "4")
 
 
 def test_an_unsure_reading_asks_which_digit_was_meant_and_saves_the_answer(page, app_server):
@@ -119,13 +133,13 @@ def test_correcting_an_answer_saves_the_sample(page, app_server):
 
 
 def test_the_dataset_tab_shows_the_feedback_as_pictures(page, app_server):
-    read_drawing(page, STROKES[5], "5")
+    read_drawing(page, STROKES[4], "4")
     page.locator("#confirm").click()
-    page.locator("#saved").get_by_text("Saved as a 5").wait_for(timeout=30_000)
+    page.locator("#saved").get_by_text("Saved as a 4").wait_for(timeout=30_000)
     page.get_by_role("tab", name="Dataset").click()
     expect(page.locator("#dataset-summary")).to_contain_text("samples")
     expect(page.locator("#latest img").first).to_be_visible()
-    assert "5" in page.locator("#latest").inner_text()
+    assert "4" in page.locator("#latest").inner_text()
     for plot in ("#per-digit", "#confusions"):
         expect(page.locator(f"{plot} canvas, {plot} svg").first).to_be_visible()
     expect(page.locator("#history")).to_contain_text("%")

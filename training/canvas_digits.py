@@ -477,9 +477,19 @@ def normalized(drawings: list[Drawing]) -> np.ndarray:
     return np.stack([normalize(d.image()).pixels for d in drawings]).reshape(len(drawings), -1)
 
 
-def canvas_pixels(part: str) -> tuple[np.ndarray, np.ndarray]:
+def canvas_pixels(part: str, most: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A part of the set as the jury reads it, (n, 784) uint8, and the labels; kept on disk
-    under a key made of this generator's and the preprocessing's code (never stale)."""
+    under a key made of this generator's and the preprocessing's code (never stale).
+
+    most: at most this many drawings, spread evenly over the part (runs on a reduced MNIST)."""
+    pixels, labels = _canvas_part(part)
+    if most is not None and most < len(labels):
+        keep = np.linspace(0, len(labels) - 1, most).round().astype(int)
+        return pixels[keep], labels[keep]
+    return pixels, labels
+
+
+def _canvas_part(part: str) -> tuple[np.ndarray, np.ndarray]:
     import hashlib
     import os
     from pathlib import Path

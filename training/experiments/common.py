@@ -26,7 +26,7 @@ from digit.model_store import load_model, save_model
 from training.canvas_digits import canvas_pixels
 from training.data import Mnist, load_mnist, normalized_split
 from training.old_features import histogram_front
-from training.train import STROKE_DIGITS, choose_weights, train
+from training.train import STROKE_SHARE, choose_weights, train
 
 FULL_TRAIN = 50_000  # MNIST training digits of a full run: the counts in the experiments are for it
 CACHE_ROOT = Path(os.environ.get("EXPERIMENTS_CACHE") or PROJECT_DIR / "artifacts" / "experiments")
@@ -137,7 +137,7 @@ class Study:
 
     @property
     def strokes(self) -> int:
-        return self.scaled(STROKE_DIGITS)
+        return round(STROKE_SHARE * self.size)
 
     @property
     def jury_folder(self) -> Path:
