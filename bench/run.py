@@ -1,9 +1,11 @@
 """`make bench`: every figure of the README table, measured here, printed as a table and JSON.
 
-Accuracy (MNIST test, validation, each juror, each kind of real input), model size and load
-time, in-process latency for an 800x800 sketch on one core, CLI throughput, API latency with
-1 and 8 clients (plain HTTP as the "Use via API" curl recipe does it, and gradio_client), a
-load test with 16 HTTP users that classify and flag, and the last training's time and memory
+Accuracy (MNIST test, validation, each juror, our canvas-style set and its confident wrong
+answers, MNIST digits rendered as people send them), model size and load time, in-process
+latency for an 800x800 sketch on one core, CLI throughput, API latency (plain HTTP as the
+"Use via API" curl recipe does it, and gradio_client), a load test with 16 HTTP users from a
+niced process of its own, the page in Chromium (mouse-up to verdict, the Dataset tab at
+10,000 samples), the feedback loop at full size, and the last training's time and memory
 from the model card. Writes artifacts/bench.json too.
 """
 
@@ -16,7 +18,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,7 @@ from training.data import load_mnist
 from training.evaluate import evaluate
 from bench.feedback_loop import feedback_loop
 from bench.local_app import HttpApi, running_app
+from bench.page_timing import dataset_tab, stroke_to_verdict
 from bench.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 
 KINDS = {"sketch": sketch_from_mnist, "photo": photo_from_mnist, "light_on_dark": light_on_dark}
@@ -132,46 +134,20 @@ def api_latency(app: dict, files: list[str], clients: int, requests_per_client: 
             **percentiles(times)}
 
 
-def load_test(app: dict, files: list[tuple[str, int]], users: int, seconds: float, kind: str = "http") -> dict:
-    """users concurrent clients for a bounded time: each classifies, every fifth request flags."""
-    deadline = time.monotonic() + seconds
-    lock = threading.Lock()
-    times, errors, flagged = [], [], []
-
-    def user(index: int) -> None:
-        client = connect(app, kind)
-        request = 0
-        while time.monotonic() < deadline:
-            path, digit = files[(index * 7 + request) % len(files)]
-            start = time.perf_counter()
-            try:
-                if request % 5 == 4:
-                    text = call(client, path, digit, api_name="/flag")
-                    with lock:
-                        flagged.append(text)
-                else:
-                    call(client, path, api_name="/classify")
-                with lock:
-                    times.append((time.perf_counter() - start) * 1000)
-            except Exception as error:  # noqa: BLE001 - counted and reported
-                with lock:
-                    errors.append(str(error)[:200])
-            request += 1
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=user, args=(index,)) for index in range(users)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(seconds + 60)
-    elapsed = time.perf_counter() - start
+def load_test(app: dict, files: list[tuple[str, int]], users: int, seconds: float) -> dict:
+    """bench.load in its own process under `nice` (the server keeps its share of the cores):
+    users classify, every fifth request flags; then every acknowledged flag is looked up."""
+    listing = Path(app["feedback"]).parent / "load_files.json"
+    listing.write_text(json.dumps(files))
+    result = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "bench.load", app["url"], str(listing),
+                             "--users", str(users), "--seconds", str(seconds)],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=seconds + 300, check=True)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
     store = FeedbackStore(app["feedback"], repo_id="")
     store.setup()
     stored = [record["id"] for record in store.records()]
-    return {"client": kind, "users": users, "seconds": round(elapsed, 1), "requests": len(times) + len(errors),
-            "per_second": round(len(times) / elapsed, 1), "errors": len(errors), "error_samples": errors[:3],
-            "flagged_acknowledged": len(flagged), "flagged_stored": len(stored),
-            "flagged_stored_unique": len(set(stored)), **percentiles(times)}
+    return {**report, "client": "http, niced process", "cores": os.cpu_count(), "flagged_stored": len(stored),
+            "flagged_stored_unique": len(set(stored))}
 
 
 def sketch_files(folder: Path, mnist, count: int = 40) -> list[tuple[str, int]]:
@@ -214,6 +190,10 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
                 report[f"api_1_client_{kind}"] = api_latency(app, paths, 1, 60, kind)
                 report[f"api_8_clients_{kind}"] = api_latency(app, paths, 8, 20, kind)
             report["load_16_users"] = load_test(app, files, 16, load_seconds)
+        print("the page in Chromium…", file=sys.stderr)
+        with running_app(Path(folder) / "page") as app:
+            report["stroke_to_verdict"] = stroke_to_verdict(app["url"])
+        report["dataset_tab"] = dataset_tab()
         print("the feedback loop at full size…", file=sys.stderr)
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
     return report
@@ -246,6 +226,11 @@ def table(report: dict) -> str:
         ("MNIST test accuracy (jury)", f"{test:.2%}", ">= 99.5 %"),
         ("  each juror", ", ".join(f"{k} {v:.2%}" for k, v in evaluation["mnist_test_juror_accuracy"].items()), ""),
         ("validation accuracy (selection split)", f"{evaluation['validation_accuracy']:.2%}", ""),
+        ("canvas-style digits, report part (1,000 drawings, never chosen on)",
+         f"{evaluation['canvas_report_accuracy']:.2%}", ">= 98 %"),
+        ("  wrong answers given with >= 80 % confidence", "{confident_wrong} of {wrong} ({confident_wrong_share:.0%})"
+         .format(**evaluation["canvas_report_confident_wrong"]), "<= 20 %"),
+        ("canvas-style digits, validation part (chose the weights)", f"{evaluation['canvas_validation_accuracy']:.2%}", ""),
         (f"sketches ({kinds['count']} test digits)", f"{kinds['sketch']:.2%} ({(kinds['sketch'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 0.5 pp"),
         ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),
         ("light on dark", f"{kinds['light_on_dark']:.2%} ({(kinds['light_on_dark'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", ""),
@@ -254,8 +239,15 @@ def table(report: dict) -> str:
         ("API classify, 8 clients, HTTP", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_http"]), ""),
         ("API classify, 1 client, gradio_client", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client_gradio_client"]), "p50 <= 60 ms"),
         ("API classify, 8 clients, gradio_client", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_gradio_client"]), ""),
-        (f"load: 16 HTTP users, {load['seconds']:.0f} s", f"{load['per_second']}/s, p95 {load.get('p95')} ms, p99 {load.get('p99')} ms, "
-         f"{load['errors']} errors, flagged {load['flagged_acknowledged']} -> stored {load['flagged_stored_unique']}", "0 errors, p95 < 500 ms"),
+        (f"load: 16 HTTP users, {load['seconds']:.0f} s, niced generator on the same {load['cores']} cores",
+         f"{load['per_second']}/s, p95 {load.get('p95')} ms, p99 {load.get('p99')} ms, "
+         f"{load['errors']} errors, flagged {load['flagged_acknowledged']} -> stored {load['flagged_stored_unique']}",
+         "0 errors, p95 <= 300 ms, >= 60/s"),
+        ("live reading in Chromium: mouse-up to verdict ({count} strokes)".format(**report["stroke_to_verdict"]),
+         "p50 {p50} ms, p95 {p95} ms, {misread} misread".format(**report["stroke_to_verdict"]), "p95 <= 300 ms"),
+        ("Dataset tab, 10,000 samples: click to pictures and plots",
+         "first visit {first_visit_ms} ms, then p50 {p50} ms; handler {handler_ms} ms".format(**report["dataset_tab"]),
+         "<= 1 s"),
         ("CLI batch", f"{report['cli']['images_per_second']} images/s ({report['cli']['images']} files)", ""),
         ("model files", f"{report['model_bytes'] / 1e6:.1f} MB, load {report['load_seconds']:.2f} s", "<= 20 MB, <= 2 s"),
         ("training (last run)", f"{report['training'].get('seconds', '?')} s, peak {report['training'].get('peak_memory_mb', '?')} MB", "<= 20 min, <= 8 GB"),
