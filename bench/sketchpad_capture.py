@@ -4,7 +4,7 @@ Checks that `training.canvas_digits.render` draws what Gradio's Sketchpad sends,
 read a part of the evaluation set exactly as the app would get it. The app runs in this
 process with its sketch handler replaced by one that records the composite.
 
-    python -m training.sketchpad_capture --count 40     # renderer vs real Sketchpad, and the jury on both
+    python -m bench.sketchpad_capture --count 40     # renderer vs real Sketchpad, and the jury on both
 """
 
 from __future__ import annotations

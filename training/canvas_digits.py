@@ -8,7 +8,7 @@ hand wobble, overshoot or gaps where a loop closes. The pen path is sampled like
 events and rendered the way Gradio 6.31's Sketchpad renders a stroke: every segment
 between two events is stamped with filled circles whose radius is the brush size, on a
 400x400 image, ink black and binary on white (checked against the real Sketchpad in
-headless Chromium: `python -m training.sketchpad_capture`).
+headless Chromium: `python -m bench.sketchpad_capture`).
 
 This module is for measuring only. The training generator (`training/stroke_digits.py`)
 is separate code with its own shape definitions and seeds.
