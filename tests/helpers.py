@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-SMALL_MNIST = 1500  # training digits for tests that train a jury: what they check does not need 50,000
+SMALL_MNIST = 800  # training digits for tests that train a jury: what they check does not need 50,000
 
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess:
