@@ -13,8 +13,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.svm import SVC
 from sklearn.utils.multiclass import _ovr_decision_function
 
+from digit.float_rows import Float32Rows
 
-class FastRBFSVC(ClassifierMixin, BaseEstimator):
+
+class FastRBFSVC(Float32Rows, ClassifierMixin, BaseEstimator):
     """The decision function of a fitted SVC(kernel="rbf"), one-vs-one votes turned into
     one-vs-rest scores as SVC(decision_function_shape="ovr") does. Not trainable: `from_svc`."""
 
@@ -42,21 +44,9 @@ class FastRBFSVC(ClassifierMixin, BaseEstimator):
         fast.n_features_in_ = svc.support_vectors_.shape[1]
         return fast
 
-    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """float32 support vectors and their squared norms, built once per process (not saved)."""
-        if "_float32" not in self.__dict__:
-            vectors = self.support_vectors_.astype(np.float32)
-            self.__dict__["_float32"] = (vectors, np.einsum("ij,ij->i", vectors, vectors))
-        return self.__dict__["_float32"]
-
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())
-        state.pop("_float32", None)
-        return state
-
     def one_vs_one(self, X) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
-        vectors, norms = self._arrays()
+        vectors, norms = self._float32_rows(self.support_vectors_)
         squared = np.maximum(norms[None, :] - 2.0 * (X @ vectors.T) + np.einsum("ij,ij->i", X, X)[:, None], 0)
         return np.exp(-self.gamma_ * squared) @ self.coefficients_ + self.intercept_
 

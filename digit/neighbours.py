@@ -13,11 +13,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
 
+from digit.float_rows import Float32Rows
+
 QUERY_CHUNK = 1000  # queries per distance block: 1000 x 50k float32 = 200 MB
 ORIGINS = {"mnist": 0, "feedback": 1, "generated": 2}  # where a reference digit comes from
 
 
-class NearestNeighbours(ClassifierMixin, BaseEstimator):
+class NearestNeighbours(Float32Rows, ClassifierMixin, BaseEstimator):
     """Euclidean k nearest neighbours, votes weighted by 1/distance (an exact match takes all)."""
 
     def __init__(self, n_neighbors: int = 4):
@@ -29,22 +31,10 @@ class NearestNeighbours(ClassifierMixin, BaseEstimator):
         self.codes_ = codes.astype(np.int16)
         return self
 
-    def _search_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """float32 samples and their squared norms, built once per process (not saved)."""
-        if "_float32" not in self.__dict__:
-            samples = self.samples_.astype(np.float32)
-            self.__dict__["_float32"] = (samples, np.einsum("ij,ij->i", samples, samples))
-        return self.__dict__["_float32"]
-
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())  # a copy: the live object keeps its cache
-        state.pop("_float32", None)
-        return state
-
     def kneighbors(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the k nearest samples of each row of X, nearest first."""
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
-        samples, squared_norms = self._search_arrays()
+        samples, squared_norms = self._float32_rows(self.samples_)
         distances, indices = [], []
         for start in range(0, len(X), QUERY_CHUNK):
             chunk = X[start:start + QUERY_CHUNK]
@@ -122,7 +112,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
     def _typical_distance(self, sample: int = 3000) -> float:
         """How far a reference usually is from its nearest other reference (median, in the
         search space): the yardstick for how unlike everything known a query is."""
-        samples = self.search_._search_arrays()[0]
+        samples = self.search_._float32_rows(self.search_.samples_)[0]
         chosen = np.random.default_rng(0).choice(len(samples), min(sample, len(samples)), replace=False)
         search = NearestNeighbours(2).fit(samples, np.zeros(len(samples)))
         distances, _ = search.kneighbors(samples[chosen])
