@@ -101,9 +101,9 @@ def choose_weights(mnist: dict[str, np.ndarray], labels: np.ndarray, canvas: dic
     return max(item for item in scored if item[1] >= best_mnist - MNIST_SLACK)[3]
 
 
-def _accuracy(weights, by_juror: dict[str, np.ndarray], names, labels: np.ndarray) -> float:
+def _accuracy(weights, by_juror: dict[str, np.ndarray], names: list[str], labels: np.ndarray) -> float:
     mixed = np.tensordot(np.asarray(weights), np.stack([by_juror[name] for name in names]), axes=1)
-    return round(accuracy_score(labels, np.argmax(mixed, axis=1)), 6)
+    return accuracy_score(labels, np.argmax(mixed, axis=1))
 
 
 def _metadata(train_set: TrainingSet) -> dict:
@@ -153,9 +153,9 @@ def train(mnist: Mnist, extra: TrainingSet | None = None, strokes: int | None = 
         on_canvas, canvas_figures = validation_figures(jury, canvas_pixels_, canvas_labels, "canvas_validation")
         weights = choose_weights(on_mnist, validation.labels, on_canvas, canvas_labels)
         jury.set_params(weights=weights)
-        figures = {  # the vote of the probabilities already computed: no second reading
-            "validation_accuracy": _accuracy(weights, on_mnist, jury.jurors_, validation.labels),
-            "canvas_validation_accuracy": _accuracy(weights, on_canvas, jury.jurors_, canvas_labels),
+        figures = {  # the jury's vote on the probabilities already computed: no second reading
+            "validation_accuracy": round(accuracy_score(validation.labels, np.argmax(jury.vote(on_mnist), 1)), 6),
+            "canvas_validation_accuracy": round(accuracy_score(canvas_labels, np.argmax(jury.vote(on_canvas), 1)), 6),
             **mnist_figures, **canvas_figures, "weights": dict(zip(jury.jurors_, weights)),
         }
         progress.update()

@@ -112,10 +112,7 @@ class Study:
     @cached_property
     def features(self) -> dict[str, np.ndarray]:
         """The recipe's front: [deskewed pixels | gradient directions | topology x weight]."""
-        def compute():
-            front = build_front().fit(self.data["train"])
-            return {name: front.transform(self.data[name]).astype(np.float32) for name in ("train", "validation")}
-        return self.cached("front", compute)
+        return self.front_output("front", build_front)
 
     def directions(self, name: str) -> np.ndarray:
         """The gradient directions (12 directions, 7x7, power 0.5) of the deskewed digits."""
@@ -128,10 +125,14 @@ class Study:
     @cached_property
     def histograms(self) -> dict[str, np.ndarray]:
         """The front before gradient directions: [deskewed pixels | PCA-80 of pixels and gradient histograms]."""
+        return self.front_output("histograms", histogram_front)
+
+    def front_output(self, name: str, build) -> dict[str, np.ndarray]:
+        """A front fitted on the training digits, its output for training and validation (cached as name)."""
         def compute():
-            front = histogram_front().fit(self.data["train"])
-            return {name: front.transform(self.data[name]).astype(np.float32) for name in ("train", "validation")}
-        return self.cached("histograms", compute)
+            front = build().fit(self.data["train"])
+            return {part: front.transform(self.data[part]).astype(np.float32) for part in ("train", "validation")}
+        return self.cached(name, compute)
 
     # ---- the jury studied -----------------------------------------------------------------------
 
