@@ -17,7 +17,7 @@ app: $(STAMP)
 	$(PY) app.py
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 train: $(STAMP)
 	$(PY) -m training.train

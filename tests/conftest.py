@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Nothing in the tests may reach the internet: any Hub call not aimed at a local test server
 # goes to a closed loopback port and fails at once. Set before huggingface_hub is imported.
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 # With hf_xet installed, huggingface_hub uploads LFS content through Xet storage, a protocol the
-# local test Hub (tests/local_hub.py) does not speak; disabled, it uses the git-LFS batch API.
+# local test Hub (bench/local_hub.py) does not speak; disabled, it uses the git-LFS batch API.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# Caches of their own, emptied at the end: the tests neither read a stale copy from an earlier
+# run nor leave datasets, Hub downloads or uploads in the user's ~/.cache and /tmp/gradio.
+_CACHES = tempfile.mkdtemp(prefix="digit-tests-")
+os.environ["HF_HOME"] = os.path.join(_CACHES, "huggingface")
+os.environ["GRADIO_TEMP_DIR"] = os.path.join(_CACHES, "gradio")
+atexit.register(shutil.rmtree, _CACHES, ignore_errors=True)
 import numpy as np
 import pytest
 
@@ -63,9 +72,11 @@ def small_models(tmp_path_factory, worker_id):
     return folder
 
 
-# The longest files first: pytest-xdist (--dist loadfile) hands files out in collection order,
-# so the retrainings start at once instead of last, and the two workers finish together.
-LONGEST_FIRST = ("test_retrain_hub.py", "test_space_life.py", "test_retrain.py", "test_browser.py")
+# The longest files first: pytest-xdist (--dist loadfile --no-loadscope-reorder; by default it
+# reorders files by their number of tests) hands files out in collection order, so the long ones
+# start at once instead of last, and the two workers finish together.
+LONGEST_FIRST = ("test_browser.py", "test_retrain_hub.py", "test_space_life.py", "test_retrain.py",
+                 "test_feedback_push.py", "test_experiments.py", "test_hostile.py", "test_cli.py")
 
 
 def pytest_collection_modifyitems(items):

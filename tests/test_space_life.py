@@ -131,6 +131,6 @@ def test_deploy_without_a_valid_token_says_so_without_a_traceback(hub):
 
 
 def run_cli_with(hub, *arguments: str, token: str = TOKEN):
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HF_") or key == "HF_HOME"}
     return subprocess.run([sys.executable, "-m", "digit", *arguments], cwd=PROJECT, capture_output=True, text=True,
                           timeout=300, env=env | hub.env() | {"HF_TOKEN": token})
