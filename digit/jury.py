@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.validation import check_is_fitted
 
+from digit.direct import probabilities, transformed
+
 
 class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Soft voting like VotingClassifier(voting="soft"), over features computed once.
@@ -56,7 +58,7 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def features(self, X) -> np.ndarray:
         """The front's output, the jurors' input: [deskewed pixels | shape features]."""
-        return self.front_.transform(np.asarray(X).reshape(len(X), -1)).astype(np.float32)
+        return transformed(self.front_, np.asarray(X).reshape(len(X), -1)).astype(np.float32)
 
     def juror_probabilities(self, X, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's class probabilities for each row of X (only the named jurors, if given)."""
@@ -66,7 +68,7 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def probabilities_of_features(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """As juror_probabilities, from the front's output (when the caller needs it too)."""
         names = list(self.jurors_) if only is None else list(only)
-        return {name: self.jurors_[name].predict_proba(features) for name in names}
+        return {name: probabilities(self.jurors_[name], features) for name in names}
 
     def vote(self, by_juror: dict[str, np.ndarray]) -> np.ndarray:
         """The weighted mean of the jurors' probabilities."""
