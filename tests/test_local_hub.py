@@ -1,6 +1,6 @@
 """The local Hub answers the real clients (huggingface_hub, datasets) as the Hub does.
 
-Every test drives the real client against tests/local_hub.py and ends by checking that the
+Every test drives the real client against bench/local_hub.py and ends by checking that the
 server understood every request it got (`state.unknown` empty): that is what shows the stub
 covers what our app, retraining script and deploy command do.
 """
