@@ -12,6 +12,7 @@ them against scikit-learn's answers.
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import issparse
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import RandomForestClassifier
@@ -35,6 +36,8 @@ def _step(step, X: np.ndarray) -> np.ndarray:
 
 def probabilities(estimator, X: np.ndarray) -> np.ndarray:
     """estimator.predict_proba(X), the same figures, without the per-call checks."""
+    if issparse(X):
+        return estimator.predict_proba(X)
     if isinstance(estimator, Pipeline):
         for _, step in estimator.steps[:-1]:
             X = _step(step, X)
@@ -56,12 +59,12 @@ def _forest(forest: RandomForestClassifier, X: np.ndarray) -> np.ndarray:
 
 
 def _plain_sigmoid_calibration(estimator) -> bool:
-    """One calibrated model (ensemble=False), sigmoid calibrators, more than two classes, and
-    its classes in the calibration's order: the case `_calibrated` computes."""
+    """One calibrated model (ensemble=False) that has a decision function, sigmoid calibrators,
+    more than two classes, and its classes in the calibration's order: what `_calibrated` computes."""
     if not isinstance(estimator, CalibratedClassifierCV) or len(getattr(estimator, "calibrated_classifiers_", [])) != 1:
         return False
     member = estimator.calibrated_classifiers_[0]
-    return (member.method == "sigmoid" and len(member.classes) > 2
+    return (member.method == "sigmoid" and len(member.classes) > 2 and hasattr(member.estimator, "decision_function")
             and all(isinstance(calibrator, _SigmoidCalibration) for calibrator in member.calibrators)
             and np.array_equal(member.estimator.classes_, member.classes))
 
@@ -71,6 +74,8 @@ def _calibrated(estimator: CalibratedClassifierCV, X: np.ndarray) -> np.ndarray:
     are zero), as scikit-learn's _CalibratedClassifier does."""
     member = estimator.calibrated_classifiers_[0]
     decisions = member.estimator.decision_function(X)
+    if decisions.ndim != 2 or decisions.shape[1] != len(member.calibrators):  # e.g. one-vs-one decisions
+        return estimator.predict_proba(X)
     a = np.array([calibrator.a_ for calibrator in member.calibrators])
     b = np.array([calibrator.b_ for calibrator in member.calibrators])
     proba = expit(-(a * decisions + b))

@@ -38,7 +38,8 @@ def digits(mnist):
     (RandomForestClassifier(n_estimators=5, max_leaf_nodes=50, random_state=0), True),
     (CalibratedClassifierCV(SVC(), ensemble=False, cv=3, method="isotonic"), False),
     (CalibratedClassifierCV(SVC(), ensemble=True, cv=3), False),  # three calibrated models
-], ids=["calibrated SVC", "pipeline", "forest", "isotonic", "ensemble"])
+    (CalibratedClassifierCV(RandomForestClassifier(n_estimators=3, random_state=0), ensemble=False, cv=3), False),
+], ids=["calibrated SVC", "pipeline", "forest", "isotonic", "ensemble", "no decision function"])
 def test_estimators_as_training_fits_them_read_the_same(digits, model, computed):
     pixels, labels, queries = digits
     model.fit(pixels, labels)
