@@ -22,9 +22,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 def transformed(estimator, X: np.ndarray) -> np.ndarray:
     """estimator.transform(X), the same figures, without the per-call dispatch."""
     if isinstance(estimator, Pipeline):
-        for _, step in estimator.steps:
-            X = _step(step, X)
-        return X
+        return _through(estimator.steps, X)
     if isinstance(estimator, FeatureUnion) and estimator.transformer_weights is None:
         return np.hstack([_step(part, X) for _, part in estimator.transformer_list if part != "drop"])
     return estimator.transform(X)
@@ -34,14 +32,19 @@ def _step(step, X: np.ndarray) -> np.ndarray:
     return X if step is None or step == "passthrough" else transformed(step, X)
 
 
+def _through(steps: list[tuple[str, object]], X: np.ndarray) -> np.ndarray:
+    """X through a pipeline's (name, step) pairs in order."""
+    for _, step in steps:
+        X = _step(step, X)
+    return X
+
+
 def probabilities(estimator, X: np.ndarray) -> np.ndarray:
     """estimator.predict_proba(X), the same figures, without the per-call checks."""
     if issparse(X):
         return estimator.predict_proba(X)
     if isinstance(estimator, Pipeline):
-        for _, step in estimator.steps[:-1]:
-            X = _step(step, X)
-        return probabilities(estimator.steps[-1][1], X)
+        return probabilities(estimator.steps[-1][1], _through(estimator.steps[:-1], X))
     if isinstance(estimator, RandomForestClassifier) and estimator.n_outputs_ == 1:
         return _forest(estimator, X)
     if _plain_sigmoid_calibration(estimator):
