@@ -55,13 +55,18 @@ def app_errors(log: str) -> list[str]:
 
 
 def stored_samples(folder: Path) -> list[dict]:
-    """The feedback folder as `datasets` loads it (a fresh cache: never a stale copy)."""
+    """The feedback folder as `datasets` loads it (a fresh cache: never a stale copy); none
+    while nothing was saved (datasets refuses a folder without data files)."""
     import tempfile
 
     from datasets import load_dataset
+    from datasets.data_files import EmptyDatasetError
 
     with tempfile.TemporaryDirectory() as cache:
-        return list(load_dataset(str(folder), split="train", cache_dir=cache))
+        try:
+            return list(load_dataset(str(folder), split="train", cache_dir=cache))
+        except EmptyDatasetError:
+            return []
 
 
 LOAD_REPO = """
