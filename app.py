@@ -5,7 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from digit.page import actions
-from digit.page.components import CHOOSE_BRUSH_JS, DrawingPad, UploadedImage
+from digit.page.components import UploadedImage
+from digit.page.drawing_pad import DrawingPad
+from digit.page.pictures import InlinePictures
 from digit.page.dataset_tab import dataset_view
 from digit.page.serving import serve
 from digit.page.texts import WELCOME
@@ -22,11 +24,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as de
         with gr.Row():
             with gr.Column():
                 with gr.Tab("Draw"):
-                    sketch = DrawingPad(
-                        label="Draw one digit (or a few, side by side)", type="filepath", image_mode="RGBA",
-                        canvas_size=(400, 400), brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
-                        elem_id="sketchpad",
-                    )
+                    sketch = DrawingPad(label="Draw one digit (or a few, side by side)", elem_id="sketchpad")
                 with gr.Tab("Upload"):
                     upload = UploadedImage(label="Photo, scan or screenshot of a digit", type="filepath",
                                            image_mode=None, sources=["upload", "webcam", "clipboard"],
@@ -46,13 +44,12 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as de
                 saved = gr.Markdown(elem_id="saved")
                 with gr.Accordion("Why the jury reads it so", open=True):
                     with gr.Row():
-                        view = gr.Image(label="What the jury saw (28x28)", interactive=False, height=150,
-                                        scale=1, min_width=150, elem_id="view")
+                        view = InlinePictures(label="What the jury saw (28x28)", side=112, elem_id="view",
+                                              scale=1, min_width=130)
                         jurors = gr.Dataframe(headers=["juror", "1st", "2nd"], label="Each juror's two likeliest digits",
                                               interactive=False, scale=2, elem_id="jurors")
-                    neighbours = gr.Gallery(label="The closest training digits the k-NN found", columns=5,
-                                            height=130, object_fit="contain", allow_preview=False,
-                                            elem_id="neighbours")
+                    neighbours = InlinePictures(label="The closest training digits the k-NN found", side=56,
+                                                elem_id="neighbours")
                 model_line = gr.Markdown(actions.model_summary())
     with gr.Tab("Dataset") as dataset_tab:
         summary = gr.Markdown(elem_id="dataset-summary")
@@ -67,8 +64,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as de
         refresh = gr.Button("Refresh", size="sm")
 
     shown = [verdict, confidences, view, jurors, neighbours, unsure, first, second, saved, last_input]
-    # Read as you draw: each stroke sends the canvas; the last one wins and no overlay flickers.
-    sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden",
+    # Read as you draw: each stroke sends one small PNG; the last one wins and no overlay flickers.
+    sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden", queue=False,
                   api_visibility="private")
     upload.change(actions.show_upload, upload, shown, api_visibility="private")
     confirm.click(actions.confirm, last_input, saved, api_visibility="private")
@@ -86,4 +83,4 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as de
     gr.api(actions.flag, api_name="flag")
 
 if __name__ == "__main__":
-    serve(demo, actions.start(), js=CHOOSE_BRUSH_JS)
+    serve(demo, actions.start())

@@ -1,6 +1,6 @@
-"""Driving the page in headless Chromium as a visitor does: shared by the browser tests and
-the bench (mouse-up to verdict). Debian's chromium (`make browser`); playwright's own browser
-download does not work here."""
+"""Driving the page in headless Chromium as a visitor does, with the mouse or a finger: shared
+by the browser tests and the bench (mouse-up to verdict). Debian's chromium (`make browser`);
+playwright's own browser download does not work here."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from pathlib import Path
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling Google's hosts, which this
-# machine's closed network refuses. No GPU here: the Sketchpad's WebGL canvas runs on
-# SwiftShader through ANGLE, which redraws a pressed mouse move in ~145 ms (275 ms with
-# --disable-gpu's fallback).
+# machine's closed network refuses. No GPU here: canvases run on SwiftShader through ANGLE.
 ARGUMENTS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
              "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
              "--disable-quic"]
@@ -27,22 +25,50 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGUMENTS)
 
 
-def open_page(browser, url: str, width: int = 1280, height: int = 1100):
-    page = browser.new_page(viewport={"width": width, "height": height})
+# A home connection as Chrome's DevTools emulate it: 40 ms each way (80 ms round trip),
+# 5 Mbit/s up, 20 Mbit/s down (throughputs in bytes per second).
+HOME_CONNECTION = {"offline": False, "latency": 40, "uploadThroughput": 5e6 / 8, "downloadThroughput": 20e6 / 8}
+PHONE = {"width": 390, "height": 844}  # an iPhone 12-15's viewport in CSS pixels
+
+
+def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: bool = False,
+              network: dict | None = None):
+    """A new tab on the app; touch: a phone-like context (touch events, mobile viewport);
+    network: conditions to emulate (e.g. HOME_CONNECTION)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch,
+                                  device_scale_factor=3 if touch else 1)
+    page = context.new_page()
+    if network:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", network)
+    page.on("close", lambda _: _close_quietly(context))
     page.goto(url)
     page.locator("#sketchpad canvas").first.wait_for()
     return page
 
 
-def draw(page, strokes: Strokes, width: int = 120, height: int = 190, steps: int = 1) -> float:
-    """Draw strokes with the mouse in the middle of the canvas, without picking a tool first
-    (the page chooses the brush); returns the time of the last mouse-up (time.perf_counter)."""
+def _close_quietly(context) -> None:
+    """A tab's own context goes with it (unless the whole browser is closing already)."""
+    try:
+        context.close()
+    except Exception:  # noqa: BLE001 - playwright raises its own Error when the browser went first
+        pass
+
+
+def _screen_points(page, strokes: Strokes, width: float, height: float, left: float | None = None):
     area = page.locator("#sketchpad canvas").first.bounding_box()
-    left = area["x"] + area["width"] / 2 - width / 2
+    left = area["x"] + area["width"] / 2 - width / 2 if left is None else area["x"] + left
     top = area["y"] + area["height"] / 2 - height / 2
+    return [[(left + x * width, top + y * height) for x, y in _thinned(stroke)] for stroke in strokes]
+
+
+def draw(page, strokes: Strokes, width: int = 120, height: int = 190, steps: int = 1,
+         left: float | None = None) -> float:
+    """Draw strokes with the mouse in the middle of the pad (or from `left` px into it);
+    returns the time of the last mouse-up (time.perf_counter)."""
     released = time.perf_counter()
-    for stroke in strokes:
-        points = [(left + x * width, top + y * height) for x, y in _thinned(stroke)]
+    for points in _screen_points(page, strokes, width, height, left):
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:
@@ -52,8 +78,27 @@ def draw(page, strokes: Strokes, width: int = 120, height: int = 190, steps: int
     return released
 
 
+def draw_with_finger(page, strokes: Strokes, width: int = 120, height: int = 190) -> None:
+    """Draw strokes with one finger, as a phone's touch screen reports them (CDP touch events)."""
+    cdp = page.context.new_cdp_session(page)
+    for points in _screen_points(page, strokes, width, height):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [_touch(points[0])]})
+        for point in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [_touch(point)]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def _touch(point: tuple[float, float]) -> dict:
+    return {"x": point[0], "y": point[1], "radiusX": 4, "radiusY": 4, "force": 1, "id": 1}
+
+
 def clear_canvas(page) -> None:
-    page.locator("#sketchpad").get_by_role("button", name="Clear canvas").click()
+    page.locator("#sketchpad").get_by_role("button", name="Clear").click()
+
+
+def undo(page) -> None:
+    page.locator("#sketchpad").get_by_role("button", name="Undo").click()
 
 
 def verdict(page) -> str:
@@ -78,10 +123,12 @@ def headline(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-def _thinned(stroke: list[tuple[float, float]], most: int = 16) -> list[tuple[float, float]]:
-    """At most `most` points along a stroke: a mouse reports a few points per stroke segment,
-    and each move costs the page a redraw (slow on a busy machine with software rendering)."""
-    if len(stroke) <= most:
-        return stroke
-    keep = sorted({round(i * (len(stroke) - 1) / (most - 1)) for i in range(most)})
-    return [stroke[i] for i in keep]
+def _thinned(stroke: list[tuple[float, float]], step: float = 0.06) -> list[tuple[float, float]]:
+    """The stroke's points at least `step` apart (in the unit box), its corners and ends kept: a
+    mouse reports a point every few pixels, and each move costs the page a redraw."""
+    kept = [stroke[0]]
+    for index, point in enumerate(stroke[1:], 1):
+        last = index == len(stroke) - 1
+        if last or abs(point[0] - kept[-1][0]) + abs(point[1] - kept[-1][1]) >= step:
+            kept.append(point)
+    return kept

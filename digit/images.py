@@ -15,6 +15,8 @@ message for people.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import math
 import os
@@ -115,6 +117,27 @@ class Picture:
 
 
 ImageInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, Picture]
+
+
+def data_url_bytes(url: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes a base64 data URL carries ("data:image/png;base64,..."), as sent: not decoded
+    as a picture yet (read_picture does that). Refused from its length alone, before anything is
+    decoded, when it carries more than limit bytes."""
+    header, comma, data = url.partition(",")
+    if not header.startswith("data:") or not comma:
+        raise BadImage("not an image: expected a data URL (data:image/png;base64,...)")
+    if len(data) > limit * 4 // 3 + 4:
+        raise BadImage(f"file too large (limit {_megabytes(limit)})")
+    if not header.endswith(";base64"):
+        raise BadImage("not an image: the data URL is not base64")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadImage("not an image: the data URL is not valid base64") from None
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 2**20:g} MB" if count >= 2**20 else f"{count // 1024} KB"
 
 
 def read_picture(source: ImageInput, max_side: int = MAX_SIDE) -> Picture:

@@ -1,4 +1,4 @@
-"""The page as a person uses it: headless Chromium drives the real app with the mouse.
+"""The page as a person uses it: headless Chromium drives the real app with the mouse and a finger.
 
 Needs Debian's chromium (`make browser`). Without it these tests skip and say why, except
 in CI (CI=true), where a missing browser is a failure: there they must run.
@@ -12,15 +12,15 @@ import re
 import pytest
 from PIL import Image
 
-from bench.browser import (clear_canvas, draw, have_chromium, headline, launch, open_page, verdict,
-                           wait_for_verdict)
+from bench.browser import (PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline, launch, open_page,
+                           undo, verdict, wait_for_verdict)
 from bench.renderings import STROKES, draw_strokes
 from helpers import PROJECT, stored_samples
 
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
-# A 1 whose flag is nearly as long and as flat as a 7's bar: between the two for the jury (flags
-# starting at (0.3, 0.05) and (0.3, 0.1) both read "1 or 7?"; at (0.2, 0.05) a 7, at (0.3, 0.2) a 1).
-ONE_OR_SEVEN = [[(0.3, 0.1), (0.6, 0.05), (0.6, 0.95)]]
+# A 1 whose flag is nearly as long and as flat as a 7's bar: between the two for the jury (on the
+# pad, flags starting at (0.3, 0.05) and (0.25, 0.1) read "1 or 7?"; at (0.2, 0.05) a 7, at (0.3, 0.1) a 1).
+ONE_OR_SEVEN = [[(0.3, 0.05), (0.6, 0.05), (0.6, 0.95)]]
 # As many people draw them with a mouse, and as MNIST's writers rarely did: a 6 whose top is a
 # short flat stroke (read as 5 by the jury before it learned canvas shapes), a 1 with a foot.
 FLAT_TOPPED_SIX = [[(0.85, 0.05), (0.2, 0.05), (0.15, 0.5), (0.15, 0.85), (0.4, 0.97), (0.75, 0.9), (0.85, 0.7),
@@ -146,13 +146,52 @@ def test_the_dataset_tab_shows_the_feedback_as_pictures(page, app_server):
     shot(page, "dataset_tab")
 
 
-def test_the_canvas_is_ready_to_draw_on_arrival_and_after_clearing(page):
-    pad = page.locator("#sketchpad")
-    expect(pad.get_by_role("button", name="Brush", exact=True)).to_have_class(re.compile(r"\bhighlight\b"))
-    expect(pad).not_to_contain_text("select the draw tool")
-    clear_canvas(page)
-    expect(pad.get_by_role("button", name="Brush", exact=True)).to_have_class(re.compile(r"\bhighlight\b"))
-    expect(pad).not_to_contain_text("select the draw tool")
+def test_undo_takes_back_the_last_stroke_and_the_drawing_is_read_again(page):
+    read_drawing(page, STROKES[7], "7")
+    draw(page, STROKES[1], width=60, left=40)  # a 1 left of the 7: "17"
+    wait_for_verdict(page, lambda text: headline(text) == "17")
+    undo(page)
+    wait_for_verdict(page, lambda text: headline(text) == "7")
+    undo(page)
+    wait_for_verdict(page, lambda text: "draw a digit" in text.lower())
+
+
+def test_a_number_drawn_stroke_after_stroke_without_pause_is_read_from_the_last_picture(page):
+    # Four digits, nine strokes, no waiting between them: readings overlap, and whatever the
+    # pad sent in between, the verdict that stays is the whole number.
+    for digit, left in zip((2, 0, 2, 6), (20, 160, 300, 440)):
+        draw(page, STROKES[digit], left=left)
+    wait_for_verdict(page, lambda text: headline(text) == "2026")
+    page.wait_for_timeout(1500)  # a stale answer arriving late would replace it
+    assert headline(verdict(page)) == "2026"
+
+
+def test_the_pads_strokes_are_not_kept_in_the_browsers_run_history(page):
+    read_drawing(page, STROKES[7], "7")
+    draw(page, STROKES[1], width=60, left=40)
+    wait_for_verdict(page, lambda text: headline(text) == "17")
+    history = page.evaluate("() => Object.keys(localStorage).filter(key => key.startsWith('gradio:run-history:'))"
+                            ".map(key => [key, localStorage.getItem(key)])")
+    assert not [value for key, value in history if value not in ("[]", "null")], history
+
+
+def test_a_finger_draws_a_digit_on_a_phone_and_the_page_does_not_scroll(browser, app_server):
+    page = open_page(browser, app_server["url"], **PHONE, touch=True)
+    try:
+        pad = page.locator("#sketchpad canvas").bounding_box()
+        assert pad["x"] >= 0 and pad["x"] + pad["width"] <= PHONE["width"]  # the pad fits the screen
+        page.locator("#sketchpad canvas").scroll_into_view_if_needed()
+        before = page.evaluate("() => window.scrollY")
+        draw_with_finger(page, STROKES[7], width=90, height=150)
+        wait_for_verdict(page, lambda text: headline(text) == "7")
+        assert page.evaluate("() => window.scrollY") == before  # drawing did not scroll the page
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]  # nothing overflows sideways
+        verdict_box = page.locator("#verdict").bounding_box()
+        assert verdict_box["y"] - pad["y"] < PHONE["height"]  # the verdict is under the pad, not screens away
+        expect(page.locator("#neighbours img")).to_have_count(5)
+        shot(page, "phone")
+    finally:
+        page.close()
 
 
 def upload(page, path) -> str:

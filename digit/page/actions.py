@@ -14,9 +14,10 @@ from gradio.utils import get_upload_folder
 from digit.config import model_cache_dir, model_poll_minutes, model_repo
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.samples import MAX_SIDE as STORED_SIDE
-from digit.images import BadImage, ImageInput, Picture, read_picture
+from digit.images import BadImage, ImageInput, Picture, data_url_bytes, read_picture
 from digit.model_hub import HubModelFollower
-from digit.model_store import LoadedModel, ModelSlot
+from digit.model_store import LoadedModel, ModelError, ModelSlot
+from digit.pad import PAD
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.prediction import Prediction
@@ -30,7 +31,10 @@ LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the p
 
 def model() -> LoadedModel:
     """The jury serving now: from MODEL_DIR (reloaded after a promotion), or from MODEL_REPO."""
-    return _MODEL.get()
+    try:
+        return _MODEL.get()
+    except ModelError as error:  # only when no jury was ever served: the app stops in one line, not a traceback
+        raise SystemExit(f"not starting: {error}") from None
 
 
 def start() -> FeedbackStore:
@@ -73,7 +77,7 @@ class Shown(NamedTuple):
 
     verdict: str
     confidences: dict | None
-    view: np.ndarray | None
+    view: list | None
     jurors: list[list] | None
     neighbours: list | None
     unsure: dict
@@ -104,9 +108,13 @@ def _show(image, source: str) -> Shown:
                  gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(drawing: Picture | None) -> Shown:
-    """Each finished stroke: read the canvas as it is now (an empty canvas clears the verdict)."""
-    return _show(drawing, "sketch")
+def show_sketch(drawing: str | None) -> Shown:
+    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict)."""
+    try:
+        picture = data_url_bytes(drawing, PAD.max_sent_bytes) if drawing else None
+    except BadImage as error:
+        return Shown.nothing(problem(str(error)))
+    return _show(picture, "sketch")
 
 
 def show_upload(path: str | bytes | None) -> Shown:

@@ -1,15 +1,14 @@
-"""Gradio pieces tuned for this app: an image input and a page script."""
+"""Gradio pieces tuned for this app: the upload input (the drawing pad is digit/page/drawing_pad.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from digit.images import MAX_FILE_BYTES, BadImage, Picture, read_picture
+from digit.images import BadImage, data_url_bytes
+from digit.page.texts import sentence
 
 
 class UploadedImage(gr.Image):
@@ -30,65 +29,13 @@ class UploadedImage(gr.Image):
         if payload is None:
             return None
         if payload.url and payload.url.startswith("data:"):
-            return _data_url_bytes(payload.url)
+            try:
+                return data_url_bytes(payload.url)
+            except BadImage as error:
+                raise gr.Error(sentence(str(error)), print_exception=False) from None
         if not payload.path:
             return None
         path = Path(payload.path).resolve()
         if not path.is_relative_to(Path(get_upload_folder()).resolve()):
             raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
         return str(path)
-
-
-class DrawingPad(gr.Sketchpad):
-    """gr.Sketchpad that hands over only what is drawn, decoded once, as a Picture.
-
-    gr.Sketchpad's own preprocess decodes the background, every layer and the composite on
-    each event and re-encodes them (for type="filepath"); with a verdict on every stroke that
-    is most of a request's work. The composite is all we read: RGBA, transparent background.
-    """
-
-    def get_block_name(self) -> str:
-        return "imageeditor"  # the frontend of gr.Sketchpad
-
-    def preprocess(self, payload) -> Picture | None:
-        if payload is None:
-            return None
-        if payload.id is not None:  # the canvas was sent ahead as blobs
-            cached = self.blob_storage.pop(payload.id, None)
-            composite = cached.composite if cached else None
-        else:
-            composite = payload.composite
-        if composite is None:
-            return None
-        try:
-            return read_picture(composite.path if hasattr(composite, "path") else bytes(composite))
-        except BadImage as error:  # a canvas is always a PNG; say so if it is not
-            raise gr.Error(f"The drawing could not be read: {error}", print_exception=False) from None
-
-
-def _data_url_bytes(url: str) -> bytes:
-    """The bytes of a base64 data URL (an API client may send one), as sent: not decoded as a picture."""
-    header, _, data = url.partition(",")
-    if len(data) > MAX_FILE_BYTES * 4 // 3 + 4:
-        raise gr.Error(f"File too large (limit {MAX_FILE_BYTES // 2**20} MB).", print_exception=False)
-    try:
-        return base64.b64decode(data, validate=True) if header.endswith(";base64") else data.encode()
-    except (binascii.Error, ValueError):
-        raise gr.Error("Not an image: the data URL is not valid base64.", print_exception=False) from None
-
-
-# Gradio's Sketchpad opens, and comes back after "Clear canvas", with no drawing tool chosen
-# ("select the draw tool to start"): a visitor's first strokes would do nothing. Whenever no
-# tool is chosen, choose the brush. Runs once on page load (launch(js=...)).
-CHOOSE_BRUSH_JS = """
-() => {
-  const chooseBrush = () => {
-    const pad = document.querySelector("#sketchpad");
-    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-    if (brush && !pad.querySelector("button.highlight")) brush.click();
-  };
-  new MutationObserver(chooseBrush).observe(document.body, {childList: true, subtree: true, attributes: true,
-                                                           attributeFilter: ["class"]});
-  chooseBrush();
-}
-"""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from digit.prediction import Prediction
@@ -45,19 +44,15 @@ def jurors_table(prediction: Prediction) -> list[list]:
     return rows
 
 
-def neighbour_tiles(prediction: Prediction, size: int = 84) -> list[tuple[np.ndarray, str]]:
-    """The k-NN's closest training digits as (image, caption) for a gr.Gallery."""
-    return [(_enlarged(neighbour.image, size), f"{neighbour.label}" + (" · from feedback" if neighbour.learned else ""))
+def neighbour_tiles(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
+    """The k-NN's closest training digits as (28x28 picture, caption), dark ink on white."""
+    return [(255 - neighbour.image, f"{neighbour.label}" + (" · from feedback" if neighbour.learned else ""))
             for neighbour in prediction.neighbours]
 
 
-def jury_view(prediction: Prediction, size: int = 168) -> np.ndarray:
-    """The 28x28 image the jury read, enlarged with visible pixels, dark ink on white."""
-    return _enlarged(prediction.view, size)
-
-
-def _enlarged(pixels: np.ndarray, size: int) -> np.ndarray:
-    return cv2.resize(255 - pixels, (size * pixels.shape[1] // 28, size), interpolation=cv2.INTER_NEAREST)
+def jury_view(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
+    """The 28x28 picture the jury read (28 px high, wider for a number), dark ink on white."""
+    return [(255 - prediction.view, "")]
 
 
 def model_line(card: dict) -> str:
