@@ -3,13 +3,18 @@
 The retraining pushes a jury to the model repo only when it is promoted, so the repo's
 newest commit is the newest promoted jury. At start the app fetches it (falling back to the
 shipped models/ when the Hub cannot be reached); then it looks for a newer commit every few
-minutes. A fetched jury is loaded like a local file (skops, listed types only) before it
-replaces the one serving; one that fails is reported and the old one stays.
+minutes. A fetched jury is checked like a local file (skops, listed types only, its structure,
+the reference digits read in a child process) before it replaces the one serving; one that fails
+is reported and the old one stays, and its commit is remembered in the cache (REFUSED_FILE), so
+that neither this process nor a restarted one fetches it again: a jury that crashes its reader
+must not become a crash loop.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,10 +22,11 @@ from pathlib import Path
 from huggingface_hub import HfApi
 
 from digit.config import hub_endpoint, hub_token
-from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelSlot, load_model
+from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, ModelSlot, load_checked_model
 
 log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before
+REFUSED_FILE = "refused.json"  # in the cache: {commit: why its jury was refused}
 
 
 def fetch(repo_id: str, revision: str, cache: Path) -> Path:
@@ -43,6 +49,23 @@ def newest_revision(repo_id: str) -> str | None:
     return info.sha if any(sibling.rfilename == MODEL_FILE for sibling in info.siblings or []) else None
 
 
+def refused_commits(cache: Path) -> dict[str, str]:
+    """The commits whose jury was refused, with the reason (none when the file is missing or unreadable)."""
+    try:
+        refused = json.loads((cache / REFUSED_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(key): str(value) for key, value in refused.items()} if isinstance(refused, dict) else {}
+
+
+def remember_refused(cache: Path, revision: str, reason: str) -> None:
+    """Add a refused commit to the cache's list, written whole (temporary file, rename)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    staged = cache / f".{REFUSED_FILE}.{os.getpid()}.new"
+    staged.write_text(json.dumps({**refused_commits(cache), revision: reason}, indent=1) + "\n")
+    staged.replace(cache / REFUSED_FILE)
+
+
 class HubModelFollower:
     def __init__(self, slot: ModelSlot, repo_id: str, cache: Path, poll_minutes: float):
         self.slot = slot
@@ -51,6 +74,7 @@ class HubModelFollower:
         self.poll_seconds = poll_minutes * 60
         self.revision: str | None = None  # the commit serving, once one came from the Hub
         self.error: str | None = None
+        self._told: set[str] = set()  # refused commits this process has logged (once each)
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -66,21 +90,40 @@ class HubModelFollower:
             self.check()
 
     def check(self) -> bool:
-        """Serve the repo's newest jury if it is new and loads; returns whether it changed."""
+        """Serve the repo's newest jury if it is new and passes the checks; returns whether it changed."""
         try:
             newest = newest_revision(self.repo_id)
             if newest is None or newest == self.revision:
                 return False
+            refused = refused_commits(self.cache).get(newest)
+            if refused is not None:  # refused before, by this process or an earlier one: never fetched again
+                self._tell_refused(newest, refused, "was refused before")
+                return False
             folder = fetch(self.repo_id, newest, self.cache)
-            self.slot.serve(folder, load_model(folder))  # ModelError: a file we will not load
+            try:
+                loaded = load_checked_model(folder)
+            except ModelError as error:  # the jury's own fault: remember it, drop the files
+                remember_refused(self.cache, newest, str(error))
+                shutil.rmtree(folder, ignore_errors=True)
+                self._tell_refused(newest, str(error), "refused; it will not be fetched again")
+                return False
+            self.slot.serve(folder, loaded)
             self.revision, self.error = newest, None
             self._forget_old()
             return True
-        except Exception as error:  # noqa: BLE001 - the Hub down, or a file we will not load: keep serving
+        except Exception as error:  # noqa: BLE001 - the Hub down, a full disk: keep serving, try again later
             self.error = f"{type(error).__name__}: {error}"
             log.warning("model repo %s: %s (keeping model %s)", self.repo_id, self.error,
                         self.revision or "shipped")
             return False
+
+    def _tell_refused(self, revision: str, reason: str, what: str) -> None:
+        """One log line per refused commit and process, not one per poll."""
+        self.error = reason
+        if revision not in self._told:
+            self._told.add(revision)
+            log.error("model repo %s: commit %s %s: %s (keeping model %s)", self.repo_id, revision[:12], what,
+                      reason, self.revision or "shipped")
 
     def _forget_old(self) -> None:
         folders = sorted((path for path in self.cache.iterdir() if path.is_dir() and not path.name.startswith(".")),

@@ -2,6 +2,8 @@
 
 A pickle (or joblib) file can run any code when it is loaded; a skops file only builds
 the types named in TRUSTED_TYPES below, so a model file from elsewhere cannot run code.
+What it builds is then checked (digit/model_check.py): its structure at every load, and
+before the app serves it, that it reads the reference digits in a child process.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from digit.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
 from digit.model_card import hub_readme
+from digit.model_check import READ_SECONDS, ReadingTrial, Refused, check_reading, check_structure
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "jury.skops"
@@ -52,7 +55,7 @@ class ModelError(RuntimeError):
 class LoadedModel:
     classifier: Classifier
     card: dict
-    seconds: float  # how long loading took
+    seconds: float  # how long loading (and the reading trial, when made) took
 
 
 def save_model(jury: Jury, folder: Path, card: dict) -> dict:
@@ -108,7 +111,8 @@ def read_card(folder: Path | None = None) -> dict:
 
 
 def load_model(folder: Path | None = None) -> LoadedModel:
-    """Load the jury from folder (default MODEL_DIR), building only trusted types."""
+    """Load the jury from folder (default MODEL_DIR), building only trusted types, and check
+    that it is built as ours (a tampered tree would crash or hang the first reading)."""
     folder = folder or model_dir()
     path = folder / MODEL_FILE
     if not path.is_file():
@@ -119,22 +123,41 @@ def load_model(folder: Path | None = None) -> LoadedModel:
         if unknown:
             raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
         jury = sio.load(path, trusted=TRUSTED_TYPES)
-        if not isinstance(jury, Jury):
-            raise ModelError(f"refusing {path}: it holds a {type(jury).__name__}, not a digit jury")
     except ModelError:
         raise
     except Exception as error:  # a corrupt or foreign file must not crash with a traceback
         raise ModelError(f"cannot load {path}: {error}") from None
+    try:
+        check_structure(jury)
+    except Refused as error:
+        raise ModelError(f"refusing {path}: {error}") from None
     card = read_card(folder)
     return LoadedModel(Classifier(jury, str(card.get("version", "unknown"))), card,
                        time.perf_counter() - start)
 
 
+def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS) -> LoadedModel:
+    """load_model, then the reading trial: a child process reads the reference digits with the
+    jury, within seconds, at about its card's figures. What the app serves comes through here."""
+    folder = folder or model_dir()
+    start = time.perf_counter()
+    trial = ReadingTrial()  # started first: its imports overlap our load
+    try:
+        loaded = load_model(folder)
+        check_reading(trial.read(loaded.classifier.jury, seconds), loaded.card)
+    except Refused as error:
+        raise ModelError(f"refusing {folder / MODEL_FILE}: {error}") from None
+    finally:
+        trial.cancel()
+    return LoadedModel(loaded.classifier, loaded.card, time.perf_counter() - start)
+
+
 class ModelSlot:
     """The jury the app serves, from a folder that a promotion may replace: reloaded when its
     card (written last) changes, no restart needed. A stat per request is the whole cost.
-    A replacement that fails to load is reported once and the model already serving stays.
-    `serve` hands over a jury loaded elsewhere (a newer one from the Hub, already checked).
+    Every jury is checked before it is served (load_checked_model); a replacement that fails
+    is reported in one log line and the model already serving stays.
+    `serve` hands over a jury checked elsewhere (a newer one from the Hub).
     """
 
     def __init__(self, folder: Path | None = None):
@@ -157,11 +180,11 @@ class ModelSlot:
             with self._lock:
                 if self._loaded is None or stamp != self._stamp:
                     try:
-                        self._loaded = load_model(folder)
+                        self._loaded = load_checked_model(folder)
                     except ModelError as error:
                         if self._loaded is None:
                             raise
-                        log.error("kept model %s: %s", self._loaded.classifier.version, error)
+                        log.error("%s; still serving model %s", error, self._loaded.classifier.version)
                     self._stamp = stamp
         return self._loaded
 
