@@ -12,7 +12,9 @@ from digit.page.dataset_tab import dataset_view
 from digit.page.serving import serve
 from digit.page.texts import WELCOME
 
-with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as demo:
+# Gradio keeps every upload and every output file in its cache: cleaned hourly of what is older
+# than an hour (and wholly at start), so a day of visitors does not fill the disk.
+with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delete_cache=(3600, 3600)) as demo:
     gr.Markdown(
         "# Digit jury\n"
         "Draw a digit: three classical models — an RBF SVC, a k-nearest-neighbours and a random forest — "
@@ -70,17 +72,19 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so") as de
     upload.change(actions.show_upload, upload, shown, api_visibility="private")
     confirm.click(actions.confirm, last_input, saved, api_visibility="private")
     correction.input(actions.correct, [last_input, correction], [saved, correction], api_visibility="private")
-    first.click(lambda last: actions.choose(last, 0), last_input, [saved, unsure], api_visibility="private")
-    second.click(lambda last: actions.choose(last, 1), last_input, [saved, unsure], api_visibility="private")
+    first.click(actions.choose_first, last_input, [saved, unsure], api_visibility="private")
+    second.click(actions.choose_second, last_input, [saved, unsure], api_visibility="private")
     dataset_outputs = [summary, per_digit, confusions, latest, history]
     dataset_tab.select(dataset_view, None, dataset_outputs, api_visibility="private")
     refresh.click(dataset_view, None, dataset_outputs, api_visibility="private")
     demo.load(actions.model_summary, None, model_line, api_visibility="private")  # the jury serving now
 
-    # The API (see "Use via API"): our reader, not Gradio's, decides what is an image and
-    # says what is wrong with one; the digit arrives as sent (a gr.Number would round 3.5 to 4).
-    gr.api(actions.classify, api_name="classify")
+    # The API (see "Use via API"; also MCP tools): our reader, not Gradio's, decides what is an
+    # image and says what is wrong with one; the digit arrives as sent (a gr.Number would round
+    # 3.5 to 4). classify is off the queue, answered in one request (POST /gradio_api/run/classify),
+    # bounded by the guard in front of the app (digit/page/guard.py).
+    gr.api(actions.classify, api_name="classify", queue=False)
     gr.api(actions.flag, api_name="flag")
 
 if __name__ == "__main__":
-    serve(demo, actions.start())
+    serve(demo, actions.start(), mcp_server=True, app_kwargs={"middleware": [actions.guard()]})

@@ -50,6 +50,12 @@ def push_minutes() -> float:
     return float(_text("FEEDBACK_PUSH_MINUTES") or 5)
 
 
+def flags_per_day() -> int:
+    """Samples one visitor may add to the feedback dataset in 24 hours (FLAGS_PER_DAY, default
+    200; 0: no cap). A person correcting the jury sends a few; a script sends thousands."""
+    return int(_text("FLAGS_PER_DAY") or 200)
+
+
 def model_repo() -> str | None:
     """A Hub model repo whose newest promoted jury the app serves and follows (MODEL_REPO)."""
     return _text("MODEL_REPO")
@@ -63,3 +69,30 @@ def model_poll_minutes() -> float:
 def model_cache_dir() -> Path:
     """Where juries fetched from MODEL_REPO are kept (MODEL_CACHE, default data/models)."""
     return Path(_text("MODEL_CACHE") or "data/models")
+
+
+def classify_per_minute() -> int:
+    """Readings one visitor may ask for in a minute, page and API together (CLASSIFY_PER_MINUTE,
+    default 600: a person drawing live makes about one a second; 0: no limit)."""
+    return int(_text("CLASSIFY_PER_MINUTE") or 600)
+
+
+def flags_per_minute() -> int:
+    """Flags one visitor may send in a minute (FLAGS_PER_MINUTE, default 30; 0: no limit)."""
+    return int(_text("FLAGS_PER_MINUTE") or 30)
+
+
+def proxy_hops() -> int:
+    """How many proxies in front of the app append to X-Forwarded-For (PROXY_HOPS; default 1 on
+    a Space, which sets SPACE_ID, else 0: with no proxy in front, the header is the client's word)."""
+    return int(_text("PROXY_HOPS") or (1 if _text("SPACE_ID") else 0))
+
+
+def reading_wait_seconds() -> float:
+    """How long a reading off the queue waits for its turn before "busy" (READING_WAIT_SECONDS, default 2)."""
+    return float(_text("READING_WAIT_SECONDS") or 2)
+
+
+def visitor_key() -> str | None:
+    """The key of the visitors' hashes (VISITOR_KEY, a secret); unset: a key kept in FEEDBACK_DIR."""
+    return _text("VISITOR_KEY")

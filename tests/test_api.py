@@ -76,10 +76,10 @@ def test_flag_refuses_anything_but_exactly_a_digit_and_says_why(client, app_serv
     assert len(stored_samples(app_server["feedback"])) == before
 
 
-@pytest.mark.parametrize("digit, saved", [("7", 7), (7.0, 7), (0, 0)])
-def test_flag_takes_a_digit_as_a_number_or_a_string(client, app_server, tmp_path, digit, saved):
-    path = tmp_path / "two.png"
-    Image.fromarray(draw_strokes(2)).save(path)
+@pytest.mark.parametrize("digit, saved, drawn", [("7", 7, 2), (7.0, 7, 5), (0, 0, 8)])
+def test_flag_takes_a_digit_as_a_number_or_a_string(client, app_server, tmp_path, digit, saved, drawn):
+    path = tmp_path / "drawn.png"  # a drawing of its own: the same one flagged twice is kept once
+    Image.fromarray(draw_strokes(drawn)).save(path)
     assert client.predict(handle_file(str(path)), digit, api_name="/flag").startswith(f"Saved as a {saved}")
 
 

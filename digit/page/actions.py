@@ -8,22 +8,30 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
+from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 from gradio.utils import get_upload_folder
 
-from digit.config import model_cache_dir, model_poll_minutes, model_repo
+from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir, model_poll_minutes, model_repo, proxy_hops,
+                          reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.samples import MAX_SIDE as STORED_SIDE
-from digit.images import BadImage, ImageInput, Picture, data_url_bytes, read_picture
+from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, Picture, data_url_bytes, read_picture
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PAD
+from digit.page.guard import Guard
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.prediction import Prediction
+from digit.rate_limits import RateLimit
+from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 NOTHING = "draw a digit or upload a picture of one"
+
+# A request body may carry a file at the upload limit as base64 (4/3 of it) and a little JSON.
+MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _MODEL = ModelSlot()
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
@@ -53,6 +61,33 @@ def feedback() -> FeedbackStore:
     store = FeedbackStore()
     store.setup()
     return store
+
+
+@lru_cache(maxsize=1)
+def _visitor_ids() -> VisitorIds:
+    return VisitorIds.from_folder(feedback_dir(), visitor_key())
+
+
+def visitor_of(headers, peer: str | None) -> str:
+    """Who sent a request, as the samples and the limits know them: a keyed hash of the address."""
+    return _visitor_ids().of(visitor_address(headers.get("x-forwarded-for"), peer, proxy_hops()))
+
+
+def visitor(request: gr.Request | None) -> str:
+    if request is None:  # called in process, not through the server
+        return "local"
+    return visitor_of(request.headers, request.client.host if request.client else None)
+
+
+def guard() -> Middleware:
+    """The middleware in front of the app: body limit, readings per visitor, readings at once."""
+    return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
+                      at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES)
+
+
+@lru_cache(maxsize=1)
+def _flag_limit() -> RateLimit:
+    return RateLimit(flags_per_minute())
 
 
 def example_files() -> list[str]:
@@ -121,49 +156,68 @@ def show_upload(path: str | bytes | None) -> Shown:
     return _show(path, "upload")
 
 
-def _save(image, label, source: str, predicted: int | None, confidence: float | None) -> str:
+def _save(image, label, source: str, predicted: int | None, confidence: float | None, request: gr.Request | None) -> str:
+    who = visitor(request)
+    wait = _flag_limit().wait(who)
+    if wait:
+        raise gr.Error(f"Not saved: at most {_flag_limit().per_minute} corrections a minute from one visitor. "
+                       f"Try again in {wait:.0f} s.", print_exception=False)
     try:
-        total = feedback().flag([image, label, predicted, confidence, model().classifier.version, source])
+        total = feedback().flag([image, label, predicted, confidence, model().classifier.version, source, who])
     except (FeedbackError, BadImage) as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
     return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
 
 
-def confirm(last: dict | None) -> str:
+def confirm(last: dict | None, request: gr.Request) -> str:
     """The jury was right: store the sample with its predicted digit."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
-    return _save(last["image"], last["predicted"], last["source"], last["predicted"], last["confidence"])
+    return _save(last["image"], last["predicted"], last["source"], last["predicted"], last["confidence"], request)
 
 
-def correct(last: dict | None, digit: str | int | None) -> tuple[str, None]:
+def correct(last: dict | None, digit: str | int | None, request: gr.Request) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
-    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"]), None
+    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"], request), None
 
 
-def choose(last: dict | None, which: int) -> tuple[str, dict]:
+def _choose(last: dict | None, which: int, request: gr.Request) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
     if not last:
         raise gr.Error("Draw or upload a digit first.", print_exception=False)
     digit = last["candidates"][which]
-    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"]), gr.update(visible=False)
+    return (_save(last["image"], digit, last["source"], last["predicted"], last["confidence"], request),
+            gr.update(visible=False))
+
+
+def choose_first(last: dict | None, request: gr.Request) -> tuple[str, dict]:
+    return _choose(last, 0, request)
+
+
+def choose_second(last: dict | None, request: gr.Request) -> tuple[str, dict]:
+    return _choose(last, 1, request)
 
 
 # -- the API ("Use via API"): plain functions typed for gr.api --------------------------------
 
-def uploaded(file: FileData | dict | None) -> str | None:
-    """The path of a file a client uploaded; refuses any other path on this machine.
+def uploaded(file: FileData | dict | None) -> str | bytes | None:
+    """What a client sent: the path of a file it uploaded, or the bytes of a data URL
+    ({"url": "data:image/png;base64,...", "meta": {"_type": "gradio.FileData"}}: one request,
+    no upload); refuses any other path on this machine.
 
     gr.api hands the payload over as sent, so the check Gradio makes for component inputs
     (only files in its upload folder) is made here."""
     if file is None:
         return None
     path = file.get("path") if isinstance(file, dict) else getattr(file, "path", None)
+    url = file.get("url") if isinstance(file, dict) else getattr(file, "url", None)
+    if not path and isinstance(url, str) and url.startswith("data:"):
+        return data_url_bytes(url)
     if not isinstance(path, str) or not path:
-        raise gr.Error("Send the image as a file (gradio_client's handle_file, or the upload route).",
-                       print_exception=False)
+        raise gr.Error("Send the image as a data URL ({\"url\": \"data:image/png;base64,...\"}) or a file "
+                       "(gradio_client's handle_file, or the upload route).", print_exception=False)
     resolved = Path(path).resolve()
     if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
         raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
@@ -171,7 +225,17 @@ def uploaded(file: FileData | dict | None) -> str | None:
 
 
 def classify(image: FileData) -> dict[str, Any]:
-    """One image file -> the confidence of each digit, as gr.Label shows it."""
+    """Read a handwritten or drawn digit (or a number of separated digits) in a picture.
+
+    Args:
+        image: a PNG, JPEG, WebP, BMP or GIF picture of the digit: an image URL or a data URL
+            ("data:image/png;base64,..."); over HTTP, {"url": "data:...", "meta": {"_type": "gradio.FileData"}}.
+
+    Returns:
+        What gr.Label shows: {"label": "7", "confidences": [{"label": "7", "confidence": 0.98}, ...]}, each
+        digit's probability under the jury's soft vote (for a number, each position's digit); or an error
+        saying why the picture could not be read.
+    """
     try:
         _, prediction = read(uploaded(image))
     except BadImage as error:
@@ -179,10 +243,20 @@ def classify(image: FileData) -> dict[str, Any]:
     return LABEL.postprocess(label_confidences(prediction)).model_dump()
 
 
-def flag(image: FileData, digit: Any) -> str:
-    """One image file and the correct digit (0-9) -> a short confirmation."""
+def flag(image: FileData, digit: Any, request: gr.Request) -> str:
+    """Store a correction (a digit and what it really is) in the feedback dataset that trains the next jury.
+
+    Args:
+        image: the picture of one handwritten or drawn digit: an image URL or a data URL
+            ("data:image/png;base64,..."), as for classify.
+        digit: the correct digit, exactly one of the integers 0-9 (a number or a string).
+
+    Returns:
+        A short confirmation ("Saved as a 7 — thank you. ..."), or an error saying why the sample was not
+        saved (not an image, no digit in it, a wrong label, too many corrections).
+    """
     try:
         picture, prediction = read(uploaded(image))
     except BadImage as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return _save(picture, digit, "api", prediction.digit, prediction.confidence)
+    return _save(picture, digit, "api", prediction.digit, prediction.confidence, request)

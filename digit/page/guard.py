@@ -1,0 +1,89 @@
+"""What stands in front of Gradio: refusals that must come before any work is done.
+
+An ASGI middleware (given to FastAPI through launch(app_kwargs=...)). For every POST it refuses
+a body over the limit from its Content-Length, before anything parses it (a body without one is
+cut off at the limit). For the routes that read a digit off the queue (`/run/<name>`, where the
+pad's strokes and the one-request `classify` arrive, and the MCP tools) it counts the visitor's
+readings against their limit (429 and when to try again) and computes at most `at_once` at a
+time: the rest wait up to `wait` seconds for a turn, then get 503 "busy". Gradio's queue, which
+would bound them, is what these routes skip to answer in one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+from typing import Any, Awaitable, Callable
+
+from digit.rate_limits import RateLimit
+
+Scope = dict[str, Any]
+READING_ROUTE = re.compile(r"/gradio_api/(?:run|api)/[^/]+/?$|/gradio_api/mcp(?:/.*)?$")
+
+
+class Guard:
+    def __init__(self, app, *, visitor_of: Callable[[dict[str, str], str | None], str], readings: RateLimit,
+                 at_once: int, wait: float, body_limit: int):
+        self.app = app
+        self.visitor_of = visitor_of
+        self.readings = readings
+        self.at_once = at_once
+        self.wait = wait
+        self.body_limit = body_limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.body_limit):
+            return await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
+        if length is None:
+            receive = _capped(receive, self.body_limit)
+        if not READING_ROUTE.search(scope["path"]):
+            return await self.app(scope, receive, send)
+        peer = scope.get("client")[0] if scope.get("client") else None
+        wait = self.readings.wait(self.visitor_of(headers, peer))
+        if wait:
+            seconds = math.ceil(wait)
+            return await refuse(send, 429, f"Too many readings: at most {self.readings.per_minute} a minute from one "
+                                           f"visitor. Try again in {seconds} s.", retry_after=seconds)
+        if self._slots is None:  # made in the server's event loop
+            self._slots = asyncio.Semaphore(self.at_once)
+        try:  # a free slot is taken at once (wait_for with no time to wait would refuse it)
+            await (asyncio.wait_for(self._slots.acquire(), self.wait) if self._slots.locked() else self._slots.acquire())
+        except TimeoutError:
+            return await refuse(send, 503, "The server is busy; try again in a moment.", retry_after=1)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
+
+
+async def refuse(send, status: int, message: str, retry_after: int | None = None) -> None:
+    """An answer in Gradio's error shape ({"error": ...}), so clients show the message."""
+    body = json.dumps({"error": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _capped(receive, limit: int) -> Callable[[], Awaitable[dict]]:
+    """receive() that ends the request (as a disconnect) once the body passes limit bytes."""
+    seen = 0
+
+    async def capped() -> dict:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                return {"type": "http.disconnect"}
+        return message
+
+    return capped

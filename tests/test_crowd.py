@@ -1,0 +1,140 @@
+"""A Space that holds a crowd: classify in one request, limits per visitor, a bound on the
+readings computed at once, and the MCP tools, against the real running app."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import socket
+import threading
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from PIL import Image
+
+from bench.local_app import running_app
+from bench.renderings import draw_strokes
+from helpers import stored_samples
+
+
+def data_url(digit: int, **drawing) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(draw_strokes(digit, **drawing)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def file_data(url: str) -> dict:
+    return {"url": url, "meta": {"_type": "gradio.FileData"}}
+
+
+def test_classify_answers_in_one_request_with_the_label_confidences(app_server):
+    with httpx.Client(base_url=app_server["url"]) as http:
+        answer = http.post("gradio_api/run/classify", json={"data": [file_data(data_url(7))]})
+    assert answer.status_code == 200
+    result = answer.json()["data"][0]
+    assert result["label"] == "7" and len(result["confidences"]) == 10
+
+
+def test_classify_in_one_request_says_what_is_wrong_with_a_bad_picture(app_server):
+    not_png = "data:image/png;base64," + base64.b64encode(b"<html>not a picture</html>").decode()
+    with httpx.Client(base_url=app_server["url"]) as http:
+        answer = http.post("gradio_api/run/classify", json={"data": [file_data(not_png)]})
+        broken = http.post("gradio_api/run/classify", json={"data": [file_data("data:image/png;base64,%%%")]})
+    assert answer.json()["error"].startswith("Not an image")
+    assert "not valid base64" in broken.json()["error"]
+
+
+def test_a_body_over_the_limit_is_refused_from_its_length_before_it_is_sent(app_server):
+    address = urlparse(app_server["url"])
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(b"POST /gradio_api/run/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 209715200\r\n\r\n")  # 200 MB announced, none of it sent
+        answer = connection.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413") and "Request too large" in answer
+
+
+def test_the_mcp_server_lists_classify_and_flag_and_classify_reads_a_data_url(app_server):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async def session():
+        async with streamablehttp_client(app_server["url"] + "gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as mcp:
+                await mcp.initialize()
+                tools = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+                return tools, await mcp.call_tool("classify", {"image": data_url(4)})
+
+    tools, answer = asyncio.run(session())
+    assert {"classify", "flag"} <= set(tools)
+    assert "data URL" in tools["classify"].inputSchema["properties"]["image"]["description"]
+    assert "0-9" in tools["flag"].inputSchema["properties"]["digit"]["description"]
+    assert not answer.isError and "'label': '4'" in answer.content[0].text
+
+
+@pytest.fixture(scope="module")
+def strict_app(tmp_path_factory):
+    """An app with low limits, one reading at a time and no waiting for a turn, behind one proxy
+    (the tests play the proxy: each sets the X-Forwarded-For it would append)."""
+    environment = {"CLASSIFY_PER_MINUTE": "5", "FLAGS_PER_MINUTE": "3", "DIGIT_CONCURRENCY": "1",
+                   "READING_WAIT_SECONDS": "0", "PROXY_HOPS": "1"}
+    with running_app(tmp_path_factory.mktemp("strict"), environment=environment) as app:
+        yield app
+
+
+def classify_as(http: httpx.Client, address: str, url: str) -> httpx.Response:
+    return http.post("gradio_api/run/classify", json={"data": [file_data(url)]},
+                     headers={"X-Forwarded-For": address})
+
+
+def test_a_visitor_over_the_reading_limit_is_told_when_to_try_again_and_others_are_not(strict_app):
+    url = data_url(3)
+    with httpx.Client(base_url=strict_app["url"]) as http:
+        statuses = [classify_as(http, "203.0.113.1", url).status_code for _ in range(5)]
+        over = classify_as(http, "203.0.113.1", url)
+        # A client's own X-Forwarded-For entry comes first; the proxy's is the last one, and counts.
+        spoofed = classify_as(http, "198.51.100.9, 203.0.113.1", url)
+        other = classify_as(http, "203.0.113.2", url)
+    assert statuses == [200] * 5
+    assert over.status_code == 429 and spoofed.status_code == 429
+    assert over.json()["error"].startswith("Too many readings: at most 5 a minute")
+    assert 0 < int(over.headers["retry-after"]) <= 60
+    assert other.status_code == 200 and other.json()["data"][0]["label"] == "3"
+
+
+def test_a_visitor_over_the_flag_limit_is_told_and_nothing_more_is_stored(strict_app):
+    from gradio_client import Client, handle_file
+
+    client = Client(strict_app["url"], verbose=False)
+    answers = []
+    for index, digit in enumerate((1, 2, 5, 6)):  # different drawings: a repeated one is kept once anyway
+        path = strict_app["feedback"].parent / f"flag{index}.png"
+        Image.fromarray(draw_strokes(digit)).save(path)
+        try:
+            answers.append(client.predict(handle_file(str(path)), digit, api_name="/flag"))
+        except Exception as error:  # noqa: BLE001 - gradio_client's AppError carries the message
+            answers.append(str(error))
+    assert [answer.startswith("Saved as a") for answer in answers] == [True, True, True, False]
+    assert "at most 3 corrections a minute" in answers[3]
+    assert len(stored_samples(strict_app["feedback"])) == 3
+
+
+def test_readings_beyond_the_bound_are_told_the_server_is_busy_and_the_rest_are_answered(strict_app):
+    url, answers, together = data_url(8), [], threading.Barrier(12)
+
+    def visitor(index: int) -> None:
+        with httpx.Client(base_url=strict_app["url"], timeout=30) as http:
+            together.wait()  # all twelve ask at once
+            answers.append(classify_as(http, f"192.0.2.{index}", url))
+
+    threads = [threading.Thread(target=visitor, args=(index,)) for index in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) == {200, 503}, statuses  # one at a time, no waiting: the others are turned away
+    busy = next(answer for answer in answers if answer.status_code == 503)
+    assert busy.json()["error"] == "The server is busy; try again in a moment." and busy.headers["retry-after"] == "1"
+    assert all(answer.json()["data"][0]["label"] == "8" for answer in answers if answer.status_code == 200)

@@ -1,0 +1,40 @@
+"""Who a visitor is (a keyed hash of the address our proxy saw) and how many requests they may make."""
+
+from __future__ import annotations
+
+from digit.rate_limits import RateLimit
+from digit.visitors import VisitorIds, visitor_address
+
+
+def test_without_a_proxy_the_forwarded_header_is_the_clients_word_and_ignored():
+    assert visitor_address("198.51.100.9", "203.0.113.7", proxy_hops=0) == "203.0.113.7"
+
+
+def test_behind_one_proxy_the_address_it_appended_counts_not_what_the_client_sent():
+    assert visitor_address("198.51.100.9, 203.0.113.7", "10.0.0.2", proxy_hops=1) == "203.0.113.7"
+    assert visitor_address("203.0.113.7, 10.1.1.1", "10.0.0.2", proxy_hops=2) == "203.0.113.7"
+    assert visitor_address(None, "10.0.0.2", proxy_hops=1) == "10.0.0.2"
+
+
+def test_a_visitor_id_is_the_same_for_the_same_address_and_key_and_never_the_address(tmp_path):
+    ids = VisitorIds.from_folder(tmp_path)
+    again = VisitorIds.from_folder(tmp_path)  # the key made once is read back after a restart
+    assert ids.of("203.0.113.7") == again.of("203.0.113.7") != ids.of("203.0.113.8")
+    assert ids.of("203.0.113.7").startswith("anon:") and len(ids.of("203.0.113.7")) == 21
+    assert VisitorIds(b"another key").of("203.0.113.7") != ids.of("203.0.113.7")
+
+
+def test_a_rate_limit_counts_per_key_over_a_sliding_minute():
+    now = [0.0]
+    limit = RateLimit(3, clock=lambda: now[0])
+    assert [limit.wait("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limit.wait("a") == 60.0 and limit.wait("b") == 0.0
+    now[0] = 30.0
+    assert limit.wait("a") == 30.0
+    now[0] = 60.5
+    assert limit.wait("a") == 0.0
+
+
+def test_a_limit_of_zero_is_no_limit():
+    limit = RateLimit(0)
+    assert all(limit.wait("a") == 0.0 for _ in range(1000))
