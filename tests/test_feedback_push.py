@@ -18,6 +18,7 @@ from digit.feedback import FeedbackStore, Sample
 from digit.feedback.samples import DATA, FANOUT, rows_in
 from helpers import PROJECT, load_repo_in_fresh_process, stored_samples
 from bench.local_hub import LocalHub
+from old_feedback import write_old_shard
 
 TOKEN = "hf_secret_token_for_tests"
 REPO = "team/feedback"
@@ -166,6 +167,26 @@ def test_a_wiped_disk_gets_the_shared_dataset_back_without_sending_it_again(hub,
     assert fresh.count() == 6 and sorted(record["id"] for record in fresh.records()) == sorted(ids)
     assert uploaded_shards(hub) == sent
     assert sorted(row["id"] for row in stored_samples(tmp_path / "wiped")) == sorted(ids)
+
+
+def test_an_older_dataset_on_the_hub_is_rewritten_with_visitors_and_still_loads_by_repo_id(hub, tmp_path, shared_store):
+    from huggingface_hub import HfApi
+
+    old_ids = write_old_shard(tmp_path / "before", [draw_strokes(digit, canvas=(200, 200), width=8) for digit in (1, 2)],
+                              [1, 2])
+    (old_shard,) = (tmp_path / "before" / DATA).iterdir()
+    api = HfApi(endpoint=hub.endpoint, token=TOKEN)
+    api.create_repo(REPO, repo_type="dataset", private=True)
+    api.upload_file(path_or_fileobj=str(old_shard), path_in_repo=f"{DATA}/{old_shard.name}", repo_id=REPO,
+                    repo_type="dataset")
+    store = shared_store(tmp_path / "app")
+    assert store.sync.sync_once()  # fetched, and rewritten here with the visitor column
+    new_ids = [store.save(Sample(draw_strokes(digit, canvas=(200, 200), width=8), digit, visitor="hf:carol"))
+               for digit in (3, 4)]
+    assert store.sync.sync_once()  # the rewritten shard replaces the old one on the Hub, in one commit
+    assert f"{DATA}/{old_shard.name}" not in hub_shards(hub)
+    loaded = load_repo_in_fresh_process(hub, REPO, TOKEN, tmp_path)
+    assert "visitor" in loaded["columns"] and sorted(loaded["ids"]) == sorted(old_ids + new_ids)
 
 
 BACKLOG = textwrap.dedent("""

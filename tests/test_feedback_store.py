@@ -1,7 +1,9 @@
-"""The feedback dataset on disk: layout, refusals, concurrency, crash safety, merging."""
+"""The feedback dataset on disk: layout, refusals, visitors and their limits, concurrency,
+crash safety, merging, older layouts. (A full disk: tests/test_feedback_disk.py.)"""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -12,14 +14,24 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from bench.renderings import draw_strokes
-from digit.feedback import FeedbackError, FeedbackStore, Sample
+from bench.renderings import draw_strokes, jittered_strokes
+from digit.feedback import DailyLimit, DuplicateSample, FeedbackError, FeedbackStore, Sample
 from digit.feedback.samples import FANOUT, SHARD_ROWS, merge_plan, rows_in, shard_name
 from digit.images import BadImage
+from helpers import stored_samples
+from old_feedback import write_old_shard
+
+ALICE, BOB = "anon:0123456789abcdef", "hf:bob"
 
 
 def sketch(digit: int = 3, size: int = 400) -> np.ndarray:
     return draw_strokes(digit, canvas=(size, size))
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -84,7 +96,7 @@ def test_an_oversized_or_broken_file_is_refused(store, tmp_path):
 
 def test_twenty_people_flagging_at_once_are_each_recorded_exactly_once(store):
     def flag(person: int) -> str:
-        return store.save(Sample(sketch(person % 10), person % 10, source="sketch"))
+        return store.save(Sample(sketch(person % 10), person % 10, source="sketch", visitor=f"anon:{person:016x}"))
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         ids = list(pool.map(flag, range(20)))
@@ -116,10 +128,12 @@ def test_the_count_is_kept_not_recounted(store):
 def test_a_half_written_shard_from_a_crash_is_dropped_on_restart(store):
     store.save(Sample(sketch(5), 5))
     (store.data / ".20261127T000000000000Z-deadbeef-r1.parquet.tmp").write_bytes(b"PAR1 half")
+    (store.folder / ".sync").mkdir()
+    (store.folder / ".sync" / "state.tmp").write_text('{"repo_id": "x", "pus')
     again = FeedbackStore(store.folder, repo_id="")
     again.setup()
     assert [record["label"] for record in again.records()] == [5]
-    assert not list(store.data.glob(".*.tmp"))
+    assert not list(store.data.glob(".*.tmp")) and not list((store.folder / ".sync").glob("*.tmp"))
     assert len(load_dataset(str(store.folder), split="train")) == 1
 
 
@@ -185,3 +199,73 @@ def test_the_old_image_folder_layout_is_converted_once(tmp_path):
     assert not old.exists()
     assert sorted(record["label"] for record in store.records()) == [4, 7]
     assert len(load_dataset(str(tmp_path), split="train")) == 2
+
+
+def test_each_sample_says_who_sent_it_and_loads_with_a_visitor_column(store):
+    store.flag([sketch(3), 3, 8, 0.6, "v1", "sketch", ALICE])
+    store.flag([sketch(4), 4, 9, 0.5, "v1", "api", BOB])
+    store.flag([sketch(5), 5, 5, 0.9, "v1", "sketch"])  # an older caller: no visitor
+    rows = sorted(stored_samples(store.folder), key=lambda row: row["label"])
+    assert [row["visitor"] for row in rows] == [ALICE, BOB, "unknown"]
+    assert all(len(row["digit_hash"]) == 64 for row in rows)
+    assert [record["visitor"] for record in store.records()] == [ALICE, BOB, "unknown"]
+
+
+@pytest.mark.parametrize("visitor", ["203.0.113.7", "anon:203.0.113.7", "anon:XYZ", "hf:", "hf:a b", "", 7])
+def test_a_visitor_that_is_not_a_hash_or_a_username_is_refused_without_repeating_it(store, visitor):
+    with pytest.raises(ValueError) as error:
+        store.save(Sample(sketch(), 3, visitor=visitor))
+    assert "203.0.113.7" not in str(error.value)  # never echo what may be an address
+    assert store.count() == 0
+
+
+def test_a_visitor_past_the_daily_cap_is_told_why_and_others_are_not_held(tmp_path):
+    store = FeedbackStore(tmp_path, repo_id="", per_day=5)
+    store.setup()
+    rng = np.random.default_rng(0)
+    refusals = []
+    for index in range(8):
+        try:
+            store.save(Sample(jittered_strokes(index % 10, rng), index % 10, visitor=ALICE))
+        except DailyLimit as error:
+            refusals.append(str(error))
+    assert store.count() == 5 and len(refusals) == 3
+    assert all("5 corrections in the last 24 hours" in reason for reason in refusals)
+    store.save(Sample(jittered_strokes(1, rng), 1, visitor=BOB))  # another person
+    for index in range(6):  # nobody to hold to a cap: the retraining weighs "unknown" as one visitor
+        store.save(Sample(jittered_strokes(index, rng), index))
+    again = FeedbackStore(tmp_path, repo_id="", per_day=5)  # a restart keeps the count
+    again.setup()
+    with pytest.raises(DailyLimit):
+        again.save(Sample(jittered_strokes(9, rng), 9, visitor=ALICE))
+    assert again.count() == 12
+
+
+def test_the_same_drawing_sent_again_by_one_visitor_is_kept_once_and_they_are_told(store):
+    drawing = sketch(7)
+    first = store.save(Sample(png(drawing), 7, visitor=ALICE))
+    jpeg = io.BytesIO()
+    Image.fromarray(255 - drawing[..., 3]).save(jpeg, format="JPEG", quality=95)  # re-encoded: the same digit
+    for again in (png(drawing), jpeg.getvalue()):
+        with pytest.raises(DuplicateSample, match="already sent this drawing as a 7") as error:
+            store.save(Sample(again, "7", visitor=ALICE))
+        assert error.value.sample_id == first
+    store.save(Sample(png(drawing), 1, visitor=ALICE))  # the same drawing said to be another digit
+    store.save(Sample(png(drawing), 7, visitor=BOB))  # someone else's
+    store.save(Sample(png(sketch(1)), 7, visitor=ALICE))  # another drawing
+    assert store.count() == 4
+    again = FeedbackStore(store.folder, repo_id="")
+    again.setup()
+    with pytest.raises(DuplicateSample):  # known after a restart too
+        again.save(Sample(png(drawing), 7, visitor=ALICE))
+
+
+def test_shards_from_before_the_visitor_column_are_rewritten_and_the_folder_still_loads(tmp_path):
+    for index, digit in enumerate((2, 6)):
+        write_old_shard(tmp_path, [sketch(digit)], [digit], prefix=f"old{index}-")
+    store = FeedbackStore(tmp_path, repo_id="")
+    store.setup()
+    store.save(Sample(sketch(4), 4, visitor=ALICE))
+    rows = sorted(stored_samples(tmp_path), key=lambda row: row["label"])  # datasets refuses mixed columns
+    assert [(row["id"], row["visitor"]) for row in rows[::2]] == [("old0-0", "unknown"), ("old1-0", "unknown")]
+    assert rows[1]["visitor"] == ALICE and len(store.shards()) == 3

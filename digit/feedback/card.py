@@ -14,7 +14,15 @@ TEMPLATE = """---
 Digits drawn or uploaded by visitors of the Digit jury app, each with the digit the visitor
 said it is (`label`) and what the jury read (`predicted`, `confidence`, `model_version`).
 `source` says how it came: `sketch` (drawn on the page), `upload` or `api`. `image` is the
-picture as sent, at most 512 px on its long side.
+picture as sent, at most 512 px on its long side; `created_at` when it came (UTC).
+
+`visitor` says who sent it without their address: `anon:` and 16 hex digits of a keyed hash
+of the address the visitor came from, `hf:` and the Hub username of a visitor who logged in,
+or `unknown` (samples from before this column, or from a caller that did not say). One
+visitor's samples are capped per day, and the retraining caps each visitor's weight, so no
+one person can steer the model. `digit_hash` is a perceptual hash of the digit as the jury
+reads it (normalised to 28x28; 64 hex digits): the same drawing sent twice by one visitor
+with the same label is kept once.
 
 ```python
 from datasets import load_dataset

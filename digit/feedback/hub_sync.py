@@ -64,8 +64,12 @@ class SyncState:
         path = folder / STATE
         path.parent.mkdir(exist_ok=True)
         partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed)}))
-        os.replace(partial, path)
+        try:
+            partial.write_text(json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed)}))
+            os.replace(partial, path)
+        except BaseException:  # a full disk: no half-written state left behind
+            partial.unlink(missing_ok=True)
+            raise
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,9 @@ class HubSync:
         gone = [name for name in self.store.shards() if name in state.pushed and name not in remote.shards]
         self.store._drop(gone)
         state.pushed &= remote.shards
+        # Shards from before the visitor column (fetched, or left by a failed upgrade): rewritten
+        # here, and pushed below with the deletes of the ones they replace.
+        self.store.upgrade()
         # What this folder holds and the Hub does not: merge it into few shards, push it.
         pending = [name for name in self.store.shards() if name not in remote.shards]
         small = [name for name in pending if rows_in(name) < SHARD_ROWS and not merged_from(data / name)]
@@ -210,8 +217,12 @@ class HubSync:
                 path = api.hf_hub_download(self.repo_id, f"{DATA}/{name}", repo_type="dataset",
                                            revision=remote.head, local_dir=scratch)
                 partial = self.store.data / f".{name}.tmp"
-                shutil.copyfile(path, partial)
-                os.replace(partial, self.store.data / name)
+                try:
+                    shutil.copyfile(path, partial)
+                    os.replace(partial, self.store.data / name)
+                except BaseException:
+                    partial.unlink(missing_ok=True)
+                    raise
 
     def _without_token(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from digit.feedback.samples import SOURCES
+from digit.feedback.samples import SOURCES, UNKNOWN_VISITOR
 
 log = logging.getLogger(__name__)
 
@@ -36,5 +36,7 @@ def legacy_rows(folder: Path) -> list[dict]:
             "model_version": str(record.get("model_version") or "unknown"),
             "source": record.get("source") if record.get("source") in SOURCES else "upload",
             "created_at": str(record.get("created_at") or ""),
+            "visitor": UNKNOWN_VISITOR,  # the old layout did not say who sent a sample
+            "digit_hash": None,
         })
     return rows

@@ -12,49 +12,99 @@ A flag writes a one-row shard (temporary file, fsync, rename, folder fsync); onl
 the sample acknowledged, so an acknowledged sample is on disk whatever happens next. Small
 shards are merged into larger ones (`compact`): the merged shard is written first and names
 the shards it replaces, which are deleted after; a crash in between is finished at the
-next start. Writers only ever add files, so saving needs no lock across processes; merging
-and pushing take the folder's lock file, so two processes never merge the same shards.
+next start. Merging is housekeeping: when it fails (a full disk) the sample it follows is
+saved all the same and the merge is tried again at the next save. Writers only ever add
+files, so saving needs no lock across processes; merging and pushing take the folder's lock
+file, so two processes never merge the same shards.
+
+Each sample says who sent it (`visitor`: a keyed hash of their address or their Hub username,
+never the address). One visitor may send FLAGS_PER_DAY samples in 24 hours, and the same
+digit with the same label once (`digit_hash`, a perceptual hash of the normalised digit).
+Samples from "unknown" (a caller that does not say who sent them) are not held to either:
+there is no one to hold; the retraining weighs all of them together as one visitor.
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import fcntl
 import logging
 import shutil
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 from gradio import FlaggingCallback
 
-from digit.config import feedback_dir, feedback_repo, hub_token, push_minutes
+from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
 from digit.feedback.legacy import legacy_folders, legacy_rows
-from digit.feedback.samples import (COLUMNS, DATA, FANOUT, Sample, is_shard, merge_plan, merged_from, read_table, rows_in,
-                                    rows_table, sample_row, write_shard)
+from digit.feedback.samples import (COLUMNS, DATA, FANOUT, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
+                                    DuplicateSample, Sample, hash_distance, is_current, is_disk_full, is_shard,
+                                    merge_plan, merged_from, read_table, rows_table, sample_row, with_visitors,
+                                    write_shard)
 
 log = logging.getLogger(__name__)
 RECORD_COLUMNS = [column for column in COLUMNS if column != "image"]
+DAY_SECONDS = 24 * 3600
+
+
+@dataclass
+class VisitorLog:
+    """One visitor's samples as the limits need them: when each came, and each digit by label."""
+
+    times: list[float] = field(default_factory=list)  # seconds since the epoch, sorted
+    digits: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # label -> (digit_hash, id)
+
+    def add(self, record: dict) -> None:
+        bisect.insort(self.times, _seconds(record["created_at"]))
+        if record.get("digit_hash"):
+            self.digits.setdefault(record["label"], []).append((record["digit_hash"], record["id"]))
+
+    def sent_since(self, moment: float) -> int:
+        return len(self.times) - bisect.bisect_left(self.times, moment)
+
+    def same_digit(self, label: int, digit_hash: str) -> str | None:
+        """The id of an earlier sample of this label whose digit hashes as this one (NEAR_DUPLICATE_BITS)."""
+        for earlier, sample_id in self.digits.get(label, []):
+            if hash_distance(earlier, digit_hash) <= NEAR_DUPLICATE_BITS:
+                return sample_id
+        return None
+
+
+def _seconds(created_at: str) -> float:
+    try:
+        return dt.datetime.fromisoformat(created_at).timestamp()
+    except (TypeError, ValueError):  # an old sample without a time: long ago
+        return 0.0
+
+
 class FeedbackStore(FlaggingCallback):
     """Gradio flagging callback that writes the feedback dataset and pushes it to the Hub.
 
-    flag() takes [image, correct digit, predicted, confidence, model version, source] and
-    returns how many samples the dataset holds.
+    flag() takes [image, correct digit, predicted, confidence, model version, source, visitor]
+    (visitor may be left out: "unknown") and returns how many samples the dataset holds.
     """
 
     def __init__(self, folder: Path | None = None, repo_id: str | None = None, token: str | None = None,
-                 every_minutes: float | None = None, retry_seconds: float = 5.0):
+                 every_minutes: float | None = None, retry_seconds: float = 5.0, per_day: int | None = None):
         self.folder = Path(folder) if folder else None
         self.repo_id = repo_id if repo_id is not None else feedback_repo()
         self._token = token if token is not None else hub_token()
         self.every_minutes = every_minutes if every_minutes is not None else push_minutes()
         self.retry_seconds = retry_seconds
-        self.lock = threading.Lock()  # the in-memory records and the writer's shard names
+        self.per_day = per_day if per_day is not None else flags_per_day()  # 0: no daily cap
+        self.lock = threading.Lock()  # the in-memory records, the visitors' logs, the writer's shard names
         self.sync = None  # a HubSync when the dataset is shared
         self._records: list[dict] = []
         self._ids: set[str] = set()
+        self._visitors: dict[str, VisitorLog] = {}
+        self._merge_due = False  # a merge failed (a full disk?): try again at the next save
 
     def __repr__(self) -> str:  # never show the token
         return f"FeedbackStore(folder={self.folder!s}, repo_id={self.repo_id!r})"
@@ -77,31 +127,64 @@ class FeedbackStore(FlaggingCallback):
             self.sync.start()
 
     def flag(self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None) -> int:
-        image, label, *rest = list(flag_data) + [None] * (6 - len(flag_data))
-        predicted, confidence, model_version, source = rest[:4]
-        self.save(Sample(image, label, predicted, confidence, model_version or "unknown", source or "upload"))
+        image, label, *rest = list(flag_data) + [None] * (7 - len(flag_data))
+        predicted, confidence, model_version, source, visitor = rest[:5]
+        self.save(Sample(image, label, predicted, confidence, model_version or "unknown", source or "upload",
+                         visitor or UNKNOWN_VISITOR))
         return self.count()
 
     # -- writing ------------------------------------------------------------------------------
     def save(self, sample: Sample) -> str:
-        """Write one sample durably; returns its id. Raises FeedbackError or BadImage."""
+        """Write one sample durably; returns its id once it is on disk. Raises FeedbackError
+        (DailyLimit, DuplicateSample, DiskFull, ...) or BadImage, and then nothing was stored."""
         if self.folder is None:
             self.setup()
         row = sample_row(sample)
-        with self.lock:  # a merge that lists the new shard finds its record already there
-            shard = write_shard(self.data, rows_table([row]))
+        with self.lock:  # one visitor's limits hold under concurrent flags; a merge finds the new record
+            self._admit(row)
+            try:
+                shard = write_shard(self.data, rows_table([row]))
+            except OSError as error:
+                if is_disk_full(error):
+                    raise DiskFull() from None
+                raise
             self._remember([row], shard.name)
-        if self.sync is None and self.count() % FANOUT == 0:  # a shared store compacts when it pushes
-            with self.folder_lock():
-                self.compact()
+        if self.sync is None and (self.count() % FANOUT == 0 or self._merge_due):  # a shared store merges when it pushes
+            self._housekeeping()
         return row["id"]
 
+    def _admit(self, row: dict) -> None:
+        """Refuse a sample beyond its visitor's daily cap, or a digit they sent before with the
+        same label. Call with self.lock held."""
+        sender = self._visitors.get(row["visitor"])
+        if row["visitor"] == UNKNOWN_VISITOR or sender is None:
+            return
+        if self.per_day and sender.sent_since(time.time() - DAY_SECONDS) >= self.per_day:
+            raise DailyLimit(self.per_day)
+        earlier = sender.same_digit(row["label"], row["digit_hash"])
+        if earlier is not None:
+            raise DuplicateSample(row["label"], earlier)
+
+    def _housekeeping(self) -> None:
+        """Merge small shards; a failure is logged and retried at the next save, never the
+        failure of the sample just saved."""
+        try:
+            with self.folder_lock():
+                self.compact()
+            self._merge_due = False
+        except Exception as error:  # noqa: BLE001 - any failure: the shards stay as they are
+            self._merge_due = True
+            log.warning("merging feedback shards failed, will retry at the next save: %s", error)
+
     def _remember(self, rows: list[dict], shard: str) -> None:
-        """Add rows to the in-memory records; call with self.lock held."""
+        """Add rows to the in-memory records and their visitors' logs; call with self.lock held."""
         for row in rows:
             if row["id"] not in self._ids:
                 self._ids.add(row["id"])
-                self._records.append({**{column: row[column] for column in RECORD_COLUMNS}, "shard": shard})
+                record = {**{column: row[column] for column in RECORD_COLUMNS}, "shard": shard}
+                record["visitor"] = record["visitor"] or UNKNOWN_VISITOR
+                self._records.append(record)
+                self._visitors.setdefault(record["visitor"], VisitorLog()).add(record)
 
     # -- reading ------------------------------------------------------------------------------
     def shards(self) -> list[str]:
@@ -121,10 +204,13 @@ class FeedbackStore(FlaggingCallback):
             for row in table.to_pylist():
                 if row["id"] not in ids:
                     ids.add(row["id"])
-                    records.append({**row, "shard": name})
+                    records.append({**row, "visitor": row["visitor"] or UNKNOWN_VISITOR, "shard": name})
         records.sort(key=lambda record: record["created_at"])
+        visitors: dict[str, VisitorLog] = {}
+        for record in records:
+            visitors.setdefault(record["visitor"], VisitorLog()).add(record)
         with self.lock:
-            self._records, self._ids = records, ids
+            self._records, self._ids, self._visitors = records, ids, visitors
 
     def records(self) -> list[dict]:
         """Every sample's columns but the image, oldest first, with the shard that holds it."""
@@ -164,7 +250,7 @@ class FeedbackStore(FlaggingCallback):
         """Replace the named local shards by one holding all their rows; returns its name.
         Call with folder_lock held."""
         tables = [read_table(self.data / name) for name in names]
-        merged = write_shard(self.data, pa.concat_tables(tables), merged_from=names)
+        merged = write_shard(self.data, with_visitors(pa.concat_tables(tables)), merged_from=names)
         self._drop(names)
         moved = {sample_id for table in tables for sample_id in table["id"].to_pylist()}
         with self.lock:
@@ -178,26 +264,39 @@ class FeedbackStore(FlaggingCallback):
         returns the names of the merged shards written. Call with folder_lock held."""
         return [self.merge(group) for group in merge_plan(self.shards() if names is None else names)]
 
+    def upgrade(self, names: Sequence[str] | None = None) -> list[str]:
+        """Rewrite shards written before the visitor column (all local ones, or the named ones)
+        with today's columns, their samples from "unknown": `datasets` refuses a folder whose
+        shards' columns differ. Returns the new shards' names. Call with folder_lock held."""
+        older = [name for name in (self.shards() if names is None else names) if not is_current(self.data / name)]
+        return [self.merge([name]) for name in older]
+
     def _drop(self, names: Sequence[str]) -> None:
         for name in names:
             (self.data / name).unlink(missing_ok=True)
 
     def _recover(self) -> None:
         """Finish what a crash interrupted: drop half-written files (never acknowledged), delete
-        the shards a completed merge replaced, convert the old image-folder layout."""
-        for partial in self.data.glob(".*.tmp"):
+        the shards a completed merge replaced, convert the old layouts."""
+        for partial in [*self.data.glob(".*.tmp"), *(self.folder / ".sync").glob("*.tmp")]:
             partial.unlink()
-        for name in self.shards():
-            if rows_in(name) > 1:
-                self._drop([old for old in merged_from(self.data / name) if is_shard(old)])
-                for old in merged_from(self.data / name):
-                    if old.endswith("/") and (self.data / old).is_dir():
-                        shutil.rmtree(self.data / old)
+        for name in reversed(self.shards()):  # newest first: a merged shard is newer than what it replaced
+            if not (self.data / name).exists():  # replaced by a newer one, just dropped
+                continue
+            replaced = merged_from(self.data / name)
+            self._drop([old for old in replaced if is_shard(old) and old != name])
+            for old in replaced:
+                if old.endswith("/") and (self.data / old).is_dir():
+                    shutil.rmtree(self.data / old)
         for folder in legacy_folders(self.data):
             rows = legacy_rows(folder)
             if rows:
                 write_shard(self.data, rows_table(rows), merged_from=[f"{folder.name}/"])
             shutil.rmtree(folder)
+        try:
+            self.upgrade()
+        except OSError as error:  # a full disk: the samples still count; retried at the next push or start
+            log.warning("could not rewrite older feedback shards with the visitor column: %s", error)
 
     # -- shutting down ----------------------------------------------------------------------
     def close(self, timeout: float = 20.0) -> bool:
