@@ -25,6 +25,12 @@ from training.data import Mnist, Split, load_mnist, normalized_split
 LATENCY_SAMPLES = 300
 
 
+def per_class_accuracy(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """The share of each digit's images read right (recall per class), keyed "0".."9"."""
+    return {str(digit): round(float(value), 6) for digit, value in
+            enumerate(recall_score(labels, predicted, average=None, labels=range(10), zero_division=0))}
+
+
 def split_figures(jury: Jury, split: Split, name: str) -> dict:
     """The jury's and each juror's accuracy on a split, and the accuracy on each digit."""
     by_juror = jury.juror_probabilities(normalized_split(split, f"normalise {name}"))
@@ -33,9 +39,7 @@ def split_figures(jury: Jury, split: Split, name: str) -> dict:
         f"{name}_accuracy": round(accuracy_score(split.labels, predicted), 6),
         f"{name}_juror_accuracy": {juror: round(accuracy_score(split.labels, np.argmax(p, 1)), 6)
                                    for juror, p in by_juror.items()},
-        # Recall per class is the share of each digit's images read right.
-        f"{name}_per_class_accuracy": {str(digit): round(float(value), 6) for digit, value in
-                                       enumerate(recall_score(split.labels, predicted, average=None, labels=range(10)))},
+        f"{name}_per_class_accuracy": per_class_accuracy(split.labels, predicted),
     }
 
 

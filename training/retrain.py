@@ -5,17 +5,24 @@
 
 Feedback samples are few, so each one trained on is multiplied by small random distortions
 and weighted; training digits the current jury finds hard are repeated (hard-negative
-mining). A quarter of the feedback is held out. The candidate replaces the model in
-MODEL_DIR only if its validation accuracy (split from MNIST's training set) is at most
-0.1 pp below the current model's and its held-out feedback accuracy is not lower and
-plausible; otherwise the current model stays and the reason is printed. The MNIST test set
-is reported, never used to decide.
+mining). No one visitor weighs much: their samples of one digit count as VISITOR_CLASS_CAP
+samples at most, all of theirs as VISITOR_CAP (the k-NN keeps as many of them as references),
+so 100 consistent wrong flags weigh as 10. About a quarter of the feedback is held out, as
+whole visitors: nobody's samples vouch for the model that learned from them.
+
+The candidate replaces the model in MODEL_DIR only if its validation accuracy (split from
+MNIST's training set) is at most 0.1 pp below the current model's, no digit of MNIST
+validation or of the canvas-style validation part is read right fewer times than the
+current model does by more than the bound (CLASS_DROP_DIGITS), and its held-out feedback
+accuracy is not lower and plausible; otherwise the current model stays and the reason is
+printed. The MNIST test set is reported, never used to decide.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -33,8 +40,9 @@ from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
 from digit.neighbours import ORIGINS
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
+from training.canvas_digits import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
-from training.evaluate import report_figures
+from training.evaluate import per_class_accuracy, report_figures
 from training.train import TrainingSet, train
 
 HELD_OUT_SHARE = 0.25
@@ -49,13 +57,40 @@ MAX_VALIDATION_DROP = 0.001  # 0.1 percentage point (10 digits of 10,000)
 MIN_VALIDATION_SLACK = 3  # digits: on a small validation split (trials, tests) 0.1 pp is less than one digit,
                           # and two juries differ by a digit or two by chance alone
 MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach a consistent labelling
+UNKNOWN_VISITOR = "unknown"  # samples that do not say who sent them (older datasets): one visitor together
+VISITOR_CLASS_CAP = 10.0  # effective samples one visitor gives one digit at most...
+VISITOR_CAP = 50.0  # ...and in all: a person correcting the jury sends a few of each digit
+MAX_HELD_VISITOR_SHARE = 0.5  # a visitor with more of the feedback than this is learned from (capped), never held out
+# A digit of MNIST validation or of the canvas validation part may be read right this many
+# fewer times than the current jury reads it, or CLASS_DROP_SHARE of its images if more. From
+# the spread of honest retrainings on the reduced MNIST (40 bubble digits from one visitor, two
+# datasets, seeds 0-4): two candidates differed by 2 digits of a class at most, a candidate and
+# the current jury by 3 (the canvas 1s, 17 of them); one visitor's 60-100 footed 1s sent as 7s cost 7-10.
+CLASS_DROP_DIGITS = 3
+CLASS_DROP_SHARE = 0.005  # 5 of a digit's ~1,000 MNIST validation images at full size (not measured there)
 
 
 @dataclass(frozen=True)
 class Feedback:
     pixels: np.ndarray  # (n, 784) normalised
     labels: np.ndarray
+    visitors: np.ndarray | None = None  # who sent each sample (None: all "unknown")
     origin: dict = field(default_factory=dict)  # where it came from, for the model card
+
+    def __post_init__(self) -> None:
+        if self.visitors is None:
+            object.__setattr__(self, "visitors", np.full(len(self.labels), UNKNOWN_VISITOR, dtype=object))
+
+    def subset(self, keep: np.ndarray) -> "Feedback":
+        return Feedback(self.pixels[keep], self.labels[keep], self.visitors[keep], self.origin)
+
+
+@dataclass(frozen=True)
+class FeedbackSplit:
+    learn: Feedback
+    held_out: Feedback
+    by: str  # "visitor": whole visitors held out; "sample": one visitor only, a share of their samples
+    held_visitors: int  # visitors whose samples are held out
 
 
 def load_feedback(source: str, revision: str | None = None) -> Feedback:
@@ -79,39 +114,97 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
                 keep.append(index)
         chosen = data.select(keep)
         labels = np.asarray(chosen["label"], np.int64)
+        # A dataset from before the visitor column: nothing says its samples came from different
+        # people, so together they weigh as one visitor (each its own would escape every cap).
+        sent_by = chosen["visitor"] if "visitor" in chosen.column_names else [None] * len(chosen)
+        visitors = np.array([visitor or UNKNOWN_VISITOR for visitor in sent_by], dtype=object)
         # One image decoded at a time: 50,000 decoded sketches would not fit in memory at once.
         pixels = normalized_pixels(chosen["image"], "normalise feedback") if keep else np.zeros((0, 784), np.uint8)
     inked = pixels.any(axis=1)  # the store refuses pictures without a digit; a foreign dataset may not
-    return Feedback(pixels[inked], labels[inked], origin)
+    return Feedback(pixels[inked], labels[inked], visitors[inked], origin)
 
 
-def split_feedback(feedback: Feedback, seed: int = 0) -> tuple[Feedback, Feedback]:
-    """Hold out a quarter of the samples, stratified by digit while there are enough of them
-    (a quarter holding each digit once at least); a digit seen once is only learned."""
-    digits, counts = np.unique(feedback.labels, return_counts=True)
-    shared = np.flatnonzero(np.isin(feedback.labels, digits[counts >= 2]))
-    held = np.zeros(len(feedback.labels), bool)
+def split_feedback(feedback: Feedback, seed: int = 0) -> FeedbackSplit:
+    """Hold out whole visitors, in a random order, until about a quarter of the samples are
+    held out; a visitor holding more than half of the feedback is only learned from (capped).
+
+    With a single visitor (or none small enough) a quarter of the samples is held out instead,
+    stratified by digit while there are enough of them; a digit seen once is only learned.
+    Those held-out samples come from the person the candidate learned from, so they only show
+    it learned their labelling: the per-digit bounds on validation are what judge it then."""
+    names, counts = np.unique(feedback.visitors.astype(str), return_counts=True)
+    eligible = [name for name, count in zip(names, counts) if count <= MAX_HELD_VISITOR_SHARE * len(feedback.labels)]
+    if len(names) < 2 or not eligible:
+        held = _held_samples(feedback.labels, seed)
+        return FeedbackSplit(feedback.subset(~held), feedback.subset(held), "sample", int(held.any()))
+    sizes = dict(zip(names, counts))
+    chosen: list[str] = []
+    for name in np.random.default_rng(seed).permutation(eligible):
+        if sum(sizes[held_name] for held_name in chosen) >= HELD_OUT_SHARE * len(feedback.labels):
+            break
+        chosen.append(str(name))
+    held = np.isin(feedback.visitors.astype(str), chosen)
+    return FeedbackSplit(feedback.subset(~held), feedback.subset(held), "visitor", len(chosen))
+
+
+def _held_samples(labels: np.ndarray, seed: int) -> np.ndarray:
+    """A quarter of the samples, stratified by digit where it can be: a mask."""
+    digits, counts = np.unique(labels, return_counts=True)
+    shared = np.flatnonzero(np.isin(labels, digits[counts >= 2]))
+    held = np.zeros(len(labels), bool)
     if len(shared) >= 2:
-        classes = len(np.unique(feedback.labels[shared]))
-        stratify = feedback.labels[shared] if len(shared) * HELD_OUT_SHARE >= classes else None
+        classes = len(np.unique(labels[shared]))
+        stratify = labels[shared] if len(shared) * HELD_OUT_SHARE >= classes else None
         _, chosen = train_test_split(shared, test_size=HELD_OUT_SHARE, stratify=stratify, random_state=seed)
         held[chosen] = True
-    return (Feedback(feedback.pixels[~held], feedback.labels[~held]),
-            Feedback(feedback.pixels[held], feedback.labels[held]))
+    return held
 
 
-def distort(pixels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """count random small affine distortions of each 28x28 digit (rotation, scale, shear, shift)."""
+def visitor_shares(labels: np.ndarray, visitors: np.ndarray) -> np.ndarray:
+    """Each sample's share of a full feedback weight: one visitor's samples of one digit share
+    VISITOR_CLASS_CAP at most, all their samples VISITOR_CAP at most. A person's few
+    corrections count in full; a hundred consistent flags of one style count as ten."""
+    shares = np.ones(len(labels))
+    for visitor in np.unique(visitors.astype(str)):
+        mine = visitors.astype(str) == visitor
+        for digit in np.unique(labels[mine]):
+            these = mine & (labels == digit)
+            shares[these] = min(1.0, VISITOR_CLASS_CAP / these.sum())
+        total = shares[mine].sum()
+        if total > VISITOR_CAP:
+            shares[mine] *= VISITOR_CAP / total
+    return shares
+
+
+def reference_picks(labels: np.ndarray, visitors: np.ndarray, shares: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Which samples the k-NN keeps as references: of one visitor's samples of one digit as
+    many as they weigh (rounded up), at random, and KNN_FEEDBACK in all at most. The k-NN
+    votes with references, not weights, so its cap is a count."""
+    picks = []
+    for visitor in np.unique(visitors.astype(str)):
+        for digit in np.unique(labels):
+            these = np.flatnonzero((visitors.astype(str) == visitor) & (labels == digit))
+            if len(these):
+                picks.append(rng.permutation(these)[:math.ceil(shares[these].sum() - 1e-9)])
+    chosen = np.concatenate(picks) if picks else np.zeros(0, int)
+    return rng.permutation(chosen)[:KNN_FEEDBACK]
+
+
+def distort(pixels: np.ndarray, count: int | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """count random small affine distortions of each 28x28 digit (rotation, scale, shear, shift),
+    in order: all of the first digit's, then the second's; count may differ per digit."""
     images = pixels.reshape(-1, 28, 28)
+    counts = np.broadcast_to(np.asarray(count, int), len(images))
     out = []
-    for image in images:
-        for _ in range(count):
+    for image, copies in zip(images, counts):
+        for _ in range(copies):
             angle, scale = rng.uniform(-12, 12), rng.uniform(0.85, 1.1)
             matrix = cv2.getRotationMatrix2D((14, 14), angle, scale)
             matrix[0, 1] += rng.uniform(-0.2, 0.2)
             matrix[:, 2] += rng.uniform(-1.5, 1.5, size=2)
             out.append(cv2.warpAffine(image, matrix, (28, 28), flags=cv2.INTER_LINEAR))
-    return np.asarray(out, np.uint8).reshape(-1, 784)
+    return np.asarray(out, np.uint8).reshape(-1, 784) if out else np.zeros((0, 784), np.uint8)
 
 
 def hard_training_digits(current: Classifier, pixels: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -123,42 +216,81 @@ def hard_training_digits(current: Classifier, pixels: np.ndarray, labels: np.nda
     return hard[np.argsort(truth[hard])][:MAX_HARD]
 
 
+def read_per_class(classifier: Classifier, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    return per_class_accuracy(labels, np.argmax(classifier.predict_proba(pixels), axis=1))
+
+
 def accuracy(classifier: Classifier, pixels: np.ndarray, labels: np.ndarray) -> float:
     if len(labels) == 0:
         return float("nan")
     return float(np.mean(np.argmax(classifier.predict_proba(pixels), axis=1) == labels))
 
 
-def gate(current: dict, candidate: dict, validation_size: int = 10_000) -> tuple[bool, str]:
-    """Promote only a model that keeps MNIST and learns the feedback."""
+@dataclass(frozen=True)
+class Verdict:
+    promoted: bool
+    reason: str
+
+
+def class_drops(current: dict[str, float] | None, candidate: dict[str, float], labels: np.ndarray) -> list[str]:
+    """The digits the candidate reads right fewer times than the current jury by more than
+    the bound, in words (none when the current jury's figures are unknown)."""
+    drops = []
+    for digit in range(10):
+        size = int(np.sum(labels == digit))
+        if not current or str(digit) not in current or size == 0:
+            continue
+        before, after = round(current[str(digit)] * size), round(candidate[str(digit)] * size)
+        allowed = max(CLASS_DROP_DIGITS, math.floor(CLASS_DROP_SHARE * size))
+        if before - after > allowed:
+            drops.append(f"the {digit}s read right fell from {before} to {after} of {size} (at most {allowed} may)")
+    return drops
+
+
+def gate(current: dict, candidate: dict, validation_labels: np.ndarray, canvas_labels: np.ndarray) -> Verdict:
+    """Promote only a model that keeps MNIST and the canvas-style digits, digit by digit, and
+    learns the feedback."""
     drop = current["validation_accuracy"] - candidate["validation_accuracy"]
-    limit = max(MAX_VALIDATION_DROP, MIN_VALIDATION_SLACK / validation_size)
+    limit = max(MAX_VALIDATION_DROP, MIN_VALIDATION_SLACK / len(validation_labels))
     if drop > limit + 1e-6:  # cards round accuracies to 6 places
-        return False, f"validation accuracy fell by {drop:.2%} (limit {limit:.2%})"
+        return Verdict(False, f"validation accuracy fell by {drop:.2%} (limit {limit:.2%})")
+    for name, key, labels in (("MNIST validation", "validation_per_class", validation_labels),
+                              ("canvas-style validation", "canvas_per_class", canvas_labels)):
+        drops = class_drops(current.get(key), candidate[key], labels)
+        if drops:
+            return Verdict(False, f"{name}: {'; '.join(drops)}")
     if candidate["feedback_accuracy"] < current["feedback_accuracy"]:
-        return False, (f"held-out feedback accuracy fell from {current['feedback_accuracy']:.1%} "
-                       f"to {candidate['feedback_accuracy']:.1%}")
+        return Verdict(False, f"held-out feedback accuracy fell from {current['feedback_accuracy']:.1%} "
+                              f"to {candidate['feedback_accuracy']:.1%}")
     if candidate["feedback_accuracy"] < MIN_PLAUSIBLE_FEEDBACK_ACCURACY:
-        return False, (f"held-out feedback accuracy is only {candidate['feedback_accuracy']:.1%}: the "
-                       "feedback labels are not consistent (mislabelled or poisoned data?)")
-    return True, "better on held-out feedback and as good on MNIST validation"
+        return Verdict(False, f"held-out feedback accuracy is only {candidate['feedback_accuracy']:.1%}: the "
+                              "feedback labels are not consistent (mislabelled or poisoned data?)")
+    return Verdict(True, "better on held-out feedback, and as good on MNIST and canvas-style validation, digit by digit")
 
 
 def feedback_training_set(learn: Feedback, rng: np.random.Generator) -> TrainingSet:
     """The feedback to learn from, bounded however much there is: each sample with up to
     VARIANTS_PER_SAMPLE distorted copies while they fit in FEEDBACK_BUDGET, then fewer copies,
-    then a random share of the samples; the k-NN keeps at most KNN_FEEDBACK of them."""
+    then a random share of the samples; each weighed by its visitor's share (visitor_shares),
+    and the k-NN keeps as references what each visitor weighs, KNN_FEEDBACK at most."""
     count = len(learn.labels)
     if count > FEEDBACK_BUDGET:
-        chosen = rng.choice(count, FEEDBACK_BUDGET, replace=False)
-        learn, count = Feedback(learn.pixels[chosen], learn.labels[chosen], learn.origin), FEEDBACK_BUDGET
+        learn, count = learn.subset(rng.choice(count, FEEDBACK_BUDGET, replace=False)), FEEDBACK_BUDGET
     copies = int(np.clip(FEEDBACK_BUDGET // max(count, 1) - 1, 0, VARIANTS_PER_SAMPLE))
-    pixels = np.concatenate([learn.pixels, distort(learn.pixels, copies, rng)])
-    labels = np.concatenate([learn.labels, np.repeat(learn.labels, copies)])
+    shares = visitor_shares(learn.labels, learn.visitors)
+    # A sample at a fraction of full weight gets that fraction of the copies, each weighed so that
+    # the sample weighs what its share says: a flood costs training time as little as it weighs.
+    each = np.clip(np.rint((1 + copies) * shares).astype(int) - 1, 0, copies)
+    row_weights = FEEDBACK_WEIGHT * shares * (1 + copies) / (1 + each)
+    pixels = np.concatenate([learn.pixels, distort(learn.pixels, each, rng)])
+    labels = np.concatenate([learn.labels, np.repeat(learn.labels, each)])
+    weights = np.concatenate([row_weights, np.repeat(row_weights, each)])  # copies in the order distort makes them
     origins = np.full(len(labels), ORIGINS["generated"], np.int8)  # copies are never references
-    origins[rng.permutation(count)[:KNN_FEEDBACK]] = ORIGINS["feedback"]
-    return TrainingSet(pixels, labels, np.full(len(labels), FEEDBACK_WEIGHT),
-                       {"feedback": count, "feedback_variants": count * copies}, origins)
+    origins[reference_picks(learn.labels, learn.visitors, shares, rng)] = ORIGINS["feedback"]
+    return TrainingSet(pixels, labels, weights,
+                       {"feedback": count, "feedback_variants": int(each.sum()),
+                        "feedback_visitors": len(np.unique(learn.visitors.astype(str))),
+                        "feedback_effective": round(float(shares.sum()), 2)}, origins)
 
 
 def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = None,
@@ -170,7 +302,8 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     feedback = load_feedback(source, revision)
     if len(feedback.labels) < MIN_SAMPLES:
         return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})"}
-    learn, held_out = split_feedback(feedback, seed)
+    split = split_feedback(feedback, seed)
+    learn, held_out = split.learn, split.held_out
     current = load_model(folder)
     mnist = load_mnist(mnist_limit)
     rng = np.random.default_rng(seed)
@@ -185,15 +318,28 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
 
     trained = train(mnist, extra=extra)
     candidate = Classifier(trained.jury, trained.card["version"])
+    # MNIST validation as each jury read it before its final fit (which learns the validation
+    # digits): from the cards. The canvas validation part no jury learns: both read it now.
+    canvas, canvas_labels = canvas_pixels("validation", most=len(mnist.validation.labels))
+    current_metrics, candidate_metrics = current.card.get("metrics", {}), trained.card["metrics"]
     figures = {
-        "current": {"validation_accuracy": current.card.get("metrics", {}).get("validation_accuracy", 0.0),
-                    "feedback_accuracy": accuracy(current.classifier, held_out.pixels, held_out.labels)},
-        "candidate": {"validation_accuracy": trained.card["metrics"]["validation_accuracy"],
-                      "feedback_accuracy": accuracy(candidate, held_out.pixels, held_out.labels)},
+        "current": {"validation_accuracy": current_metrics.get("validation_accuracy", 0.0),
+                    "feedback_accuracy": accuracy(current.classifier, held_out.pixels, held_out.labels),
+                    "validation_per_class": current_metrics.get("validation_per_class_accuracy"),
+                    "canvas_per_class": read_per_class(current.classifier, canvas, canvas_labels)},
+        "candidate": {"validation_accuracy": candidate_metrics["validation_accuracy"],
+                      "feedback_accuracy": accuracy(candidate, held_out.pixels, held_out.labels),
+                      "validation_per_class": candidate_metrics["validation_per_class_accuracy"],
+                      "canvas_per_class": read_per_class(candidate, canvas, canvas_labels)},
     }
-    promoted, reason = gate(figures["current"], figures["candidate"], len(mnist.validation.labels))
+    verdict = gate(figures["current"], figures["candidate"], mnist.validation.labels, canvas_labels)
+    promoted, reason = verdict.promoted, verdict.reason
+    if figures["current"]["validation_per_class"] is None:
+        reason += " (the current card has no per-digit MNIST validation figures: checked overall only)"
     report = {"promoted": promoted, "reason": reason, **figures,
               "feedback_samples": len(feedback.labels), "held_out": len(held_out.labels),
+              "held_out_by": split.by, "held_out_visitors": split.held_visitors,
+              "feedback_visitors": len(np.unique(feedback.visitors.astype(str))),
               "hard_negatives": int(len(hard)), **feedback.origin,
               "training_seconds": trained.card["training"]["seconds"]}
     if promoted:
@@ -202,6 +348,8 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
         card["parent_version"] = current.card.get("version")
         card["history"] = history(current.card)  # every version before this one, for the page
         card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
+        card["metrics"]["canvas_validation_served_per_class_accuracy"] = figures["candidate"]["canvas_per_class"]
+        card["data"]["feedback_held_out_by"] = split.by
         card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
         save_model(trained.jury, folder, card)
         report["version"] = card["version"]

@@ -30,7 +30,7 @@ from digit.model_store import save_model
 from digit.neighbours import ORIGINS
 from training.canvas_digits import canvas_pixels
 from training.data import Mnist, Split, load_mnist, normalized_split
-from training.evaluate import report_figures
+from training.evaluate import per_class_accuracy, report_figures
 from training.stroke_digits import stroke_digits
 
 WEIGHT_GRID = (0.0, 1.0, 2.0, 3.0, 4.0)
@@ -153,9 +153,13 @@ def train(mnist: Mnist, extra: TrainingSet | None = None, strokes: int | None = 
         on_canvas, canvas_figures = validation_figures(jury, canvas_pixels_, canvas_labels, "canvas_validation")
         weights = choose_weights(on_mnist, validation.labels, on_canvas, canvas_labels)
         jury.set_params(weights=weights)
+        read_mnist, read_canvas = np.argmax(jury.vote(on_mnist), 1), np.argmax(jury.vote(on_canvas), 1)
         figures = {  # the jury's vote on the probabilities already computed: no second reading
-            "validation_accuracy": round(accuracy_score(validation.labels, np.argmax(jury.vote(on_mnist), 1)), 6),
-            "canvas_validation_accuracy": round(accuracy_score(canvas_labels, np.argmax(jury.vote(on_canvas), 1)), 6),
+            "validation_accuracy": round(accuracy_score(validation.labels, read_mnist), 6),
+            "canvas_validation_accuracy": round(accuracy_score(canvas_labels, read_canvas), 6),
+            # Per digit too: the retraining's gate lets no digit fall (training/retrain.py).
+            "validation_per_class_accuracy": per_class_accuracy(validation.labels, read_mnist),
+            "canvas_validation_per_class_accuracy": per_class_accuracy(canvas_labels, read_canvas),
             **mnist_figures, **canvas_figures, "weights": dict(zip(jury.jurors_, weights)),
         }
         progress.update()
