@@ -60,7 +60,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delet
                                    elem_id="per-digit")
             confusions = gr.ScatterPlot(x="read as", y="drawn", color="samples", title="Drawn vs read as",
                                         height=240, elem_id="confusions")
-        latest = gr.Gallery(label="Newest samples (drawn digit, and what the jury read)", columns=8, height=300,
+        latest = gr.Gallery(label="Newest samples the jury read right, as it saw them (28x28)", columns=8, height=300,
                             object_fit="contain", elem_id="latest")
         history = gr.Dataframe(label="Model history: each promoted jury", interactive=False, elem_id="history")
         refresh = gr.Button("Refresh", size="sm")

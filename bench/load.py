@@ -1,74 +1,189 @@
-"""A load generator for the running app, in its own process: `python -m bench.load URL FILES`.
+"""Load generators for the running app, each in its own process: `python -m bench.load SCENARIO URL FILES`.
 
-FILES is a JSON file of [path, digit] pairs. Each of --users threads sends requests one after
-the other for --seconds over the README's HTTP recipe (one kept-alive connection each):
-classify, and every fifth request a flag. Prints one JSON object. `make bench` starts it
+FILES is a JSON file of [path, digit] pairs (PNG pictures). Every simulated client keeps one
+connection and sends its own X-Forwarded-For, as the Hub's proxy would for separate visitors
+(the app under test runs with PROXY_HOPS=1). Prints one JSON object. `make bench` starts it
 under `nice`, so that on a machine of few cores the server keeps its share of them.
+
+- api:   --users clients call classify in one request (POST /gradio_api/run/classify, a data URL)
+         one after the other for --seconds.
+- pad:   --visitors replay the page's own stroke event (POST /gradio_api/run/predict with the
+         pad's PNG data URL, fn_index and session, as the browser sends it), one stroke every
+         2 s each (jittered), beside --users api clients.
+- flood: --users api clients as above for --seconds undisturbed, then the same again beside one
+         client that sends classify and flag as fast as it can from one address.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import random
+import string
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 
-from bench.local_app import HttpApi
+
+def data_url(path: str) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def load(url: str, files: list[tuple[str, int]], users: int, seconds: float) -> dict:
-    deadline = time.monotonic() + seconds
-    lock = threading.Lock()
-    times: list[float] = []
-    errors: list[str] = []
-    flagged: list[str] = []
+def file_data(url: str) -> dict:
+    return {"url": url, "meta": {"_type": "gradio.FileData"}}
 
-    def user(index: int) -> None:
-        client = HttpApi(url)
+
+class Tally:
+    """Latencies and outcomes of many threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.times: list[float] = []
+        self.statuses: dict[str, int] = {}
+        self.errors: list[str] = []
+
+    def add(self, started: float, outcome: str, error: str | None = None) -> None:
+        with self.lock:
+            if outcome == "ok":
+                self.times.append((time.perf_counter() - started) * 1000)
+            self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
+            if error:
+                self.errors.append(error[:200])
+
+    def report(self, seconds: float) -> dict:
+        figures = {f"p{p}": round(float(np.percentile(self.times, p)), 1) for p in (50, 95, 99)} if self.times else {}
+        errors = sum(count for outcome, count in self.statuses.items() if outcome != "ok")
+        return {"requests": sum(self.statuses.values()), "per_second": round(len(self.times) / seconds, 1),
+                "errors": errors, "outcomes": self.statuses, "error_samples": self.errors[:3], **figures}
+
+
+def _outcome(answer: httpx.Response) -> tuple[str, str | None]:
+    if answer.status_code == 200 and "error" not in answer.json():
+        return "ok", None
+    return f"http {answer.status_code}", answer.text
+
+
+def api_client(url: str, files: list[str], address: str, deadline: float, tally: Tally) -> None:
+    with httpx.Client(base_url=url, timeout=30, headers={"X-Forwarded-For": address}) as http:
         request = 0
         while time.monotonic() < deadline:
-            path, digit = files[(index * 7 + request) % len(files)]
-            start = time.perf_counter()
+            body = {"data": [file_data(files[request % len(files)])]}
+            started = time.perf_counter()
             try:
-                if request % 5 == 4:
-                    text = client.predict(path, digit, api_name="flag")
-                    with lock:
-                        flagged.append(text)
-                else:
-                    client.predict(path, api_name="classify")
-                with lock:
-                    times.append((time.perf_counter() - start) * 1000)
-            except Exception as error:  # noqa: BLE001 - counted and reported
-                with lock:
-                    errors.append(str(error)[:200])
+                tally.add(started, *_outcome(http.post("gradio_api/run/classify", json=body)))
+            except httpx.HTTPError as error:
+                tally.add(started, "connection", repr(error))
             request += 1
-        client.close()
 
-    start = time.perf_counter()
-    threads = [threading.Thread(target=user, args=(index,)) for index in range(users)]
+
+def stroke_event(url: str) -> int:
+    """The fn_index of the pad's change event, from the app's config (as the browser finds it)."""
+    config = httpx.get(url.rstrip("/") + "/config", timeout=30).json()
+    pad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketchpad")
+    return next(dep["id"] for dep in config["dependencies"] if [pad, "change"] in dep["targets"])
+
+
+def pad_visitor(url: str, files: list[str], address: str, fn_index: int, deadline: float, tally: Tally,
+                rng: random.Random) -> None:
+    session = "".join(rng.choices(string.ascii_lowercase + string.digits, k=11))
+    with httpx.Client(base_url=url, timeout=30, headers={"X-Forwarded-For": address}) as http:
+        time.sleep(rng.uniform(0, 2))  # visitors do not start in step
+        stroke = 0
+        while time.monotonic() < deadline:
+            due = time.monotonic() + rng.uniform(1.5, 2.5)
+            body = {"data": [files[stroke % len(files)]], "fn_index": fn_index, "trigger_id": None,
+                    "session_hash": session}
+            started = time.perf_counter()
+            try:
+                answer = http.post("gradio_api/run/predict", json=body)
+                ok = answer.status_code == 200 and str(answer.json()["data"][0]).lstrip("#").strip()[:1].isdigit()
+                tally.add(started, "ok" if ok else f"http {answer.status_code}", None if ok else answer.text)
+            except httpx.HTTPError as error:
+                tally.add(started, "connection", repr(error))
+            stroke += 1
+            time.sleep(max(due - time.monotonic(), 0))
+
+
+def flooder(url: str, files: list[tuple[str, int]], deadline: float, result: dict) -> None:
+    """One address sending classify (one request) and flag (Gradio's /call) as fast as it can."""
+    counts = {"classify_ok": 0, "classify_limited": 0, "classify_other": 0, "flag_saved": 0, "flag_refused": 0}
+    with httpx.Client(base_url=url, timeout=30, headers={"X-Forwarded-For": "198.51.100.66"}) as http:
+        request = 0
+        while time.monotonic() < deadline:
+            path, digit = files[request % len(files)]
+            try:
+                if request % 2:
+                    started = http.post("gradio_api/call/flag", json={"data": [file_data(path), digit]}).json()
+                    stream = http.get(f"gradio_api/call/flag/{started['event_id']}").text
+                    counts["flag_saved" if "Saved as a" in stream else "flag_refused"] += 1
+                else:
+                    answer = http.post("gradio_api/run/classify", json={"data": [file_data(path)]})
+                    key = {200: "classify_ok", 429: "classify_limited"}.get(answer.status_code, "classify_other")
+                    counts[key] += 1
+            except (httpx.HTTPError, KeyError, ValueError):
+                counts["classify_other"] += 1
+            request += 1
+    result.update(counts)
+
+
+def run(threads: list[threading.Thread], seconds: float) -> float:
+    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(seconds + 60)
-    elapsed = time.perf_counter() - start
-    figures = {f"p{p}": round(float(np.percentile(times, p)), 2) for p in (50, 95, 99)} if times else {}
-    return {"users": users, "seconds": round(elapsed, 1), "requests": len(times) + len(errors),
-            "per_second": round(len(times) / elapsed, 1), "errors": len(errors), "error_samples": errors[:3],
-            "flagged_acknowledged": len(flagged), **figures}
+    return time.perf_counter() - started
+
+
+def api_scenario(url: str, files: list[str], users: int, seconds: float, flood: list | None = None) -> dict:
+    tally, result = Tally(), {}
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=api_client, args=(url, files, f"203.0.113.{index + 1}", deadline, tally))
+               for index in range(users)]
+    if flood is not None:
+        threads.append(threading.Thread(target=flooder, args=(url, flood, deadline, result)))
+    return {"users": users, "seconds": round(run(threads, seconds), 1), **tally.report(seconds),
+            **({"flooder": result} if flood is not None else {})}
+
+
+def pad_scenario(url: str, files: list[str], visitors: int, users: int, seconds: float) -> dict:
+    strokes, api = Tally(), Tally()
+    deadline = time.monotonic() + seconds
+    fn_index = stroke_event(url)
+    threads = [threading.Thread(target=pad_visitor, args=(url, files, f"192.0.2.{index + 1}", fn_index, deadline,
+                                                          strokes, random.Random(index)))
+               for index in range(visitors)]
+    threads += [threading.Thread(target=api_client, args=(url, files, f"203.0.113.{index + 1}", deadline, api))
+                for index in range(users)]
+    elapsed = run(threads, seconds)
+    return {"visitors": visitors, "api_users": users, "seconds": round(elapsed, 1),
+            "strokes": strokes.report(elapsed), "api": api.report(elapsed)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Load the running app's API with concurrent HTTP users.")
+    parser = argparse.ArgumentParser(description="Load the running app with simulated visitors and API clients.")
+    parser.add_argument("scenario", choices=("api", "pad", "flood"))
     parser.add_argument("url")
-    parser.add_argument("files", type=Path, help="JSON list of [path, digit]")
-    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("files", type=Path, help="JSON list of [path, digit] (PNG pictures)")
+    parser.add_argument("--users", type=int, default=16, help="API clients")
+    parser.add_argument("--visitors", type=int, default=40, help="visitors drawing (pad)")
     parser.add_argument("--seconds", type=float, default=60)
     arguments = parser.parse_args()
-    files = [(path, int(digit)) for path, digit in json.loads(arguments.files.read_text())]
-    print(json.dumps(load(arguments.url, files, arguments.users, arguments.seconds)))
+    pairs = [(path, int(digit)) for path, digit in json.loads(arguments.files.read_text())]
+    urls = [data_url(path) for path, _ in pairs]
+    if arguments.scenario == "api":
+        report = api_scenario(arguments.url, urls, arguments.users, arguments.seconds)
+    elif arguments.scenario == "pad":
+        report = pad_scenario(arguments.url, urls, arguments.visitors, arguments.users, arguments.seconds)
+    else:
+        flood = [(url, digit) for url, (_, digit) in zip(urls, pairs)]
+        report = {"undisturbed": api_scenario(arguments.url, urls, arguments.users, arguments.seconds),
+                  "flooded": api_scenario(arguments.url, urls, arguments.users, arguments.seconds, flood)}
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

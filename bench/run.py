@@ -2,9 +2,9 @@
 
 Accuracy (MNIST test, validation, each juror, our canvas-style set and its confident wrong
 answers, MNIST digits rendered as people send them), model size and load time, in-process
-latency for an 800x800 sketch on one core, CLI throughput, API latency (plain HTTP as the
-"Use via API" curl recipe does it, and gradio_client), a load test with 16 HTTP users from a
-niced process of its own, the page in Chromium (mouse-up to verdict, the Dataset tab at
+latency for an 800x800 sketch on one core, CLI throughput, API latency (plain HTTP as
+README's one-request recipe does it, and gradio_client), load from a niced process of its own
+(16 API clients; 40 visitors drawing beside 4 API clients; one client flooding), the page in Chromium (mouse-up to verdict, the Dataset tab at
 10,000 samples), the feedback loop at full size, and the last training's time and memory
 from the model card. Writes artifacts/bench.json too.
 """
@@ -32,6 +32,7 @@ from digit.feedback import FeedbackStore
 from digit.model_store import load_model
 from training.data import load_mnist
 from training.evaluate import evaluate
+from bench.backdoor import backdoor
 from bench.feedback_loop import feedback_loop
 from bench.local_app import HttpApi, running_app
 from bench.page_timing import dataset_tab, stroke_to_verdict
@@ -134,20 +135,41 @@ def api_latency(app: dict, files: list[str], clients: int, requests_per_client: 
             **percentiles(times)}
 
 
-def load_test(app: dict, files: list[tuple[str, int]], users: int, seconds: float) -> dict:
-    """bench.load in its own process under `nice` (the server keeps its share of the cores):
-    users classify, every fifth request flags; then every acknowledged flag is looked up."""
-    listing = Path(app["feedback"]).parent / "load_files.json"
+def load_test(app: dict, scenario: str, files: list[tuple[str, int]], seconds: float, **options: int) -> dict:
+    """bench.load SCENARIO in its own process under `nice` (the server keeps its share of the
+    cores); for the flood, every flag the flooder was told was saved is looked up in the store."""
+    listing = Path(app["feedback"]).parent / f"load_{scenario}.json"
     listing.write_text(json.dumps(files))
-    result = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "bench.load", app["url"], str(listing),
-                             "--users", str(users), "--seconds", str(seconds)],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=seconds + 300, check=True)
+    flags = [f"--{name}={value}" for name, value in options.items()]
+    result = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "bench.load", scenario, app["url"], str(listing),
+                             "--seconds", str(seconds), *flags],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=3 * seconds + 300, check=True)
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    store = FeedbackStore(app["feedback"], repo_id="")
-    store.setup()
-    stored = [record["id"] for record in store.records()]
-    return {**report, "client": "http, niced process", "cores": os.cpu_count(), "flagged_stored": len(stored),
-            "flagged_stored_unique": len(set(stored))}
+    report |= {"client": "http, niced process", "cores": os.cpu_count()}
+    if scenario == "flood":
+        store = FeedbackStore(app["feedback"], repo_id="")
+        store.setup()
+        report["flagged_stored"] = len({record["id"] for record in store.records()})
+    return report
+
+
+def pad_files(folder: Path, mnist, count: int = 40) -> list[tuple[str, int]]:
+    """What the drawing pad sends after a stroke: the ink's box with a margin, at most 256 px on
+    its long side, black on transparent (validation digits drawn as sketches)."""
+    rng = np.random.default_rng(4)
+    files = []
+    for index in range(count):
+        sketch = sketch_from_mnist(mnist.validation.images[100 + index], rng, canvas=600)
+        ys, xs = np.nonzero(sketch[..., 3])
+        margin = 36
+        box = sketch[max(ys.min() - margin, 0):ys.max() + margin, max(xs.min() - margin, 0):xs.max() + margin]
+        scale = min(1.0, 256 / max(box.shape[:2]))
+        box = cv2.resize(box, (max(round(box.shape[1] * scale), 1), max(round(box.shape[0] * scale), 1)),
+                         interpolation=cv2.INTER_AREA)
+        path = folder / f"pad{index}.png"
+        Image.fromarray(box).save(path)
+        files.append((str(path), int(mnist.validation.labels[100 + index])))
+    return files
 
 
 def sketch_files(folder: Path, mnist, count: int = 40) -> list[tuple[str, int]]:
@@ -184,18 +206,25 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         files = sketch_files(Path(folder), mnist)
         print("API latency and load…", file=sys.stderr)
-        with running_app(Path(folder) / "app") as app:
+        pads = pad_files(Path(folder), mnist)
+        # The load generator plays the Hub's proxy (each client its own X-Forwarded-For), as on a Space.
+        with running_app(Path(folder) / "app", environment={"PROXY_HOPS": "1"}) as app:
             paths = [path for path, _ in files]
             for kind in CLIENTS:
                 report[f"api_1_client_{kind}"] = api_latency(app, paths, 1, 60, kind)
                 report[f"api_8_clients_{kind}"] = api_latency(app, paths, 8, 20, kind)
-            report["load_16_users"] = load_test(app, files, 16, load_seconds)
+            report["load_16_users"] = load_test(app, "api", files, load_seconds, users=16)
+            report["load_40_visitors"] = load_test(app, "pad", pads, load_seconds, visitors=40, users=4)
+        with running_app(Path(folder) / "flood", environment={"PROXY_HOPS": "1"}) as app:
+            report["load_flood"] = load_test(app, "flood", files, load_seconds / 2, users=8)
         print("the page in Chromium…", file=sys.stderr)
         with running_app(Path(folder) / "page") as app:
             report["stroke_to_verdict"] = stroke_to_verdict(app["url"])
         report["dataset_tab"] = dataset_tab()
         print("the feedback loop at full size…", file=sys.stderr)
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
+        print("one visitor's backdoor at full size…", file=sys.stderr)
+        report["backdoor"] = backdoor(Path(folder) / "backdoor")
     return report
 
 
@@ -210,7 +239,7 @@ def concurrency_sweep(levels: list[int], seconds: float) -> list[dict]:
             scratch = Path(folder) / f"concurrency{level}"
             scratch.mkdir()
             with running_app(scratch) as app:
-                load = load_test(app, files, 16, seconds)
+                load = load_test(app, "api", files, seconds, users=16)
                 single = api_latency(app, [path for path, _ in files], 1, 30, "http")
             results.append({"concurrency": level, "per_second": load["per_second"], "p95": load.get("p95"),
                             "errors": load["errors"], "one_client_p50": single["p50"]})
@@ -221,7 +250,8 @@ def concurrency_sweep(levels: list[int], seconds: float) -> list[dict]:
 def table(report: dict) -> str:
     evaluation, kinds = report["evaluation"], report["input_kinds"]
     test = evaluation["mnist_test_accuracy"]
-    load = report["load_16_users"]
+    load, pad, flood = report["load_16_users"], report["load_40_visitors"], report["load_flood"]
+    calm, flooded, flooder = flood["undisturbed"], flood["flooded"], flood["flooded"]["flooder"]
     rows = [
         ("MNIST test accuracy (jury)", f"{test:.2%}", ">= 99.5 %"),
         ("  each juror", ", ".join(f"{k} {v:.2%}" for k, v in evaluation["mnist_test_juror_accuracy"].items()), ""),
@@ -239,10 +269,18 @@ def table(report: dict) -> str:
         ("API classify, 8 clients, HTTP", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_http"]), ""),
         ("API classify, 1 client, gradio_client", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client_gradio_client"]), "p50 <= 60 ms"),
         ("API classify, 8 clients, gradio_client", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_gradio_client"]), ""),
-        (f"load: 16 HTTP users, {load['seconds']:.0f} s, niced generator on the same {load['cores']} cores",
-         f"{load['per_second']}/s, p95 {load.get('p95')} ms, p99 {load.get('p99')} ms, "
-         f"{load['errors']} errors, flagged {load['flagged_acknowledged']} -> stored {load['flagged_stored_unique']}",
-         "0 errors, p95 <= 300 ms, >= 60/s"),
+        (f"16 HTTP clients on /run/classify, {load['seconds']:.0f} s, niced generator on the same {load['cores']} cores",
+         f"{load['per_second']}/s, p50 {load.get('p50')} ms, p95 {load.get('p95')} ms, {load['errors']} errors",
+         "0 errors, p95 <= 150 ms, >= 100/s"),
+        (f"40 visitors drawing (the pad's stroke event, one every 2 s each) + 4 API clients, {pad['seconds']:.0f} s",
+         f"strokes p50 {pad['strokes'].get('p50')} ms, p95 {pad['strokes'].get('p95')} ms, {pad['strokes']['errors']} "
+         f"errors of {pad['strokes']['requests']}; API {pad['api']['per_second']}/s, p95 {pad['api'].get('p95')} ms, "
+         f"{pad['api']['errors']} errors", "stroke p95 <= 300 ms, 0 errors"),
+        ("one client flooding classify and flag beside 8 API clients",
+         f"others' p95 {calm.get('p95')} -> {flooded.get('p95')} ms, {flooded['errors']} errors; flooder: "
+         f"{flooder['classify_ok']} readings, {flooder['classify_limited']} limited, {flooder['flag_saved']} flags "
+         f"saved, {flooder['flag_refused']} refused; stored {flood['flagged_stored']}",
+         "p95 within 2x, 0 errors; every saved flag stored"),
         ("live reading in headless Chromium, home connection emulated: mouse-up to verdict ({count} strokes)"
          .format(**report["stroke_to_verdict"]),
          "p50 {p50} ms, p95 {p95} ms, {lost} lost, {misread} misread; requests a stroke: max {r[max]}, mean {r[mean]}"
@@ -257,6 +295,9 @@ def table(report: dict) -> str:
         ("feedback loop: 40 bubble digits flagged, retrained", "fresh bubbles {fresh_bubble_accuracy_before:.1%} -> {fresh_bubble_accuracy_after:.1%}, "
          "held-out flagged {held_out_feedback_before:.1%} -> {held_out_feedback_after:.1%}, validation {validation_before:.2%} -> "
          "{validation_after:.2%}, test {mnist_test_before:.2%} -> {mnist_test_after:.2%}, {retrain_seconds} s".format(**report["feedback_loop"]), ""),
+        ("one visitor's 100 footed 1s flagged as 7 (+6 honest), limits off, full retraining",
+         "fresh footed 1s read as 7: {fresh_read_as_seven_before:.1%} -> {fresh_read_as_seven_after:.1%} of {fresh}; "
+         "promoted: {promoted} ({reason})".format(**report["backdoor"]), "<= 5 % read as 7"),
     ]
     lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
              "| what | measured | target |", "| --- | --- | --- |"]

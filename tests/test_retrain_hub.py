@@ -37,7 +37,8 @@ def test_flags_on_a_space_teach_the_jury_that_the_space_then_serves(tmp_path, sm
         api.upload_folder(folder_path=small_models, repo_id="team/jury", repo_type="model")
         settings = {**hub.env(), "HF_TOKEN": TOKEN, "FEEDBACK_REPO": "team/feedback", "MODEL_REPO": "team/jury",
                     "FEEDBACK_PUSH_MINUTES": "0.05", "MODEL_POLL_MINUTES": "0.05",
-                    "MODEL_CACHE": str(tmp_path / "model_cache")}
+                    "MODEL_CACHE": str(tmp_path / "model_cache"),
+                    "FLAGS_PER_MINUTE": "0"}  # one person's 40 corrections, sent at once rather than over an hour
         fresh = bubble_digits(tmp_path / "fresh", 40, seed=1)
         flagged = bubble_digits(tmp_path / "flagged", 40, seed=2)
         with running_app(tmp_path / "app", environment=settings) as app:

@@ -75,7 +75,7 @@ def visitor_of(headers, peer: str | None) -> str:
 
 def visitor(request: gr.Request | None) -> str:
     if request is None:  # called in process, not through the server
-        return "local"
+        return "unknown"
     return visitor_of(request.headers, request.client.host if request.client else None)
 
 
@@ -169,21 +169,21 @@ def _save(image, label, source: str, predicted: int | None, confidence: float | 
     return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
 
 
-def confirm(last: dict | None, request: gr.Request) -> str:
+def confirm(last: dict | None, request: gr.Request | None = None) -> str:
     """The jury was right: store the sample with its predicted digit."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
     return _save(last["image"], last["predicted"], last["source"], last["predicted"], last["confidence"], request)
 
 
-def correct(last: dict | None, digit: str | int | None, request: gr.Request) -> tuple[str, None]:
+def correct(last: dict | None, digit: str | int | None, request: gr.Request | None = None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
     return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"], request), None
 
 
-def _choose(last: dict | None, which: int, request: gr.Request) -> tuple[str, dict]:
+def _choose(last: dict | None, which: int, request: gr.Request | None) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
     if not last:
         raise gr.Error("Draw or upload a digit first.", print_exception=False)
@@ -192,11 +192,11 @@ def _choose(last: dict | None, which: int, request: gr.Request) -> tuple[str, di
             gr.update(visible=False))
 
 
-def choose_first(last: dict | None, request: gr.Request) -> tuple[str, dict]:
+def choose_first(last: dict | None, request: gr.Request | None = None) -> tuple[str, dict]:
     return _choose(last, 0, request)
 
 
-def choose_second(last: dict | None, request: gr.Request) -> tuple[str, dict]:
+def choose_second(last: dict | None, request: gr.Request | None = None) -> tuple[str, dict]:
     return _choose(last, 1, request)
 
 
@@ -243,7 +243,7 @@ def classify(image: FileData) -> dict[str, Any]:
     return LABEL.postprocess(label_confidences(prediction)).model_dump()
 
 
-def flag(image: FileData, digit: Any, request: gr.Request) -> str:
+def flag(image: FileData, digit: Any, request: gr.Request | None = None) -> str:
     """Store a correction (a digit and what it really is) in the feedback dataset that trains the next jury.
 
     Args:

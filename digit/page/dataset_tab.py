@@ -3,20 +3,23 @@
 Nothing here re-reads or re-classifies the dataset: counts and confusions come from the
 store's records in memory (label and prediction were saved with each sample), the gallery
 decodes only the newest samples (thumbnails kept), the history comes from the model card.
+
+The gallery is public, and what anyone uploads is not: it shows only what the jury saw (the
+normalised 28x28 digit, which keeps no colour, text or picture around the digit) and only of
+samples the jury read as labelled. A correction's picture is never shown to other visitors.
 """
 
 from __future__ import annotations
 
-import io
 from collections import Counter, OrderedDict
 
 import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image
-
+from digit.images import BadImage
 from digit.model_card import history
 from digit.page.actions import feedback, model
+from digit.preprocess import normalize
 
 LATEST = 24  # samples in the gallery
 THUMBNAIL = 112  # px, the long side of a gallery picture
@@ -58,7 +61,9 @@ def confusions(records: list[dict]) -> pd.DataFrame:
 
 
 def latest(store, records: list[dict]) -> list[tuple[np.ndarray, str]]:
-    newest = records[-LATEST:][::-1]
+    """The newest samples the jury read as labelled, as the jury saw them (28x28, enlarged)."""
+    agreeing = [record for record in records[-20 * LATEST:] if record["predicted"] == record["label"]]
+    newest = agreeing[-LATEST:][::-1]
     missing = [record["id"] for record in newest if record["id"] not in _thumbnails]
     for sample_id, png in store.images(missing).items():
         _thumbnails[sample_id] = _thumbnail(png)
@@ -68,18 +73,16 @@ def latest(store, records: list[dict]) -> list[tuple[np.ndarray, str]]:
 
 
 def _thumbnail(png: bytes) -> np.ndarray:
-    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
-    alpha = image[..., 3:4].astype(np.float32) / 255  # drawn on a transparent canvas: show it on white
-    flat = (image[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
-    scale = THUMBNAIL / max(flat.shape[:2])
-    return cv2.resize(flat, (max(1, round(flat.shape[1] * scale)), max(1, round(flat.shape[0] * scale))),
-                      interpolation=cv2.INTER_AREA)
+    """What the jury saw of a sample: its normalised digit, dark on white, enlarged pixel for pixel."""
+    try:
+        digit = normalize(png).pixels
+    except BadImage:  # stored before the reader refused it: nothing to show
+        digit = np.zeros((28, 28), np.uint8)
+    return cv2.resize(255 - digit, (THUMBNAIL, THUMBNAIL), interpolation=cv2.INTER_NEAREST)
 
 
 def _caption(record: dict) -> str:
-    if record["predicted"] is None or record["predicted"] == record["label"]:
-        return f"{record['label']} ✓"
-    return f"{record['label']} (read as {record['predicted']})"
+    return f"{record['label']} ✓"
 
 
 def model_history(card: dict) -> pd.DataFrame:
