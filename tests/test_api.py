@@ -99,3 +99,11 @@ def test_the_documented_http_route_classifies_and_reports_errors(app_server, tmp
             api.predict(bad, api_name="classify")
     finally:
         api.close()
+
+
+def test_a_huge_label_is_refused_without_echoing_it(client, tmp_path):
+    path = tmp_path / "three.png"
+    Image.fromarray(draw_strokes(3)).save(path)
+    with pytest.raises(Exception, match="0-9") as error:
+        client.predict(handle_file(str(path)), "7" * 5_000_000, api_name="/flag")
+    assert len(str(error.value)) < 200

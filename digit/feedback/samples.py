@@ -136,27 +136,35 @@ def checked_label(label: Any) -> int:
     """Exactly the integers 0-9, given as a number (3, 3.0) or a string ("3"); anything else
     is refused with what is wrong with it: 3.5, True, NaN, "seven", [3]."""
     if isinstance(label, bool):
-        raise FeedbackError(f"the correct digit must be a whole number 0-9, not {label!r}")
+        raise FeedbackError(f"the correct digit must be a whole number 0-9, not {_shown(label)}")
     if isinstance(label, str):
         text = label.strip()
         if not re.fullmatch(r"[0-9]", text):
-            raise FeedbackError(f"the correct digit must be one of 0-9, not {label!r}")
+            raise FeedbackError(f"the correct digit must be one of 0-9, not {_shown(label)}")
         return int(text)
     if isinstance(label, (int, np.integer)):
         value = int(label)
     elif isinstance(label, (float, np.floating)):
         if math.isnan(label) or math.isinf(label):
-            raise FeedbackError(f"the correct digit must be a number 0-9, not {label!r}")
+            raise FeedbackError(f"the correct digit must be a number 0-9, not {_shown(label)}")
         if not float(label).is_integer():
-            raise FeedbackError(f"the correct digit must be a whole number 0-9, not {label!r}")
+            raise FeedbackError(f"the correct digit must be a whole number 0-9, not {_shown(label)}")
         value = int(label)
     elif label is None:
         raise FeedbackError("the correct digit (0-9) is missing")
     else:
         raise FeedbackError(f"the correct digit must be a number 0-9, not a {type(label).__name__}")
     if not 0 <= value <= 9:
-        raise FeedbackError(f"the correct digit must be 0-9, not {value}")
+        raise FeedbackError(f"the correct digit must be 0-9, not {_shown(value)}")
     return value
+
+
+def _shown(value: Any, most: int = 24) -> str:
+    """What was sent, for a message: at most a few characters of it (a 5 MB label is not echoed)."""
+    if isinstance(value, int) and abs(value) >= 10**most:  # str() of a huge int is slow, or refused
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= most else text[:most] + "…"
 
 
 def checked_visitor(visitor: Any) -> str:
