@@ -12,9 +12,9 @@ from digit.page.dataset_tab import dataset_view
 from digit.page.serving import serve
 from digit.page.texts import WELCOME
 
-# Gradio keeps every upload and every output file in its cache: cleaned hourly of what is older
-# than an hour (and wholly at start), so a day of visitors does not fill the disk.
-with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delete_cache=(3600, 3600)) as demo:
+# Gradio keeps every upload and every output file in its cache: every 5 minutes what is older
+# than 15 (time to correct a reading) goes, and all of it at start, so visitors cannot fill the disk.
+with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delete_cache=(300, 900)) as demo:
     gr.Markdown(
         "# Digit jury\n"
         "Draw a digit: three classical models — an RBF SVC, a k-nearest-neighbours and a random forest — "

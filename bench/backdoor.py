@@ -9,6 +9,7 @@ serves. Prints one JSON object.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -67,6 +68,7 @@ def backdoor(folder: Path, planted: int = 100, fresh_count: int = 200) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description="One visitor's 100 footed 1s flagged as 7 through the running app, a full retraining, fresh footed 1s read before and after (about 15 minutes).").parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(json.dumps(backdoor(Path(folder))))
 

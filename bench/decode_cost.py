@@ -106,7 +106,7 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 def _flag(path: str, decode_only: bool = False) -> str:
     """What the app does to read an upload and then store it: decode once, predict, keep a copy
     (with decode_only: read_picture alone)."""
-    from digit.feedback import storable_image
+    from digit.feedback.samples import storable_image
     from digit.images import BadImage, read_picture
     from digit.page.actions import model
 

@@ -7,6 +7,7 @@ The tests run the same loop on a reduced MNIST; the figures README quotes come f
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -59,6 +60,7 @@ def feedback_loop(folder: Path, flagged_count: int = 40) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description="The feedback loop at full size: 40 bubble digits flagged through the running app, a full retraining, the figures before and after (about 10 minutes).").parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(json.dumps(feedback_loop(Path(folder))))
 
