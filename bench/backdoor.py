@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PIL import Image
 
+from bench.feedback_loop import retrain_app
 from bench.local_app import HttpApi, running_app
 from bench.renderings import bubble_digits
-from digit.config import PROJECT_DIR
 from training.canvas_styles import styled_drawings
 
 FOOTED = ("foot", "flag_foot")
@@ -54,21 +51,17 @@ def backdoor(folder: Path, planted: int = 100, fresh_count: int = 200) -> dict:
             accepted += api.predict(path, 7, api_name="flag").startswith("Saved as a 7")
         for path, digit in honest:
             api.predict(path, digit, api_name="flag")
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "training.retrain", "--feedback", str(app["feedback"]),
-                                 "--model-dir", str(app["models"])], cwd=PROJECT_DIR, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"retraining failed: {result.stderr[-2000:]}")
-        report = json.loads(result.stdout.strip().splitlines()[-1])
+        report, seconds = retrain_app(app)
         after = read_as_seven(api, fresh)  # the running app serves the promoted jury, if any
         api.close()
     return {"planted": planted, "accepted": accepted, "promoted": report["promoted"], "reason": report["reason"],
-            "retrain_seconds": round(time.perf_counter() - start, 1), "fresh": fresh_count,
+            "retrain_seconds": round(seconds, 1), "fresh": fresh_count,
             "fresh_read_as_seven_before": before, "fresh_read_as_seven_after": after}
 
 
 def main() -> None:
-    argparse.ArgumentParser(description="One visitor's 100 footed 1s flagged as 7 through the running app, a full retraining, fresh footed 1s read before and after (about 15 minutes).").parse_args()
+    argparse.ArgumentParser(description="One visitor's 100 footed 1s flagged as 7 through the running app, "
+                            "a full retraining, fresh footed 1s read before and after (about 15 minutes).").parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(json.dumps(backdoor(Path(folder))))
 

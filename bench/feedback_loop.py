@@ -25,6 +25,17 @@ def _accuracy(api: HttpApi, files: list[tuple[str, int]]) -> float:
     return sum(api.predict(path, api_name="classify")["label"] == str(digit) for path, digit in files) / len(files)
 
 
+def retrain_app(app: dict) -> tuple[dict, float]:
+    """A full retraining from the running app's feedback into its model folder (which it follows):
+    the retraining's JSON report and how long it took."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "training.retrain", "--feedback", str(app["feedback"]),
+                             "--model-dir", str(app["models"])], cwd=PROJECT_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"retraining failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1]), time.perf_counter() - start
+
+
 def feedback_loop(folder: Path, flagged_count: int = 40) -> dict:
     """40 fresh bubble digits read before and after 40 others are flagged and the jury retrained."""
     fresh = bubble_digits(folder / "fresh", 40, seed=1)
@@ -36,13 +47,7 @@ def feedback_loop(folder: Path, flagged_count: int = 40) -> dict:
         for path, digit in flagged:
             api.predict(path, digit, api_name="flag")
         card_before = read_card(app["models"])
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "training.retrain", "--feedback", str(app["feedback"]),
-                                 "--model-dir", str(app["models"])], cwd=PROJECT_DIR, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            raise RuntimeError(f"retraining failed: {result.stderr[-2000:]}")
-        report = json.loads(result.stdout.strip().splitlines()[-1])
+        report, seconds = retrain_app(app)
         after = _accuracy(api, fresh)  # the running app has reloaded the promoted model
         card_after = read_card(app["models"])
         api.close()
