@@ -12,6 +12,7 @@ import logging
 import signal
 
 import gradio as gr
+from threadpoolctl import threadpool_limits
 
 from digit.config import concurrency
 from digit.feedback import FeedbackStore
@@ -27,6 +28,9 @@ def _stop_like_ctrl_c(signum, frame) -> None:
 
 def serve(demo: gr.Blocks, store: FeedbackStore, **launch_options) -> None:
     """Launch the page; on SIGTERM or Ctrl-C, close it and push the pending feedback."""
+    # One digit's matrices are small: BLAS threads cost more than they give there, and the
+    # readings computed at once (DIGIT_CONCURRENCY) are what keeps the cores busy.
+    threadpool_limits(1)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         demo.queue(default_concurrency_limit=concurrency()).launch(max_file_size=MAX_FILE_BYTES, **launch_options)
