@@ -75,8 +75,9 @@ def small_models(tmp_path_factory, worker_id):
 # The longest files first: pytest-xdist (--dist loadfile --no-loadscope-reorder; by default it
 # reorders files by their number of tests) hands files out in collection order, so the long ones
 # start at once instead of last, and the two workers finish together.
-LONGEST_FIRST = ("test_browser.py", "test_retrain_hub.py", "test_space_life.py", "test_retrain.py",
-                 "test_feedback_push.py", "test_experiments.py", "test_hostile.py", "test_cli.py")
+LONGEST_FIRST = ("test_retrain_hub.py", "test_retrain.py", "test_browser.py", "test_space_life.py", "test_crowd.py",
+                 "test_model_check.py", "test_feedback_push.py", "test_cli.py", "test_hostile.py", "test_numbers.py",
+                 "test_experiments.py")
 
 
 def pytest_collection_modifyitems(items):
