@@ -5,7 +5,8 @@ a body over the limit from its Content-Length, before anything parses it (a body
 cut off at the limit). For the routes that read a digit off the queue (`/run/<name>`, where the
 pad's strokes and the one-request `classify` arrive, and the MCP tools) it counts the visitor's
 readings against their limit (429 and when to try again) and computes at most `at_once` at a
-time: the rest wait up to `wait` seconds for a turn, then get 503 "busy". Gradio's queue, which
+time: the rest wait up to `wait` seconds for a turn (the page's strokes ahead of API calls), then
+get 503 "busy". Gradio's queue, which
 would bound them, is what these routes skip to answer in one request.
 """
 
@@ -15,12 +16,48 @@ import asyncio
 import json
 import math
 import re
+from collections import deque
 from typing import Any, Awaitable, Callable
 
 from digit.rate_limits import RateLimit
 
 Scope = dict[str, Any]
 READING_ROUTE = re.compile(r"/gradio_api/(?:run|api)/[^/]+/?$|/gradio_api/mcp(?:/.*)?$")
+PAGE_ROUTE = re.compile(r"/gradio_api/run/predict/?$")  # the page's own events: a person drawing
+
+
+class Turns:
+    """`at_once` turns to compute; who waits for one is served in order, the page's strokes before
+    API calls (a person watching the pad waits on each; a script can wait a little longer)."""
+
+    def __init__(self, at_once: int):
+        self.free = at_once
+        self.waiting: tuple[deque, deque] = (deque(), deque())  # strokes, then the rest
+
+    async def take(self, first: bool, wait: float) -> bool:
+        if self.free > 0 and not any(self.waiting):
+            self.free -= 1
+            return True
+        turn = asyncio.get_running_loop().create_future()
+        queue = self.waiting[0 if first else 1]
+        queue.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), wait)
+            return True
+        except TimeoutError:
+            if turn.done():  # handed over just as the wait ran out: keep it
+                return True
+            queue.remove(turn)
+            return False
+
+    def give_back(self) -> None:
+        for queue in self.waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the turn passes straight to the next in line
+                    return
+        self.free += 1
 
 
 class Guard:
@@ -32,7 +69,7 @@ class Guard:
         self.at_once = at_once
         self.wait = wait
         self.body_limit = body_limit
-        self._slots: asyncio.Semaphore | None = None
+        self._turns = Turns(at_once)
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -51,16 +88,12 @@ class Guard:
             seconds = math.ceil(wait)
             return await refuse(send, 429, f"Too many readings: at most {self.readings.per_minute} a minute from one "
                                            f"visitor. Try again in {seconds} s.", retry_after=seconds)
-        if self._slots is None:  # made in the server's event loop
-            self._slots = asyncio.Semaphore(self.at_once)
-        try:  # a free slot is taken at once (wait_for with no time to wait would refuse it)
-            await (asyncio.wait_for(self._slots.acquire(), self.wait) if self._slots.locked() else self._slots.acquire())
-        except TimeoutError:
+        if not await self._turns.take(first=PAGE_ROUTE.search(scope["path"]) is not None, wait=self.wait):
             return await refuse(send, 503, "The server is busy; try again in a moment.", retry_after=1)
         try:
             await self.app(scope, receive, send)
         finally:
-            self._slots.release()
+            self._turns.give_back()
 
 
 async def refuse(send, status: int, message: str, retry_after: int | None = None) -> None:
