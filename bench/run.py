@@ -204,19 +204,7 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     report["cli"] = cli_throughput(mnist.test.images)
     report["training"] = card.get("training", {})
     with tempfile.TemporaryDirectory() as folder:
-        files = sketch_files(Path(folder), mnist)
-        print("API latency and load…", file=sys.stderr)
-        pads = pad_files(Path(folder), mnist)
-        # The load generator plays the Hub's proxy (each client its own X-Forwarded-For), as on a Space.
-        with running_app(Path(folder) / "app", environment={"PROXY_HOPS": "1"}) as app:
-            paths = [path for path, _ in files]
-            for kind in CLIENTS:
-                report[f"api_1_client_{kind}"] = api_latency(app, paths, 1, 60, kind)
-                report[f"api_8_clients_{kind}"] = api_latency(app, paths, 8, 20, kind)
-            report["load_16_users"] = load_test(app, "api", files, load_seconds, users=16)
-            report["load_40_visitors"] = load_test(app, "pad", pads, load_seconds, visitors=40, users=4)
-        with running_app(Path(folder) / "flood", environment={"PROXY_HOPS": "1"}) as app:
-            report["load_flood"] = load_test(app, "flood", files, load_seconds / 2, users=8)
+        report |= crowd(Path(folder), mnist, load_seconds)
         print("the page in Chromium…", file=sys.stderr)
         with running_app(Path(folder) / "page") as app:
             report["stroke_to_verdict"] = stroke_to_verdict(app["url"])
@@ -225,6 +213,25 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
         print("one visitor's backdoor at full size…", file=sys.stderr)
         report["backdoor"] = backdoor(Path(folder) / "backdoor")
+    return report
+
+
+def crowd(folder: Path, mnist, load_seconds: float) -> dict:
+    """The API's latency and the three load rows (bench.load's scenarios), against fresh apps."""
+    print("API latency and load…", file=sys.stderr)
+    report = {}
+    files = sketch_files(folder, mnist)
+    pads = pad_files(folder, mnist)
+    # The load generator plays the Hub's proxy (each client its own X-Forwarded-For), as on a Space.
+    with running_app(folder / "app", environment={"PROXY_HOPS": "1"}) as app:
+        paths = [path for path, _ in files]
+        for kind in CLIENTS:
+            report[f"api_1_client_{kind}"] = api_latency(app, paths, 1, 60, kind)
+            report[f"api_8_clients_{kind}"] = api_latency(app, paths, 8, 20, kind)
+        report["load_16_users"] = load_test(app, "api", files, load_seconds, users=16)
+        report["load_40_visitors"] = load_test(app, "pad", pads, load_seconds, visitors=40, users=4)
+    with running_app(folder / "flood", environment={"PROXY_HOPS": "1"}) as app:
+        report["load_flood"] = load_test(app, "flood", files, load_seconds / 2, users=8)
     return report
 
 
@@ -250,8 +257,6 @@ def concurrency_sweep(levels: list[int], seconds: float) -> list[dict]:
 def table(report: dict) -> str:
     evaluation, kinds = report["evaluation"], report["input_kinds"]
     test = evaluation["mnist_test_accuracy"]
-    load, pad, flood = report["load_16_users"], report["load_40_visitors"], report["load_flood"]
-    calm, flooded, flooder = flood["undisturbed"], flood["flooded"], flood["flooded"]["flooder"]
     rows = [
         ("MNIST test accuracy (jury)", f"{test:.2%}", ">= 99.5 %"),
         ("  each juror", ", ".join(f"{k} {v:.2%}" for k, v in evaluation["mnist_test_juror_accuracy"].items()), ""),
@@ -265,22 +270,7 @@ def table(report: dict) -> str:
         ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),
         ("light on dark", f"{kinds['light_on_dark']:.2%} ({(kinds['light_on_dark'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", ""),
         ("latency, 800x800 sketch, one core", "p50 {p50} ms, p99 {p99} ms".format(**report["latency_ms_800px_sketch_one_core"]), "p50 <= 10, p99 <= 30"),
-        ("API classify, 1 client, HTTP (curl recipe)", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client_http"]), "p50 <= 60 ms"),
-        ("API classify, 8 clients, HTTP", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_http"]), ""),
-        ("API classify, 1 client, gradio_client", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client_gradio_client"]), "p50 <= 60 ms"),
-        ("API classify, 8 clients, gradio_client", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_gradio_client"]), ""),
-        (f"16 HTTP clients on /run/classify, {load['seconds']:.0f} s, niced generator on the same {load['cores']} cores",
-         f"{load['per_second']}/s, p50 {load.get('p50')} ms, p95 {load.get('p95')} ms, {load['errors']} errors",
-         "0 errors, p95 <= 150 ms, >= 100/s"),
-        (f"40 visitors drawing (the pad's stroke event, one every 2 s each) + 4 API clients, {pad['seconds']:.0f} s",
-         f"strokes p50 {pad['strokes'].get('p50')} ms, p95 {pad['strokes'].get('p95')} ms, {pad['strokes']['errors']} "
-         f"errors of {pad['strokes']['requests']}; API {pad['api']['per_second']}/s, p95 {pad['api'].get('p95')} ms, "
-         f"{pad['api']['errors']} errors", "stroke p95 <= 300 ms, 0 errors"),
-        ("one client flooding classify and flag beside 8 API clients",
-         f"others' p95 {calm.get('p95')} -> {flooded.get('p95')} ms, {flooded['errors']} errors; flooder: "
-         f"{flooder['classify_ok']} readings, {flooder['classify_limited']} limited, {flooder['flag_saved']} flags "
-         f"saved, {flooder['flag_refused']} refused; stored {flood['flagged_stored']}",
-         "p95 within 2x, 0 errors; every saved flag stored"),
+        *crowd_rows(report),
         ("live reading in headless Chromium, home connection emulated: mouse-up to verdict ({count} strokes)"
          .format(**report["stroke_to_verdict"]),
          "p50 {p50} ms, p95 {p95} ms, {lost} lost, {misread} misread; requests a stroke: max {r[max]}, mean {r[mean]}"
@@ -305,12 +295,42 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def crowd_rows(report: dict) -> list[tuple[str, str, str]]:
+    load, pad, flood = report["load_16_users"], report["load_40_visitors"], report["load_flood"]
+    calm, flooded, flooder = flood["undisturbed"], flood["flooded"], flood["flooded"]["flooder"]
+    return [
+        ("API classify, 1 client, HTTP (one-request recipe)", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client_http"]), "p50 <= 30 ms"),
+        ("API classify, 8 clients, HTTP", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_http"]), ""),
+        ("API classify, 1 client, gradio_client", "p50 {p50} ms, p95 {p95} ms".format(**report["api_1_client_gradio_client"]), "p50 <= 60 ms"),
+        ("API classify, 8 clients, gradio_client", "p50 {p50} ms, p95 {p95} ms, {per_second}/s".format(**report["api_8_clients_gradio_client"]), ""),
+        (f"16 HTTP clients on /run/classify, {load['seconds']:.0f} s, niced generator on the same {load['cores']} cores",
+         f"{load['per_second']}/s, p50 {load.get('p50')} ms, p95 {load.get('p95')} ms, {load['errors']} errors",
+         "0 errors, p95 <= 150 ms, >= 100/s"),
+        (f"40 visitors drawing (the pad's stroke event, one every 2 s each) + 4 API clients, {pad['seconds']:.0f} s",
+         f"strokes p50 {pad['strokes'].get('p50')} ms, p95 {pad['strokes'].get('p95')} ms, {pad['strokes']['errors']} "
+         f"errors of {pad['strokes']['requests']}; API {pad['api']['per_second']}/s, p95 {pad['api'].get('p95')} ms, "
+         f"{pad['api']['errors']} errors", "stroke p95 <= 300 ms, 0 errors"),
+        ("one client flooding classify and flag beside 8 API clients",
+         f"others' p95 {calm.get('p95')} -> {flooded.get('p95')} ms, {flooded['errors']} errors; flooder: "
+         f"{flooder['classify_ok']} readings, {flooder['classify_limited']} limited, {flooder['flag_saved']} flags "
+         f"saved, {flooder['flag_refused']} refused; stored {flood['flagged_stored']}",
+         "p95 within 2x, 0 errors; every saved flag stored"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure accuracy, speed and size.")
     parser.add_argument("--load-seconds", type=float, default=60)
     parser.add_argument("--kinds-count", type=int, default=2000, help="test digits rendered per input kind")
     parser.add_argument("--sweep-concurrency", metavar="LEVELS", help="only compare queue concurrency, e.g. 1,2,4,8")
+    parser.add_argument("--crowd", action="store_true", help="only the API latency and the load rows (about 6 minutes)")
     arguments = parser.parse_args()
+    if arguments.crowd:
+        with tempfile.TemporaryDirectory() as folder:
+            report = crowd(Path(folder), load_mnist(), arguments.load_seconds)
+        print("\n".join(f"| {a} | {b} | {c} |" for a, b, c in crowd_rows(report)))
+        print(json.dumps(report))
+        return
     if arguments.sweep_concurrency:
         concurrency_sweep([int(level) for level in arguments.sweep_concurrency.split(",")], 20)
         return
