@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
-import numpy as np
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 from gradio.utils import get_upload_folder
