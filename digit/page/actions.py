@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -9,16 +10,16 @@ from typing import Any, NamedTuple
 import gradio as gr
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
-from gradio.utils import get_upload_folder
 
-from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir, model_poll_minutes, model_repo, proxy_hops,
-                          reading_wait_seconds, visitor_key)
+from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
+                          model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.samples import MAX_SIDE as STORED_SIDE
 from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, Picture, data_url_bytes, read_picture
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PAD
+from digit.page.components import received
 from digit.page.guard import Guard
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
@@ -155,12 +156,13 @@ def show_upload(path: str | bytes | None) -> Shown:
     return _show(path, "upload")
 
 
-def _save(image, label, source: str, predicted: int | None, confidence: float | None, request: gr.Request | None) -> str:
+def _save(image, label, source: str, predicted: int | None, confidence: float | None,
+          request: gr.Request | None) -> str:
     who = visitor(request)
     wait = _flag_limit().wait(who)
     if wait:
         raise gr.Error(f"Not saved: at most {_flag_limit().per_minute} corrections a minute from one visitor. "
-                       f"Try again in {wait:.0f} s.", print_exception=False)
+                       f"Try again in {math.ceil(wait)} s.", print_exception=False)
     try:
         total = feedback().flag([image, label, predicted, confidence, model().classifier.version, source, who])
     except (FeedbackError, BadImage) as error:
@@ -212,15 +214,11 @@ def uploaded(file: FileData | dict | None) -> str | bytes | None:
         return None
     path = file.get("path") if isinstance(file, dict) else getattr(file, "path", None)
     url = file.get("url") if isinstance(file, dict) else getattr(file, "url", None)
-    if not path and isinstance(url, str) and url.startswith("data:"):
-        return data_url_bytes(url)
-    if not isinstance(path, str) or not path:
+    sent = received(path if isinstance(path, str) else None, url)
+    if sent is None:
         raise gr.Error("Send the image as a data URL ({\"url\": \"data:image/png;base64,...\"}) or a file "
                        "(gradio_client's handle_file, or the upload route).", print_exception=False)
-    resolved = Path(path).resolve()
-    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
-        raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
-    return str(resolved)
+    return sent
 
 
 def classify(image: FileData) -> dict[str, Any]:

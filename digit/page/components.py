@@ -28,14 +28,21 @@ class UploadedImage(gr.Image):
     def preprocess(self, payload) -> str | bytes | None:
         if payload is None:
             return None
-        if payload.url and payload.url.startswith("data:"):
-            try:
-                return data_url_bytes(payload.url)
-            except BadImage as error:
-                raise gr.Error(sentence(str(error)), print_exception=False) from None
-        if not payload.path:
-            return None
-        path = Path(payload.path).resolve()
-        if not path.is_relative_to(Path(get_upload_folder()).resolve()):
-            raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
-        return str(path)
+        try:
+            return received(payload.path, payload.url)
+        except BadImage as error:
+            raise gr.Error(sentence(str(error)), print_exception=False) from None
+
+
+def received(path: str | None, url: str | None) -> str | bytes | None:
+    """What a client sent for an image, the one check for the page and the API: the bytes of a
+    base64 data URL (refused by digit.images when broken or too large: BadImage), or the path of
+    a file uploaded to Gradio's upload folder (any other path on this machine is refused)."""
+    if not path and isinstance(url, str) and url.startswith("data:"):
+        return data_url_bytes(url)
+    if not path:
+        return None
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
+        raise gr.Error("Upload the image first: only uploaded files are read.", print_exception=False)
+    return str(resolved)

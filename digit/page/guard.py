@@ -66,7 +66,6 @@ class Guard:
         self.app = app
         self.visitor_of = visitor_of
         self.readings = readings
-        self.at_once = at_once
         self.wait = wait
         self.body_limit = body_limit
         self._turns = Turns(at_once)
