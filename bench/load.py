@@ -17,7 +17,6 @@ under `nice`, so that on a machine of few cores the server keeps its share of th
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import random
 import string
@@ -28,13 +27,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-
-def data_url(path: str) -> str:
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
-
-
-def file_data(url: str) -> dict:
-    return {"url": url, "meta": {"_type": "gradio.FileData"}}
+from bench.local_app import file_data, png_data_url
 
 
 class Tally:
@@ -174,7 +167,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     arguments = parser.parse_args()
     pairs = [(path, int(digit)) for path, digit in json.loads(arguments.files.read_text())]
-    urls = [data_url(path) for path, _ in pairs]
+    urls = [png_data_url(Path(path).read_bytes()) for path, _ in pairs]
     if arguments.scenario == "api":
         report = api_scenario(arguments.url, urls, arguments.users, arguments.seconds)
     elif arguments.scenario == "pad":

@@ -62,6 +62,16 @@ def running_app(folder: Path, models: Path | None = None, environment: dict[str,
             process.wait(timeout=20)
 
 
+def png_data_url(png: bytes) -> str:
+    """A PNG file's bytes as the data URL the one-request routes take."""
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def file_data(url: str) -> dict:
+    """An image for a Gradio API call as a URL (a data URL: nothing to upload first)."""
+    return {"url": url, "meta": {"_type": "gradio.FileData"}}
+
+
 class HttpApi:
     """The app's API over plain HTTP, as README's curl recipes do it, on one kept-alive
     connection: classify in one request (POST /run/classify with the picture as a data URL);
@@ -77,9 +87,8 @@ class HttpApi:
     def predict(self, path: str | Path, *arguments, api_name: str):
         path, name = Path(path), api_name.strip("/")
         if name == "classify":
-            url = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-            answer = self.http.post("run/classify", json={"data": [{"url": url, "meta": {"_type": "gradio.FileData"}},
-                                                                   *arguments]}).json()
+            answer = self.http.post("run/classify",
+                                    json={"data": [file_data(png_data_url(path.read_bytes())), *arguments]}).json()
             if "error" in answer:
                 raise RuntimeError(f"{api_name} failed: {answer['error']}")
             return answer["data"][0]

@@ -4,7 +4,6 @@ readings computed at once, and the MCP tools, against the real running app."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import socket
 import threading
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from bench.local_app import running_app
+from bench.local_app import file_data, png_data_url, running_app
 from bench.renderings import draw_strokes
 from helpers import stored_samples
 
@@ -22,11 +21,7 @@ from helpers import stored_samples
 def data_url(digit: int, **drawing) -> str:
     buffer = io.BytesIO()
     Image.fromarray(draw_strokes(digit, **drawing)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def file_data(url: str) -> dict:
-    return {"url": url, "meta": {"_type": "gradio.FileData"}}
+    return png_data_url(buffer.getvalue())
 
 
 def test_classify_answers_in_one_request_with_the_label_confidences(app_server):
@@ -38,7 +33,7 @@ def test_classify_answers_in_one_request_with_the_label_confidences(app_server):
 
 
 def test_classify_in_one_request_says_what_is_wrong_with_a_bad_picture(app_server):
-    not_png = "data:image/png;base64," + base64.b64encode(b"<html>not a picture</html>").decode()
+    not_png = png_data_url(b"<html>not a picture</html>")
     with httpx.Client(base_url=app_server["url"]) as http:
         answer = http.post("gradio_api/run/classify", json={"data": [file_data(not_png)]})
         broken = http.post("gradio_api/run/classify", json={"data": [file_data("data:image/png;base64,%%%")]})
