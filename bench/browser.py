@@ -29,6 +29,7 @@ def launch(playwright):
 # 5 Mbit/s up, 20 Mbit/s down (throughputs in bytes per second).
 HOME_CONNECTION = {"offline": False, "latency": 40, "uploadThroughput": 5e6 / 8, "downloadThroughput": 20e6 / 8}
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-15's viewport in CSS pixels
+PAD_READY = "#sketchpad canvas[data-ready]"  # the pad's script has run: strokes are drawn and sent
 
 
 def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: bool = False,
@@ -44,7 +45,7 @@ def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: b
         cdp.send("Network.emulateNetworkConditions", network)
     page.on("close", lambda _: _close_quietly(context))
     page.goto(url)
-    page.locator("#sketchpad canvas").first.wait_for()
+    page.locator(PAD_READY).first.wait_for()
     return page
 
 

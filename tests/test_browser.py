@@ -12,8 +12,8 @@ import re
 import pytest
 from PIL import Image
 
-from bench.browser import (PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline, launch, open_page,
-                           undo, verdict, wait_for_verdict)
+from bench.browser import (PAD_READY, PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline, launch,
+                           open_page, undo, verdict, wait_for_verdict)
 from bench.renderings import STROKES, draw_strokes
 from helpers import PROJECT, stored_samples
 
@@ -59,7 +59,7 @@ def page(open_tab):
     """The page as a new visitor finds it: one tab reloaded for each test (a new page costs
     about twice as much: Gradio's ~200 scripts and styles are read again)."""
     open_tab.reload()
-    open_tab.locator("#sketchpad canvas").first.wait_for()
+    open_tab.locator(PAD_READY).first.wait_for()
     return open_tab
 
 

@@ -138,6 +138,7 @@ element.querySelector(".pad-undo").addEventListener("click", () => {
 element.querySelector(".pad-clear").addEventListener("click", () => {
   strokes.length = 0; redraw(); send();
 });
+canvas.dataset.ready = "true";  // the canvas is in the page before this script runs: say when it draws
 """
 
 
