@@ -185,7 +185,8 @@ def test_a_finger_draws_a_digit_on_a_phone_and_the_page_does_not_scroll(browser,
         draw_with_finger(page, STROKES[7], width=90, height=150)
         wait_for_verdict(page, lambda text: headline(text) == "7")
         assert page.evaluate("() => window.scrollY") == before  # drawing did not scroll the page
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]  # nothing overflows sideways
+        # nothing overflows sideways
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         verdict_box = page.locator("#verdict").bounding_box()
         assert verdict_box["y"] - pad["y"] < PHONE["height"]  # the verdict is under the pad, not screens away
         expect(page.locator("#neighbours img")).to_have_count(5)
