@@ -14,7 +14,6 @@ from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
 
 NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
-UNSURE_MARGIN = 0.3  # the likeliest digit leads the second by less than this: unsure
 
 
 class Classifier:
@@ -43,6 +42,7 @@ class Classifier:
         features = self.jury.features(np.stack(digits))
         by_juror = self.jury.probabilities_of_features(features)
         voted = self.jury.vote(by_juror)
+        unsure = self.jury.unsure(voted)
         nearest = self._neighbours(features) if explain else [()] * len(digits)
         readings = tuple(
             Prediction(
@@ -51,7 +51,7 @@ class Classifier:
                 probabilities=[float(p) for p in voted[index]],
                 jurors={name: int(np.argmax(p[index])) for name, p in by_juror.items()},
                 view=pixels,
-                unsure=self._unsure(voted[index], {name: p[index] for name, p in by_juror.items()}),
+                unsure=bool(unsure[index]),
                 juror_probabilities={name: [float(v) for v in p[index]] for name, p in by_juror.items()},
                 neighbours=nearest[index],
             )
@@ -67,13 +67,6 @@ class Classifier:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for
         people. explain: also find the k-NN's closest training digits (~2 ms more)."""
         return self.predict_normalized(normalize(image), explain)
-
-    def _unsure(self, voted: np.ndarray, by_juror: dict[str, np.ndarray]) -> bool:
-        """Unsure when the jurors that vote disagree, or the two likeliest digits are close."""
-        weights = self.jury.weights or [1.0] * len(by_juror)
-        votes = {int(np.argmax(p)) for (name, p), weight in zip(by_juror.items(), weights) if weight > 0}
-        first, second = np.sort(voted)[::-1][:2]
-        return bool(len(votes) > 1 or first - second < UNSURE_MARGIN)
 
     def _neighbours(self, features: np.ndarray) -> list[tuple[Neighbour, ...]]:
         knn = self.jury.jurors_.get("knn")

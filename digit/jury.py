@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.validation import check_is_fitted
 
+from digit.calibration import calibrated
 from digit.direct import probabilities, transformed
 
 
@@ -20,13 +21,23 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     features (deskewed pixels, gradient histograms, PCA), so `front` computes them once
     for all. Input rows are flat 28x28 digits (n, 784) as `digit.preprocess` makes them.
     Sample weights given to `fit` reach the jurors that request them (metadata routing).
+
+    weights, temperature and unsure_below are chosen on validation once the jurors are fitted
+    (training/train.py): the vote's weights, the temperature that calibrates it
+    (digit/calibration.py) and the calibrated confidence below which a reading is unsure.
     """
 
     def __init__(self, *, front: BaseEstimator, jurors: list[tuple[str, BaseEstimator]],
-                 weights: list[float] | None = None):
+                 weights: list[float] | None = None, temperature: float = 1.0, unsure_below: float = 0.0):
         self.front = front
         self.jurors = jurors
         self.weights = weights
+        self.temperature = temperature
+        self.unsure_below = unsure_below
+
+    def __setstate__(self, state: dict) -> None:
+        # A jury saved before calibration existed (an older promotion on the Hub) votes as it did, never unsure.
+        super().__setstate__({"temperature": 1.0, "unsure_below": 0.0, **state})
 
     def fit(self, X, y, **fit_params) -> "Jury":
         with config_context(enable_metadata_routing=True):  # whatever the caller's global setting
@@ -71,8 +82,16 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return {name: probabilities(self.jurors_[name], features) for name in names}
 
     def vote(self, by_juror: dict[str, np.ndarray]) -> np.ndarray:
-        """The weighted mean of the jurors' probabilities."""
+        """The weighted mean of the jurors' probabilities, calibrated by the temperature."""
+        return calibrated(self.raw_vote(by_juror), self.temperature)
+
+    def raw_vote(self, by_juror: dict[str, np.ndarray]) -> np.ndarray:
+        """The weighted mean of the jurors' probabilities, as the temperature is fitted on."""
         return np.average(np.stack([by_juror[name] for name in self.jurors_]), axis=0, weights=self.weights)
+
+    def unsure(self, voted: np.ndarray) -> np.ndarray:
+        """Per row of the (calibrated) vote: is its confidence below the threshold chosen on validation?"""
+        return np.max(voted, axis=1) < self.unsure_below
 
     def predict_proba(self, X) -> np.ndarray:
         return self.vote(self.juror_probabilities(X))

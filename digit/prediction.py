@@ -28,7 +28,7 @@ class Prediction:
     view: np.ndarray  # the 28x28 image the jury read (side by side for several digits)
     parts: tuple["Prediction", ...] = ()
     warning: str = ""  # e.g. touching digits read as one
-    unsure: bool = False  # the jurors disagree or the two likeliest digits are close: say so
+    unsure: bool = False  # the calibrated confidence is below the jury's unsure_below: say so
     juror_probabilities: dict[str, list[float]] = field(default_factory=dict)  # each juror's ten probabilities
     neighbours: tuple[Neighbour, ...] = ()  # the k-NN's closest training digits, when explained
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, recall_score
 
+from digit.calibration import expected_calibration_error, unsure_rates
 from digit.config import model_dir
 from digit.jury import Jury
 from digit.model_store import load_model
@@ -34,9 +35,11 @@ def per_class_accuracy(labels: np.ndarray, predicted: np.ndarray) -> dict[str, f
 def split_figures(jury: Jury, split: Split, name: str) -> dict:
     """The jury's and each juror's accuracy on a split, and the accuracy on each digit."""
     by_juror = jury.juror_probabilities(normalized_split(split, f"normalise {name}"))
-    predicted = np.argmax(jury.vote(by_juror), axis=1)
+    voted = jury.vote(by_juror)
+    predicted = np.argmax(voted, axis=1)
     return {
         f"{name}_accuracy": round(accuracy_score(split.labels, predicted), 6),
+        f"{name}_ece": round(expected_calibration_error(split.labels, voted), 4),
         f"{name}_juror_accuracy": {juror: round(accuracy_score(split.labels, np.argmax(p, 1)), 6)
                                    for juror, p in by_juror.items()},
         f"{name}_per_class_accuracy": per_class_accuracy(split.labels, predicted),
@@ -44,12 +47,15 @@ def split_figures(jury: Jury, split: Split, name: str) -> dict:
 
 
 def canvas_figures(jury: Jury, part: str, most: int | None = None) -> dict:
-    """Accuracy on a part of our canvas-style set (at most `most` of its drawings), and the
-    share of its wrong answers given with >= 80 % confidence."""
+    """Accuracy on a part of our canvas-style set (at most `most` of its drawings), the share of
+    its wrong answers given with >= 80 % confidence, the calibration error (15 bins) and what
+    the jury's "unsure" catches and doubts."""
     pixels, labels = canvas_pixels(part, most)
     probabilities = jury.predict_proba(pixels)
     return {f"canvas_{part}_accuracy": round(accuracy_score(labels, probabilities.argmax(axis=1)), 6),
-            f"canvas_{part}_confident_wrong": confident_wrong(labels, probabilities)}
+            f"canvas_{part}_confident_wrong": confident_wrong(labels, probabilities),
+            f"canvas_{part}_ece": round(expected_calibration_error(labels, probabilities), 4),
+            f"canvas_{part}_unsure": unsure_rates(labels, probabilities, jury.unsure_below)}
 
 
 def report_figures(jury: Jury, mnist: Mnist) -> dict:
@@ -67,7 +73,8 @@ def evaluate(folder: Path | None = None) -> dict:
     report.update(split_figures(loaded.classifier.jury, mnist.test, "mnist_test"))
     for part in ("validation", "report"):
         report.update(canvas_figures(loaded.classifier.jury, part))
-    report["validation_accuracy"] = loaded.card.get("metrics", {}).get("validation_accuracy")  # the first stage's
+    for key in ("validation_accuracy", "validation_ece", "validation_unsure", "temperature", "unsure_below"):
+        report[key] = loaded.card.get("metrics", {}).get(key)  # the first stage's, on digits the final fit then learned
     report["model_bytes"] = sum(path.stat().st_size for path in folder.iterdir() if path.suffix == ".skops")
     report["load_seconds"] = round(loaded.seconds, 3)
     latencies = []

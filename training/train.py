@@ -2,7 +2,9 @@
 
 Two stages. First the jury is fitted on MNIST's training split (plus generated canvas-style
 digits) and its voting weights are chosen on the validation split carved from MNIST's
-training set and on the validation part of our canvas-style set. Then, the choices made,
+training set and on the validation part of our canvas-style set; on the same digits, the
+weights chosen, its vote is calibrated (one temperature) and the confidence below which it
+says "unsure" is chosen (digit/calibration.py). Then, the choices made,
 the jurors that fit in seconds (the k-NN, which keeps the validation digits as more
 references, and the forest) are fitted again on all 60,000 MNIST training digits; the SVC
 keeps its first fit (a second would double the training time for a few hundredths of a
@@ -23,6 +25,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score
 from tqdm import tqdm
 
+from digit.calibration import (choose_unsure_below, equal_share_weights, expected_calibration_error, fit_temperature,
+                               unsure_rates)
 from digit.config import model_dir
 from digit.jurors import build_jury, for_serving
 from digit.jury import Jury
@@ -106,6 +110,23 @@ def _accuracy(weights, by_juror: dict[str, np.ndarray], names: list[str], labels
     return accuracy_score(labels, np.argmax(mixed, axis=1))
 
 
+def calibrate(jury: Jury, by_juror: list[dict[str, np.ndarray]], labels: list[np.ndarray]) -> dict:
+    """Set the jury's temperature and unsure threshold from its jurors' probabilities on validation
+    sets (MNIST validation, the canvas-style validation part), each set weighing the same; the
+    weights must be chosen already. Returns the figures for the card."""
+    raw = np.concatenate([jury.raw_vote(each) for each in by_juror])
+    truth = np.concatenate(labels)
+    weights = equal_share_weights(*(len(each) for each in labels))
+    jury.set_params(temperature=fit_temperature(raw, truth, weights))
+    voted = [jury.vote(each) for each in by_juror]
+    jury.set_params(unsure_below=choose_unsure_below(np.concatenate(voted), truth, weights))
+    figures = {"temperature": jury.temperature, "unsure_below": jury.unsure_below}
+    for name, probabilities, truth in zip(("validation", "canvas_validation"), voted, labels):
+        figures[f"{name}_ece"] = round(expected_calibration_error(truth, probabilities), 4)
+        figures[f"{name}_unsure"] = unsure_rates(truth, probabilities, jury.unsure_below)
+    return figures
+
+
 def _metadata(train_set: TrainingSet) -> dict:
     metadata = {} if train_set.weights is None else {"sample_weight": train_set.weights}
     if train_set.origins is not None:
@@ -138,7 +159,7 @@ def train(mnist: Mnist, extra: TrainingSet | None = None, strokes: int | None = 
     first stage's validation figures: those of a jury that never saw the validation split.
     """
     start = time.perf_counter()
-    with tqdm(total=4 if final_fit else 3, desc="training", unit="step") as progress:
+    with tqdm(total=5 if final_fit else 4, desc="training", unit="step") as progress:
         progress.set_postfix_str("data")
         generated = stroke_set(round(STROKE_SHARE * len(mnist.train.labels)) if strokes is None else strokes)
         train_split, validation = mnist_set(mnist.train, "mnist_train"), mnist_set(mnist.validation, "mnist_validation")
@@ -162,6 +183,10 @@ def train(mnist: Mnist, extra: TrainingSet | None = None, strokes: int | None = 
             "canvas_validation_per_class_accuracy": per_class_accuracy(canvas_labels, read_canvas),
             **mnist_figures, **canvas_figures, "weights": dict(zip(jury.jurors_, weights)),
         }
+        progress.update()
+        progress.set_postfix_str("calibration")
+        # On the first stage's probabilities: the final fit keeps the validation digits as k-NN references.
+        figures.update(calibrate(jury, [on_mnist, on_canvas], [validation.labels, canvas_labels]))
         progress.update()
         data = chosen.sources
         if final_fit:
@@ -200,7 +225,9 @@ def main() -> None:
     metrics = card["metrics"]
     print(f"validation {metrics['validation_accuracy']:.2%}, canvas validation {metrics['canvas_validation_accuracy']:.2%}, "
           f"MNIST test {metrics['mnist_test_accuracy']:.2%}, canvas report {metrics['canvas_report_accuracy']:.2%}, "
-          f"weights {metrics['weights']}, {card['training']['seconds']:.0f} s, "
+          f"weights {metrics['weights']}, temperature {metrics['temperature']}, unsure below {metrics['unsure_below']}, "
+          f"ECE validation {metrics['validation_ece']:.2%}, canvas report {metrics['canvas_report_ece']:.2%}, "
+          f"{card['training']['seconds']:.0f} s, "
           f"peak {card['training']['peak_memory_mb']} MB -> {out}")
 
 
