@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digit.page import actions
+from digit.page import actions, check_tab
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
 from digit.page.pictures import InlinePictures
@@ -64,6 +64,21 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delet
                             object_fit="contain", elem_id="latest")
         history = gr.Dataframe(label="Model history: each promoted jury", interactive=False, elem_id="history")
         refresh = gr.Button("Refresh", size="sm")
+    with gr.Tab("Check these") as checks_tab:
+        gr.Markdown("Other visitors said the jury got these wrong, where it was sure of itself. Do you agree? "
+                    "A correction that others confirm weighs more in the next jury; one that more people reject "
+                    "than confirm is left out. You see what the jury saw (28x28), not the picture that was sent.")
+        check_said = gr.Markdown(elem_id="check-said")
+        with gr.Row():
+            check_picture = gr.Image(label="What the jury saw (28x28)", type="numpy", interactive=False, height=140,
+                                     width=140, show_label=True, elem_id="check-picture", scale=0, min_width=160)
+            with gr.Column():
+                check_question = gr.Markdown(elem_id="check-question")
+                with gr.Row():
+                    check_agree = gr.Button("Yes", variant="primary", elem_id="check-agree")
+                    check_disagree = gr.Button("No", elem_id="check-disagree")
+                    check_skip = gr.Button("I can't tell", elem_id="check-skip")
+        check_current = gr.State(None)
 
     shown = [verdict, confidences, view, jurors, neighbours, unsure, first, second, saved, last_input]
     # Read as you draw: each stroke sends one small PNG; the last one wins and no overlay flickers.
@@ -77,6 +92,11 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delet
     dataset_outputs = [summary, per_digit, confusions, latest, history]
     dataset_tab.select(dataset_view, None, dataset_outputs, api_visibility="private")
     refresh.click(dataset_view, None, dataset_outputs, api_visibility="private")
+    checked = [check_said, check_picture, check_question, check_current, check_agree, check_disagree]
+    checks_tab.select(check_tab.next_check, check_current, checked, api_visibility="private")
+    check_agree.click(check_tab.agree, check_current, checked, api_visibility="private")
+    check_disagree.click(check_tab.disagree, check_current, checked, api_visibility="private")
+    check_skip.click(check_tab.skip, check_current, checked, api_visibility="private")
     demo.load(actions.model_summary, None, model_line, api_visibility="private")  # the jury serving now
 
     # The API (see "Use via API"; also MCP tools): our reader, not Gradio's, decides what is an

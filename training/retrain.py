@@ -7,8 +7,9 @@ Feedback samples are few, so each one trained on is multiplied by small random d
 and weighted; training digits the current jury finds hard are repeated (hard-negative
 mining). No one visitor weighs much: their samples of one digit count as VISITOR_CLASS_CAP
 samples at most, all of theirs as VISITOR_CAP (the k-NN keeps as many of them as references),
-so 100 consistent wrong flags weigh as 10. About a quarter of the feedback is held out, as
-whole visitors: nobody's samples vouch for the model that learned from them.
+so 100 consistent wrong flags weigh as 10. A flag other visitors confirmed ("Check these")
+weighs CONFIRMED_WEIGHT times as much; one they rejected is left out. About a quarter of the
+feedback is held out, as whole visitors: nobody's samples vouch for the model that learned from them.
 
 The candidate replaces the model in MODEL_DIR only if its validation accuracy (split from
 MNIST's training set) is at most 0.1 pp below the current model's, no digit of MNIST
@@ -36,6 +37,7 @@ from sklearn.model_selection import train_test_split
 
 from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
+from digit.feedback.votes import VOTES, Standing, read_votes, tallies
 from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
 from digit.neighbours import ORIGINS
@@ -60,6 +62,10 @@ MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach 
 UNKNOWN_VISITOR = "unknown"  # samples that do not say who sent them (older datasets): one visitor together
 VISITOR_CLASS_CAP = 10.0  # effective samples one visitor gives one digit at most...
 VISITOR_CAP = 50.0  # ...and in all: a person correcting the jury sends a few of each digit
+# A flag confirmed by others has two people behind it (the flagger, and more who agree than
+# disagree): it weighs twice its capped share, as if a second person had sent it, and no more, so
+# a visitor with an accomplice at most doubles what the caps let them weigh (the gate still judges).
+CONFIRMED_WEIGHT = 2.0
 MAX_HELD_VISITOR_SHARE = 0.5  # a visitor with more of the feedback than this is learned from (capped), never held out
 # A digit of MNIST validation or of the canvas validation part may be read right this many
 # fewer times than the current jury reads it, or CLASS_DROP_SHARE of its images if more. From
@@ -76,13 +82,16 @@ class Feedback:
     labels: np.ndarray
     visitors: np.ndarray | None = None  # who sent each sample (None: all "unknown")
     origin: dict = field(default_factory=dict)  # where it came from, for the model card
+    confirmed: np.ndarray | None = None  # whether others confirmed each sample (None: none was)
 
     def __post_init__(self) -> None:
         if self.visitors is None:
             object.__setattr__(self, "visitors", np.full(len(self.labels), UNKNOWN_VISITOR, dtype=object))
+        if self.confirmed is None:
+            object.__setattr__(self, "confirmed", np.zeros(len(self.labels), bool))
 
     def subset(self, keep: np.ndarray) -> "Feedback":
-        return Feedback(self.pixels[keep], self.labels[keep], self.visitors[keep], self.origin)
+        return Feedback(self.pixels[keep], self.labels[keep], self.visitors[keep], self.origin, self.confirmed[keep])
 
 
 @dataclass(frozen=True)
@@ -120,8 +129,28 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
         visitors = np.array([visitor or UNKNOWN_VISITOR for visitor in sent_by], dtype=object)
         # One image decoded at a time: 50,000 decoded sketches would not fit in memory at once.
         pixels = normalized_pixels(chosen["image"], "normalise feedback") if keep else np.zeros((0, 784), np.uint8)
-    inked = pixels.any(axis=1)  # the store refuses pictures without a digit; a foreign dataset may not
-    return Feedback(pixels[inked], labels[inked], visitors[inked], origin)
+        votes = read_votes(_vote_files(source, revision, Path(cache)))
+    sample_ids = [str(ids[index]) for index in keep]
+    standing = tallies(votes, dict(zip(sample_ids, visitors)))
+    said = [standing[sample_id].standing if sample_id in standing else Standing.UNCONFIRMED for sample_id in sample_ids]
+    confirmed = np.array([state is Standing.CONFIRMED for state in said], bool)
+    rejected = np.array([state is Standing.REJECTED for state in said], bool)
+    origin |= {"feedback_confirmed": int(confirmed.sum()), "feedback_rejected": int(rejected.sum())}
+    keep_rows = pixels.any(axis=1) & ~rejected  # no digit (a foreign dataset); or more people said it is wrong
+    return Feedback(pixels[keep_rows], labels[keep_rows], visitors[keep_rows], origin, confirmed[keep_rows])
+
+
+def _vote_files(source: str, revision: str | None, scratch: Path) -> list[Path]:
+    """The votes files beside the samples: votes/*.jsonl of the folder, or of the repo at revision."""
+    if Path(source).is_dir():
+        return sorted((Path(source) / VOTES).glob("*.jsonl"))
+    from huggingface_hub import hf_hub_download
+
+    api = HfApi(endpoint=hub_endpoint(), token=hub_token())
+    names = [name for name in api.list_repo_files(source, repo_type="dataset", revision=revision)
+             if name.startswith(f"{VOTES}/") and name.endswith(".jsonl")]
+    return [Path(hf_hub_download(source, name, repo_type="dataset", revision=revision, local_dir=scratch / "votes",
+                                 endpoint=hub_endpoint(), token=hub_token())) for name in names]
 
 
 def split_feedback(feedback: Feedback, seed: int = 0) -> FeedbackSplit:
@@ -277,7 +306,7 @@ def feedback_training_set(learn: Feedback, rng: np.random.Generator) -> Training
     if count > FEEDBACK_BUDGET:
         learn, count = learn.subset(rng.choice(count, FEEDBACK_BUDGET, replace=False)), FEEDBACK_BUDGET
     copies = int(np.clip(FEEDBACK_BUDGET // max(count, 1) - 1, 0, VARIANTS_PER_SAMPLE))
-    shares = visitor_shares(learn.labels, learn.visitors)
+    shares = visitor_shares(learn.labels, learn.visitors) * np.where(learn.confirmed, CONFIRMED_WEIGHT, 1.0)
     # A sample at a fraction of full weight gets that fraction of the copies, each weighed so that
     # the sample weighs what its share says: a flood costs training time as little as it weighs.
     each = np.clip(np.rint((1 + copies) * shares).astype(int) - 1, 0, copies)
@@ -290,6 +319,7 @@ def feedback_training_set(learn: Feedback, rng: np.random.Generator) -> Training
     return TrainingSet(pixels, labels, weights,
                        {"feedback": count, "feedback_variants": int(each.sum()),
                         "feedback_visitors": len(np.unique(learn.visitors.astype(str))),
+                        "feedback_confirmed": int(learn.confirmed.sum()),
                         "feedback_effective": round(float(shares.sum()), 2)}, origins)
 
 

@@ -1,6 +1,8 @@
 """The feedback dataset: samples people flagged, stored as Parquet shards and shared on the Hub."""
 
-from digit.feedback.samples import DailyLimit, DiskFull, DuplicateSample, FeedbackError, Sample
+from digit.feedback.samples import DailyLimit, DiskFull, DuplicateSample, FeedbackError, Sample, VoteRefused
 from digit.feedback.store import FeedbackStore
+from digit.feedback.votes import Standing, Tally
 
-__all__ = ["DailyLimit", "DiskFull", "DuplicateSample", "FeedbackError", "FeedbackStore", "Sample"]
+__all__ = ["DailyLimit", "DiskFull", "DuplicateSample", "FeedbackError", "FeedbackStore", "Sample", "Standing", "Tally",
+           "VoteRefused"]

@@ -38,5 +38,6 @@ def legacy_rows(folder: Path) -> list[dict]:
             "created_at": str(record.get("created_at") or ""),
             "visitor": UNKNOWN_VISITOR,  # the old layout did not say who sent a sample
             "digit_hash": None,
+            "digit": None,
         })
     return rows

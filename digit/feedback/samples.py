@@ -47,6 +47,7 @@ FEATURES = Features({
     "created_at": Value("string"),
     "visitor": Value("string"),
     "digit_hash": Value("string"),
+    "digit": Image(),  # what the jury read: the normalised 28x28 digit (PNG); null in older samples
 })
 COLUMNS = list(FEATURES)
 MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
@@ -86,10 +87,10 @@ class FeedbackError(ValueError):
 
 
 class DailyLimit(FeedbackError):
-    """The visitor sent FLAGS_PER_DAY samples in the last 24 hours."""
+    """The visitor sent FLAGS_PER_DAY samples (or votes) in the last 24 hours."""
 
-    def __init__(self, limit: int):
-        super().__init__(f"you have sent {limit} corrections in the last 24 hours, the most we take from one "
+    def __init__(self, limit: int, what: str = "corrections"):
+        super().__init__(f"you have sent {limit} {what} in the last 24 hours, the most we take from one "
                          "person in a day; thank you, and please come back tomorrow")
 
 
@@ -103,10 +104,14 @@ class DuplicateSample(FeedbackError):
 
 
 class DiskFull(FeedbackError):
-    """No room left on the server's disk for the sample."""
+    """No room left on the server's disk for the sample (or the vote)."""
 
-    def __init__(self) -> None:
-        super().__init__("the server's disk is full; your correction was not saved")
+    def __init__(self, what: str = "correction") -> None:
+        super().__init__(f"the server's disk is full; your {what} was not saved")
+
+
+class VoteRefused(FeedbackError):
+    """A vote we do not count: the voter's own flag, a second vote, a sample not to be checked."""
 
 
 def is_disk_full(error: OSError) -> bool:
@@ -213,11 +218,9 @@ def sample_row(sample: Sample) -> dict:
     if sample.source not in SOURCES:
         raise FeedbackError(f"unknown source {sample.source!r}")
     stored = storable_image(sample.image)
-    buffer = io.BytesIO()
-    PILImage.fromarray(stored.pixels).save(buffer, format="PNG", compress_level=1)  # speed over size
     return {
         "id": uuid.uuid4().hex,
-        "image": {"bytes": buffer.getvalue(), "path": None},
+        "image": {"bytes": png_bytes(stored.pixels, compress_level=1), "path": None},  # speed over size
         "label": label,
         "predicted": None if sample.predicted is None else int(sample.predicted),
         "confidence": None if sample.confidence is None else float(sample.confidence),
@@ -226,7 +229,14 @@ def sample_row(sample: Sample) -> dict:
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
         "visitor": visitor,
         "digit_hash": digit_hash(stored.digit),
+        "digit": {"bytes": png_bytes(stored.digit), "path": None},  # ~300 bytes: the gallery decodes no upload
     }
+
+
+def png_bytes(pixels: np.ndarray, compress_level: int = 6) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(pixels).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
 
 
 def shard_name(rows: int) -> str:
@@ -289,7 +299,7 @@ def with_visitors(table: pa.Table) -> pa.Table:
 
 
 def is_current(path: Path) -> bool:
-    """Whether a shard has every column of today's schema (older ones lack visitor, digit_hash)."""
+    """Whether a shard has every column of today's schema (older ones lack visitor, digit_hash, digit)."""
     return set(COLUMNS) <= set(pq.read_schema(path).names)
 
 

@@ -22,6 +22,10 @@ never the address). One visitor may send FLAGS_PER_DAY samples in 24 hours, and 
 digit with the same label once (`digit_hash`, a perceptual hash of the normalised digit).
 Samples from "unknown" (a caller that does not say who sent them) are not held to either:
 there is no one to hold; the retraining weighs all of them together as one visitor.
+
+Flags that contradict a confident jury (`to_check`) are put to other visitors, who say
+whether the digit is what the flagger said (`vote`, stored in votes/: see votes.py); the
+retraining weighs confirmed ones more and drops rejected ones.
 """
 
 from __future__ import annotations
@@ -39,19 +43,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import cv2
+import numpy as np
 import pyarrow as pa
 from gradio import FlaggingCallback
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
 from digit.feedback.legacy import legacy_folders, legacy_rows
 from digit.feedback.samples import (COLUMNS, DATA, FANOUT, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
-                                    DuplicateSample, Sample, hash_distance, is_current, is_disk_full, is_shard,
-                                    merge_plan, merged_from, read_table, rows_table, sample_row, with_visitors,
-                                    write_shard)
+                                    DuplicateSample, Sample, VoteRefused, hash_distance, is_current, is_disk_full,
+                                    is_shard, merge_plan, merged_from, read_table, rows_table, sample_row,
+                                    with_visitors, write_shard)
+from digit.feedback.votes import Tally, VoteFile, tallies, vote_record
+from digit.images import BadImage
+from digit.preprocess import normalize
 
 log = logging.getLogger(__name__)
-RECORD_COLUMNS = [column for column in COLUMNS if column != "image"]
+RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit")]  # the pictures stay on disk
 DAY_SECONDS = 24 * 3600
+# A flag is put to others when the jury read another digit with at least this confidence: the
+# GUIDE's "confident" (a wrong answer at >= 80 %), where the flagger or the jury is most likely
+# wrong. Less confident readings are corrected often and honestly (an unsure 1 or 7).
+CHECK_CONFIDENCE = 0.8
+
+
+def to_check(record: dict) -> bool:
+    """Whether a sample is a flag that contradicts a confident jury (others are asked about it)."""
+    return (record["predicted"] is not None and record["confidence"] is not None
+            and record["predicted"] != record["label"] and record["confidence"] >= CHECK_CONFIDENCE)
 
 
 @dataclass
@@ -105,6 +124,10 @@ class FeedbackStore(FlaggingCallback):
         self._ids: set[str] = set()
         self._visitors: dict[str, VisitorLog] = {}
         self._merge_due = False  # a merge failed (a full disk?): try again at the next save
+        self.votes_file: VoteFile | None = None
+        self._votes: list[dict] = []
+        self._voted: dict[str, dict[str, bool]] = {}  # sample id -> voter -> agree (the first vote)
+        self._vote_times: dict[str, list[float]] = {}  # voter -> when each vote came, sorted
 
     def __repr__(self) -> str:  # never show the token
         return f"FeedbackStore(folder={self.folder!s}, repo_id={self.repo_id!r})"
@@ -117,8 +140,10 @@ class FeedbackStore(FlaggingCallback):
     def setup(self, components: Sequence[Any] = (), flagging_dir: str | Path | None = None) -> None:
         self.folder = Path(flagging_dir or self.folder or feedback_dir())
         self.data.mkdir(parents=True, exist_ok=True)
+        self.votes_file = VoteFile(self.folder)
         with self.folder_lock():
             self._recover()
+            self.votes_file.repair()
         self.reload()
         if self.repo_id and self._token:
             from digit.feedback.hub_sync import HubSync
@@ -209,8 +234,12 @@ class FeedbackStore(FlaggingCallback):
         visitors: dict[str, VisitorLog] = {}
         for record in records:
             visitors.setdefault(record["visitor"], VisitorLog()).add(record)
+        votes = self.votes_file.read() if self.votes_file else []
         with self.lock:
             self._records, self._ids, self._visitors = records, ids, visitors
+            self._votes, self._voted, self._vote_times = [], {}, {}
+            for vote in votes:
+                self._count_vote(vote)
 
     def records(self) -> list[dict]:
         """Every sample's columns but the image, oldest first, with the shard that holds it."""
@@ -223,6 +252,84 @@ class FeedbackStore(FlaggingCallback):
     def per_digit(self, records: list[dict] | None = None) -> dict[int, int]:
         counts = Counter(record["label"] for record in (self.records() if records is None else records))
         return {digit: counts.get(digit, 0) for digit in range(10)}
+
+    def digits(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """What the jury read of these samples: the stored 28x28 digit (a sample from before that
+        column: its picture normalised again). Never the picture as sent."""
+        wanted, found, older = set(ids), {}, []
+        shards = {record["shard"] for record in self.records() if record["id"] in wanted}
+        for name in shards:
+            table = read_table(self.data / name, ["id", "digit"])
+            for sample_id, digit in zip(table["id"].to_pylist(), table["digit"].to_pylist()):
+                if sample_id not in wanted:
+                    continue
+                if digit and digit.get("bytes"):
+                    found[sample_id] = cv2.imdecode(np.frombuffer(digit["bytes"], np.uint8), cv2.IMREAD_GRAYSCALE)
+                else:
+                    older.append(sample_id)
+        for sample_id, png in self.images(older).items():
+            try:
+                found[sample_id] = normalize(png).pixels
+            except BadImage:  # stored before the reader refused such pictures: nothing to show
+                found[sample_id] = np.zeros((28, 28), np.uint8)
+        return found
+
+    # -- votes: others confirm or reject a flag ---------------------------------------------
+    def vote(self, sample_id: str, visitor: str, agree: bool) -> Tally:
+        """Store one visitor's word on a flag to check, durably; returns the flag's tally. Raises
+        VoteRefused (their own flag, a second vote, nothing to check), DailyLimit or DiskFull."""
+        if self.folder is None:
+            self.setup()
+        with self.lock:
+            record = next((record for record in self._records if record["id"] == sample_id), None)
+            if record is None or not to_check(record):
+                raise VoteRefused("that sample is not one of those to check")
+            if visitor == UNKNOWN_VISITOR:
+                raise VoteRefused("a vote must say who sent it")
+            if visitor == record["visitor"]:
+                raise VoteRefused("this is your own correction: other people check it")
+            if visitor in self._voted.get(sample_id, {}):
+                raise VoteRefused("you have already given your word on this one")
+            times = self._vote_times.get(visitor, [])
+            if self.per_day and len(times) - bisect.bisect_left(times, time.time() - DAY_SECONDS) >= self.per_day:
+                raise DailyLimit(self.per_day, "votes")
+            vote = vote_record(sample_id, visitor, agree)
+            try:
+                self.votes_file.append(vote)
+            except OSError as error:
+                if is_disk_full(error):
+                    raise DiskFull("vote") from None
+                raise
+            self._count_vote(vote)
+            return self._tally_of(sample_id)
+
+    def _count_vote(self, vote: dict) -> None:
+        """Call with self.lock held."""
+        self._votes.append(vote)
+        self._voted.setdefault(str(vote["sample"]), {}).setdefault(str(vote["visitor"]), bool(vote["agree"]))
+        bisect.insort(self._vote_times.setdefault(str(vote["visitor"]), []), _seconds(vote.get("created_at")))
+
+    def _tally_of(self, sample_id: str) -> Tally:
+        record = next((record for record in self._records if record["id"] == sample_id), None)
+        flagger = record["visitor"] if record else None
+        said = {voter: agree for voter, agree in self._voted.get(sample_id, {}).items() if voter != flagger}
+        return Tally(sum(said.values()), sum(not agree for agree in said.values()))
+
+    def tallies(self) -> dict[str, Tally]:
+        """Each voted sample's agree and disagree counts (the flagger's own vote never counts)."""
+        with self.lock:
+            votes, flaggers = list(self._votes), {record["id"]: record["visitor"] for record in self._records}
+        return tallies(votes, flaggers)
+
+    def next_to_check(self, visitor: str, skip: set[str] = frozenset()) -> dict | None:
+        """A flag for this visitor to check: one that contradicts a confident jury, not theirs,
+        not voted on by them, not skipped; the fewest votes first, then the newest."""
+        with self.lock:
+            open_ = [record for record in self._records if to_check(record) and record["visitor"] != visitor
+                     and record["id"] not in skip and visitor not in self._voted.get(record["id"], {})]
+            if not open_:
+                return None
+            return min(reversed(open_), key=lambda record: len(self._voted.get(record["id"], {})))
 
     def images(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The stored PNG bytes of the samples with these ids."""

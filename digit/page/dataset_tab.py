@@ -5,8 +5,9 @@ store's records in memory (label and prediction were saved with each sample), th
 decodes only the newest samples (thumbnails kept), the history comes from the model card.
 
 The gallery is public, and what anyone uploads is not: it shows only what the jury saw (the
-normalised 28x28 digit, which keeps no colour, text or picture around the digit) and only of
-samples the jury read as labelled. A correction's picture is never shown to other visitors.
+normalised 28x28 digit, stored with each sample, which keeps no colour, text or picture around
+the digit) and only of samples the jury read as labelled or that other visitors confirmed
+("Check these"). An unconfirmed correction's picture is never shown to other visitors.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections import Counter, OrderedDict
 import cv2
 import numpy as np
 import pandas as pd
-from digit.images import BadImage
+
+from digit.feedback import Standing
 from digit.model_card import history
 from digit.page.actions import feedback, model
-from digit.preprocess import normalize
 
 LATEST = 24  # samples in the gallery
 THUMBNAIL = 112  # px, the long side of a gallery picture
@@ -61,28 +62,28 @@ def confusions(records: list[dict]) -> pd.DataFrame:
 
 
 def latest(store, records: list[dict]) -> list[tuple[np.ndarray, str]]:
-    """The newest samples the jury read as labelled, as the jury saw them (28x28, enlarged)."""
-    agreeing = [record for record in records[-20 * LATEST:] if record["predicted"] == record["label"]]
-    newest = agreeing[-LATEST:][::-1]
+    """The newest samples the jury read as labelled or others confirmed, as the jury saw them
+    (28x28, enlarged)."""
+    confirmed = {sample_id for sample_id, tally in store.tallies().items() if tally.standing is Standing.CONFIRMED}
+    shown = [record for record in records[-20 * LATEST:]
+             if record["predicted"] == record["label"] or record["id"] in confirmed]
+    newest = shown[-LATEST:][::-1]
     missing = [record["id"] for record in newest if record["id"] not in _thumbnails]
-    for sample_id, png in store.images(missing).items():
-        _thumbnails[sample_id] = _thumbnail(png)
+    for sample_id, digit in store.digits(missing).items():
+        _thumbnails[sample_id] = thumbnail(digit)
     while len(_thumbnails) > KEEP_THUMBNAILS:
         _thumbnails.popitem(last=False)
-    return [(_thumbnails[record["id"]], _caption(record)) for record in newest if record["id"] in _thumbnails]
+    return [(_thumbnails[record["id"]], _caption(record, record["id"] in confirmed))
+            for record in newest if record["id"] in _thumbnails]
 
 
-def _thumbnail(png: bytes) -> np.ndarray:
+def thumbnail(digit: np.ndarray) -> np.ndarray:
     """What the jury saw of a sample: its normalised digit, dark on white, enlarged pixel for pixel."""
-    try:
-        digit = normalize(png).pixels
-    except BadImage:  # stored before the reader refused it: nothing to show
-        digit = np.zeros((28, 28), np.uint8)
     return cv2.resize(255 - digit, (THUMBNAIL, THUMBNAIL), interpolation=cv2.INTER_NEAREST)
 
 
-def _caption(record: dict) -> str:
-    return f"{record['label']} ✓"
+def _caption(record: dict, confirmed: bool) -> str:
+    return f"{record['label']} ✓ (confirmed)" if confirmed else f"{record['label']} ✓"
 
 
 def model_history(card: dict) -> pd.DataFrame:
