@@ -129,7 +129,7 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
         visitors = np.array([visitor or UNKNOWN_VISITOR for visitor in sent_by], dtype=object)
         # One image decoded at a time: 50,000 decoded sketches would not fit in memory at once.
         pixels = normalized_pixels(chosen["image"], "normalise feedback") if keep else np.zeros((0, 784), np.uint8)
-        votes = read_votes(_vote_files(source, revision, Path(cache)))
+        votes = read_votes(vote_files(source, revision, Path(cache)))
     sample_ids = [str(ids[index]) for index in keep]
     standing = tallies(votes, dict(zip(sample_ids, visitors)))
     said = [standing[sample_id].standing if sample_id in standing else Standing.UNCONFIRMED for sample_id in sample_ids]
@@ -140,7 +140,7 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
     return Feedback(pixels[keep_rows], labels[keep_rows], visitors[keep_rows], origin, confirmed[keep_rows])
 
 
-def _vote_files(source: str, revision: str | None, scratch: Path) -> list[Path]:
+def vote_files(source: str, revision: str | None, scratch: Path) -> list[Path]:
     """The votes files beside the samples: votes/*.jsonl of the folder, or of the repo at revision."""
     if Path(source).is_dir():
         return sorted((Path(source) / VOTES).glob("*.jsonl"))

@@ -14,6 +14,9 @@ CommitScheduler lacks for a Space's life:
   FANOUT small shards per size class plus one shard per SHARD_ROWS samples.
 - A last push on shutdown, with a deadline (`stop`): on SIGTERM what is pending goes, or
   stays on disk for the next start.
+- Votes (votes.py) go too: this disk's append-only votes file is uploaded whole whenever it
+  grew (one small file, `votes/<writer>.jsonl`); other disks' votes files (a disk wiped since)
+  are fetched once, so the check tab and the retraining see every vote.
 
 One process pushes to a repo at a time (the folder lock; a Space runs one replica).
 """
@@ -35,6 +38,7 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from digit.config import hub_endpoint
 from digit.feedback.card import dataset_card
 from digit.feedback.samples import DATA, SHARD_ROWS, is_shard, merge_plan, merged_from, rows_in
+from digit.feedback.votes import VOTES
 
 log = logging.getLogger(__name__)
 STATE = Path(".sync") / "state.json"
@@ -49,6 +53,7 @@ class SyncState:
     repo_id: str
     pushed: set[str] = field(default_factory=set)  # shard names this folder saw on the Hub
     head: str | None = None  # the last commit we saw or made
+    votes: int = 0  # bytes of this disk's votes file on the Hub
 
     @classmethod
     def load(cls, folder: Path, repo_id: str) -> "SyncState":
@@ -58,14 +63,15 @@ class SyncState:
             return cls(repo_id)
         if data.get("repo_id") != repo_id:  # another repo: nothing of it is there yet
             return cls(repo_id)
-        return cls(repo_id, set(data.get("pushed", [])), data.get("head"))
+        return cls(repo_id, set(data.get("pushed", [])), data.get("head"), int(data.get("votes", 0)))
 
     def save(self, folder: Path) -> None:
         path = folder / STATE
         path.parent.mkdir(exist_ok=True)
         partial = path.with_suffix(".tmp")
         try:
-            partial.write_text(json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed)}))
+            partial.write_text(json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed),
+                                           "votes": self.votes}))
             os.replace(partial, path)
         except BaseException:  # a full disk: no half-written state left behind
             partial.unlink(missing_ok=True)
@@ -77,6 +83,7 @@ class Remote:
     head: str
     shards: set[str]  # data/<name> files, by name
     card: bool  # the repo has a README.md
+    votes: set[str] = frozenset()  # votes/<writer>.jsonl files, by name
 
 
 class HubSync:
@@ -164,6 +171,7 @@ class HubSync:
             batch = pending[start:start + COMMIT_FILES]
             remote = self._commit(api, state, remote, batch, card=card, message=f"Add {sum(map(rows_in, batch))} samples")
             card = False
+        remote = self._push_votes(api, state, remote)
         if final:
             return
         # Merge small shards on the Hub: fetch the ones missing here, merge, commit add + delete.
@@ -179,9 +187,28 @@ class HubSync:
             self._fetch(api, remote, missing)
             state.pushed |= set(missing)
             state.save(folder)
-        if missing or gone:
+        votes = self.store.votes_file
+        theirs = sorted(name for name in remote.votes if name != votes.path.name and not (votes.folder / name).exists())
+        if theirs:
+            votes.folder.mkdir(exist_ok=True)
+            self._fetch(api, remote, theirs, VOTES, votes.folder)
+        if missing or gone or theirs:
             self.store.reload()
 
+    def _push_votes(self, api: HfApi, state: SyncState, remote: Remote) -> Remote:
+        """Upload this disk's votes file whole when it grew since the last push (whole lines only)."""
+        path = self.store.votes_file.path
+        content = path.read_bytes() if path.exists() else b""
+        content = content[:content.rfind(b"\n") + 1]  # a vote being written now goes next time
+        if len(content) == state.votes and (path.name in remote.votes or not content):
+            return remote
+        lines = content.count(b"\n")
+        info = api.create_commit(self.repo_id, [CommitOperationAdd(f"{VOTES}/{path.name}", content)],
+                                 repo_type="dataset", commit_message=f"Votes: {lines} in all",
+                                 parent_commit=remote.head)
+        state.votes, state.head = len(content), info.oid
+        state.save(self.store.folder)
+        return Remote(info.oid, remote.shards, remote.card, remote.votes | {path.name})
     def _remote(self, api: HfApi) -> Remote:
         if not self._created:
             api.create_repo(self.repo_id, repo_type="dataset", private=True, exist_ok=True)
@@ -189,7 +216,8 @@ class HubSync:
         info = api.dataset_info(self.repo_id)
         names = [sibling.rfilename for sibling in info.siblings or []]
         shards = {Path(name).name for name in names if name.startswith(f"{DATA}/") and is_shard(name)}
-        return Remote(info.sha, shards, "README.md" in names)
+        votes = {Path(name).name for name in names if name.startswith(f"{VOTES}/") and name.endswith(".jsonl")}
+        return Remote(info.sha, shards, "README.md" in names, votes)
 
     def _commit(self, api: HfApi, state: SyncState, remote: Remote, names: list[str], card: bool,
                 message: str) -> Remote:
@@ -210,16 +238,18 @@ class HubSync:
         state.save(self.store.folder)
         return Remote(info.oid, (remote.shards | set(names)) - set(replaced), remote.card or card)
 
-    def _fetch(self, api: HfApi, remote: Remote, names: list[str]) -> None:
-        """Copy shards from the Hub (at the head we listed) into the local folder."""
+    def _fetch(self, api: HfApi, remote: Remote, names: list[str], under: str = DATA,
+               into: Path | None = None) -> None:
+        """Copy files (shards, or votes files) from the Hub (at the head we listed) into the local folder."""
+        into = into or self.store.data
         with tempfile.TemporaryDirectory() as scratch:
             for name in names:
-                path = api.hf_hub_download(self.repo_id, f"{DATA}/{name}", repo_type="dataset",
+                path = api.hf_hub_download(self.repo_id, f"{under}/{name}", repo_type="dataset",
                                            revision=remote.head, local_dir=scratch)
-                partial = self.store.data / f".{name}.tmp"
+                partial = into / f".{name}.tmp"
                 try:
                     shutil.copyfile(path, partial)
-                    os.replace(partial, self.store.data / name)
+                    os.replace(partial, into / name)
                 except BaseException:
                     partial.unlink(missing_ok=True)
                     raise
