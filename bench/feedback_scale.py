@@ -29,7 +29,7 @@ from bench.local_app import free_port
 from bench.local_hub import LocalHub
 from bench.renderings import draw_strokes
 from digit.config import PROJECT_DIR
-from digit.feedback.samples import DATA, FEATURES, rows_in, shard_name
+from digit.feedback.samples import DATA, FEATURES, png_bytes, rows_in, shard_name, storable_image
 
 TOKEN = "hf_bench_token"
 REPO = "bench/feedback"
@@ -42,6 +42,7 @@ def write_backlog(data: Path, samples: int) -> None:
     rng = np.random.default_rng(0)
     bases = [draw_strokes(index % 10, canvas=(200, 200), width=int(rng.integers(6, 16)),
                           slant=float(rng.uniform(-0.2, 0.3))) for index in range(40)]
+    digits = [png_bytes(storable_image(base).digit) for base in bases]  # what each flag stores beside its picture
     schema = FEATURES.arrow_schema
     for index in range(samples):
         digit, picture = index % 10, bases[index % len(bases)].copy()
@@ -50,7 +51,8 @@ def write_backlog(data: Path, samples: int) -> None:
         buffer = io.BytesIO()
         Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
         png = buffer.getvalue()
-        row = {"id": f"{index:032x}", "image": {"bytes": png, "path": None}, "label": digit, "predicted": digit,
+        row = {"id": f"{index:032x}", "image": {"bytes": png, "path": None}, "digit": {"bytes": digits[index % len(bases)],
+               "path": None}, "label": digit, "predicted": digit,
                "confidence": 0.9, "model_version": "bench", "source": "sketch", "created_at": "2026-11-27T00:00:00"}
         pq.write_table(__import__("pyarrow").Table.from_pylist([row], schema=schema), data / shard_name(1))
 

@@ -26,7 +26,7 @@ from PIL import Image
 from bench.browser import HOME_CONNECTION, clear_canvas, draw, headline, launch, open_page, wait_for_verdict
 from bench.local_app import running_app
 from bench.renderings import STROKES, draw_strokes
-from digit.feedback.samples import FEATURES, write_shard
+from digit.feedback.samples import FEATURES, png_bytes, storable_image, write_shard
 
 WATCH = """() => {
   const timing = window.__timing = {released: null, read: null, text: ""};
@@ -82,18 +82,22 @@ def stroke_to_verdict(url: str, strokes: int = 50, network: dict | None = HOME_C
 
 
 def filled_feedback(folder: Path, samples: int) -> Path:
-    """A feedback folder of samples drawn digits in shards of 1,000, as a merged store holds them."""
+    """A feedback folder of samples drawn digits in shards of 1,000, as a merged store holds them
+    (with the normalised digit each flag stores)."""
     rng = np.random.default_rng(0)
-    pictures = []
+    pictures, digits = [], []
     for index in range(50):
+        drawing = draw_strokes(index % 10, canvas=(300, 300), width=int(rng.integers(8, 24)),
+                               slant=float(rng.uniform(-0.2, 0.3)))
         buffer = io.BytesIO()
-        Image.fromarray(draw_strokes(index % 10, canvas=(300, 300), width=int(rng.integers(8, 24)),
-                                     slant=float(rng.uniform(-0.2, 0.3)))).save(buffer, format="PNG", compress_level=1)
+        Image.fromarray(drawing).save(buffer, format="PNG", compress_level=1)
         pictures.append(buffer.getvalue())
+        digits.append(png_bytes(storable_image(drawing).digit))
     data = folder / "data"
     data.mkdir(parents=True)
     for start in range(0, samples, 1000):
-        rows = [{"id": f"{index:032x}", "image": {"bytes": pictures[index % 50], "path": None}, "label": index % 10,
+        rows = [{"id": f"{index:032x}", "image": {"bytes": pictures[index % 50], "path": None},
+                 "digit": {"bytes": digits[index % 50], "path": None}, "label": index % 10,
                  "predicted": (index % 10) if index % 7 else (index * 3) % 10, "confidence": 0.8,
                  "model_version": "bench", "source": "sketch", "created_at": f"2026-11-27T00:00:{index % 60:02d}"}
                 for index in range(start, min(start + 1000, samples))]
