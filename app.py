@@ -70,8 +70,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delet
                     "than confirm is left out. You see what the jury saw (28x28), not the picture that was sent.")
         check_said = gr.Markdown(elem_id="check-said")
         with gr.Row():
-            check_picture = gr.Image(label="What the jury saw (28x28)", type="numpy", interactive=False, height=140,
-                                     width=140, show_label=True, elem_id="check-picture", scale=0, min_width=160)
+            check_picture = InlinePictures(label="What the jury saw (28x28)", side=112, elem_id="check-picture",
+                                           scale=0, min_width=130)
             with gr.Column():
                 check_question = gr.Markdown(elem_id="check-question")
                 with gr.Row():

@@ -104,9 +104,9 @@ def test_the_tab_shows_what_the_jury_saw_never_the_upload_and_counts_a_vote(stor
     upload[:, 100:] = draw_strokes(1, canvas=(300, 300))[..., :3] // 4 + 190  # ...around a dark 1
     contradicting_flag(store, 1, 7, image=upload)
     shown = check_tab.next_check(None, request_from("10.0.0.2"))
-    assert shown.picture.shape == (dataset_tab.THUMBNAIL, dataset_tab.THUMBNAIL)  # grey: no colour, no canvas
-    step = dataset_tab.THUMBNAIL // 28
-    assert np.array_equal(255 - shown.picture[::step, ::step], normalize(upload).pixels)
+    [(picture, _)] = shown.picture
+    assert picture.shape == (28, 28)  # grey: no colour, no canvas around the digit
+    assert np.array_equal(255 - picture, normalize(upload).pixels)  # exactly what the jury read
     assert "**7**" in shown.question and "read it as a 1" in shown.question
     after = check_tab.agree(shown.current, request_from("10.0.0.2"))
     assert "1 agree, 0 disagree" in after.said and after.picture is None  # nothing else to check

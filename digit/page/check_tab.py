@@ -18,7 +18,6 @@ import numpy as np
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
 from digit.page.actions import feedback, visitor
-from digit.page.dataset_tab import thumbnail
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
 
@@ -30,7 +29,7 @@ class CheckShown(NamedTuple):
     """What the tab shows, in the order of app.py's `checked`."""
 
     said: str
-    picture: np.ndarray | None
+    picture: list[tuple[np.ndarray, str]] | None  # InlinePictures: the 28x28 digit, dark on white
     question: str
     current: dict
     agree: dict
@@ -57,7 +56,7 @@ def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckS
     digit = store.digits([record["id"]]).get(record["id"], np.zeros((28, 28), np.uint8))
     question = (f"Someone says this is a **{record['label']}**; the jury read it as a {record['predicted']} "
                 f"({record['confidence']:.0%} sure). Is it a {record['label']}?")
-    return CheckShown(said, thumbnail(digit), question, {"sample": record["id"], "skipped": skipped},
+    return CheckShown(said, [(255 - digit, "")], question, {"sample": record["id"], "skipped": skipped},
                       gr.update(value=f"Yes, it is a {record['label']}", visible=True),
                       gr.update(value=f"No, it is not a {record['label']}", visible=True))
 
