@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -71,3 +72,26 @@ def test_usage_errors_exit_with_2(arguments):
     result = run_cli(*arguments)
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+def _strokes_png(path, strokes: list[list[tuple[float, float]]]) -> str:
+    """Strokes in a unit box, drawn as the pad sends them (black ink, transparent paper, 400 px)."""
+    alpha = np.zeros((400, 400), np.uint8)
+    for stroke in strokes:
+        points = np.array([(100 + 200 * x, 50 + 300 * y) for x, y in stroke])
+        cv2.polylines(alpha, [np.round(points).astype(np.int32)], False, 255, 24, cv2.LINE_AA)
+    Image.fromarray(np.dstack([np.zeros((400, 400, 3), np.uint8), alpha])).save(path)
+    return str(path)
+
+
+def test_the_jury_says_unsure_with_two_candidates_for_a_1_or_7_and_not_for_a_clear_0(tmp_path):
+    # A 1 whose flag is as long as a 7's bar (the browser test's ONE_OR_SEVEN), and a round 0.
+    one_or_seven = _strokes_png(tmp_path / "one_or_seven.png", [[(0.3, 0.05), (0.6, 0.05), (0.6, 0.95)]])
+    zero = _strokes_png(tmp_path / "zero.png", [[(0.5 + 0.45 * np.cos(t), 0.5 + 0.45 * np.sin(t))
+                                                 for t in np.linspace(0, 2 * np.pi, 40)]])
+    result = run_cli("predict", "--json", one_or_seven, zero)
+    assert result.returncode == 0, result.stderr
+    ambiguous, clear = (json.loads(line) for line in result.stdout.splitlines())
+    assert ambiguous["unsure"] is True and sorted(ambiguous["candidates"]) == [1, 7], ambiguous
+    assert ambiguous["candidates"][0] == ambiguous["digit"]
+    assert clear["digit"] == 0 and "unsure" not in clear and "candidates" not in clear, clear
