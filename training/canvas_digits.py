@@ -31,7 +31,7 @@ from digit.pad import PAD
 
 CANVAS = PAD.height  # a square of the pad's height: 400 px
 DEFAULT_BRUSH = PAD.brush  # the brush's radius: strokes 36 px wide
-WRITERS = 200  # each writes every digit once: 2,000 drawings
+WRITERS = 200  # each writes every digit once and eight of the hands below: 3,600 drawings
 VALIDATION_WRITERS = 100  # writers 0..99 are the validation part, the rest the report part
 SEED = 120_000  # evaluation writers are seeded from here; training generators use other seeds
 
@@ -103,6 +103,16 @@ def _one_flag(rng):
 def _one_flag_foot(rng):
     foot = _u(rng, 0.2, 0.4)
     return _one_flag(rng) + [line((0.55 - foot, 1.0), (0.55 + foot, 1.0))]
+
+
+def _one_long_flag(rng):
+    # As written across Europe: the flag a long up-stroke from low on the left, nearly as wide as a 7's bar.
+    return [line((_u(rng, 0.0, 0.1), _u(rng, 0.1, 0.45)), (0.6, 0.0), (0.6 + _u(rng, -0.05, 0.03), 1.0))]
+
+
+def _one_long_flag_foot(rng):
+    foot = _u(rng, 0.2, 0.4)
+    return _one_long_flag(rng) + [line((0.6 - foot, 1.0), (0.6 + foot, 1.0))]
 
 
 def _one_foot(rng):
@@ -303,6 +313,20 @@ ALLOGRAPHS: dict[int, list[Allograph]] = {
 }
 
 
+# The hands the jury got wrong most (issue 21), drawn by every writer beside their ten digits:
+# flagged 1s with short and long flags, with and without a foot; crossed and plain 7s; closed
+# and open 4s; 9s with straight and curved tails; and digits of every class written narrow
+# (a condensed hand, tall and thin) or wide. Their own random stream: the ten digits each
+# writer draws stay the drawings they were before these were added.
+FLAGGED_ONES = [Allograph("flag", ("flag", "short_flag"), _one_flag),
+                Allograph("flag_foot", ("flag", "short_flag", "foot"), _one_flag_foot),
+                Allograph("long_flag", ("flag", "long_flag"), _one_long_flag),
+                Allograph("long_flag_foot", ("flag", "long_flag", "foot"), _one_long_flag_foot)]
+PAIRS = {7: ("plain", "crossed"), 4: ("closed", "open"), 9: ("straight_tail", "curved_tail")}
+NARROW = (0.22, 0.38)  # width / height of a condensed hand (the writers' own: 0.5-0.85)
+WIDE = (0.95, 1.25)
+
+
 # ---- writers --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -385,11 +409,15 @@ def _densify(stroke: np.ndarray, step: float = 0.02) -> np.ndarray:
     return np.vstack(out)
 
 
-def place(shape: Shape, writer: Writer, rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
-    """Unit-box strokes -> canvas pixel paths with the writer's size, slant, wobble, position."""
+def place(shape: Shape, writer: Writer, rng: np.random.Generator,
+          aspect: float | None = None) -> tuple[list[np.ndarray], float]:
+    """Unit-box strokes -> canvas pixel paths with the writer's size, slant, wobble, position
+    (aspect: this drawing's width / height instead of the writer's)."""
     height = CANVAS * float(np.clip(writer.height * rng.uniform(0.9, 1.1), 0.25, 0.92))
     height = max(height, 5.5 * writer.brush)  # nobody draws a digit narrower than a few brush widths
-    width = height * writer.aspect * rng.uniform(0.92, 1.08)
+    if aspect is not None and aspect < 0.5:  # a narrow digit is drawn taller rather than filled in with ink
+        height = min(max(height, 4 * writer.brush / aspect), 0.92 * CANVAS)
+    width = height * (writer.aspect if aspect is None else aspect) * rng.uniform(0.92, 1.08)
     slant = writer.slant + rng.normal(0, 0.04)
     angle = np.radians(rng.normal(0, 3))
     paths = []
@@ -444,33 +472,50 @@ class Drawing:
         return render(self.events, self.brush)
 
 
-def draw(digit: int, writer: Writer, rng: np.random.Generator, allograph: int | None = None) -> Drawing:
-    """One drawing of digit by writer (its usual allograph unless one is given)."""
-    choice = writer.choice[digit] if allograph is None else allograph
-    if allograph is None and rng.random() < 0.15:  # now and then a writer varies
-        choice = int(rng.integers(len(ALLOGRAPHS[digit])))
-    style = ALLOGRAPHS[digit][choice]
-    paths, height = place(style.make(rng), writer, rng)
+def draw(digit: int, writer: Writer, rng: np.random.Generator, allograph: int | None = None,
+         style: Allograph | None = None, aspect: tuple[float, float] | None = None, tag: str = "") -> Drawing:
+    """One drawing of digit by writer: its usual allograph unless one is given (an index into
+    ALLOGRAPHS[digit], or a style); aspect: a range for this drawing's width / height; tag: one more
+    style tag (e.g. "narrow")."""
+    if style is None:
+        choice = writer.choice[digit] if allograph is None else allograph
+        if allograph is None and rng.random() < 0.15:  # now and then a writer varies
+            choice = int(rng.integers(len(ALLOGRAPHS[digit])))
+        style = ALLOGRAPHS[digit][choice]
+    ratio = None if aspect is None else _u(rng, *aspect)
+    paths, height = place(style.make(rng), writer, rng, ratio)
     spacing = writer.spacing * rng.uniform(0.7, 1.3)
     events = [mouse_events(p, spacing, rng) for p in paths]
     part = "validation" if writer.index < VALIDATION_WRITERS else "report"
-    return Drawing(digit, writer.index, part, f"{digit}_{style.name}", style.tags + writer_tags(writer, height),
-                   writer.brush, events)
+    tags = style.tags + ((tag,) if tag else ()) + writer_tags(writer, height)
+    return Drawing(digit, writer.index, part, f"{digit}_{style.name}", tags, writer.brush, events)
+
+
+def hands(writer: Writer, rng: np.random.Generator) -> list[Drawing]:
+    """The writer's eight drawings of the hands above, each kind taken in turn across writers."""
+    i = writer.index
+    styles = {digit: {style.name: style for style in ALLOGRAPHS[digit]} for digit in PAIRS}
+    drawn = [draw(1, writer, rng, style=FLAGGED_ONES[(2 * i + k) % len(FLAGGED_ONES)]) for k in range(2)]
+    drawn += [draw(digit, writer, rng, style=styles[digit][names[i % 2]]) for digit, names in PAIRS.items()]
+    drawn += [draw(digit % 10, writer, rng, aspect=NARROW, tag="narrow") for digit in (i, i + 5)]
+    drawn.append(draw((i + 3) % 10, writer, rng, aspect=WIDE, tag="wide"))
+    return drawn
 
 
 def canvas_set(part: str = "all", writers: int = WRITERS, seed: int = SEED) -> list[Drawing]:
-    """The deterministic evaluation set: every writer draws every digit once.
+    """The deterministic evaluation set: every writer draws every digit once, then the hands
+    (`hands`): 18 drawings a writer.
 
     part: "validation" (writers 0..99, for choices), "report" (100..199, only reported) or "all".
     """
     drawings = []
     for index in range(writers):
         writer = make_writer(index, seed)
+        if part not in ("all", "validation" if index < VALIDATION_WRITERS else "report"):
+            continue
         rng = np.random.default_rng([seed, index, 1])
-        for digit in range(10):
-            drawing = draw(digit, writer, rng)
-            if part in ("all", drawing.part):
-                drawings.append(drawing)
+        drawings += [draw(digit, writer, rng) for digit in range(10)]
+        drawings += hands(writer, np.random.default_rng([seed, index, 3]))
     return drawings
 
 
@@ -486,14 +531,24 @@ def canvas_pixels(part: str, most: int | None = None) -> tuple[np.ndarray, np.nd
     under a key made of this generator's and the preprocessing's code (never stale).
 
     most: at most this many drawings, spread evenly over the part (runs on a reduced MNIST)."""
-    pixels, labels = _canvas_part(part)
-    if most is not None and most < len(labels):
-        keep = np.linspace(0, len(labels) - 1, most).round().astype(int)
-        return pixels[keep], labels[keep]
-    return pixels, labels
+    pixels, labels, _ = _canvas_part(part)
+    keep = _spread(len(labels), most)
+    return pixels[keep], labels[keep]
 
 
-def _canvas_part(part: str) -> tuple[np.ndarray, np.ndarray]:
+def canvas_tags(part: str, most: int | None = None) -> list[set[str]]:
+    """The style tags of the drawings canvas_pixels(part, most) returns, in the same order."""
+    tags = _canvas_part(part)[2]
+    return [set(str(tags[index]).split(",")) for index in _spread(len(tags), most)]
+
+
+def _spread(count: int, most: int | None) -> np.ndarray:
+    if most is not None and most < count:
+        return np.linspace(0, count - 1, most).round().astype(int)
+    return np.arange(count)
+
+
+def _canvas_part(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import hashlib
     import os
     from pathlib import Path
@@ -504,14 +559,15 @@ def _canvas_part(part: str) -> tuple[np.ndarray, np.ndarray]:
     cache = root / "artifacts" / "cache" / f"canvas-{part}-{hashlib.sha1(code).hexdigest()[:20]}.npz"
     if cache.exists():
         found = np.load(cache)
-        return found["pixels"], found["labels"]
+        return found["pixels"], found["labels"], found["tags"]
     drawings = canvas_set(part)
     pixels, labels = normalized(drawings), np.array([d.label for d in drawings], np.int64)
+    tags = np.array([",".join(d.tags + (d.allograph,)) for d in drawings])
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(partial, pixels=pixels, labels=labels)
+    np.savez(partial, pixels=pixels, labels=labels, tags=tags)
     os.replace(partial, cache)
-    return pixels, labels
+    return pixels, labels, tags
 
 
 def confident_wrong(labels: np.ndarray, probabilities: np.ndarray, level: float = 0.8) -> dict:

@@ -20,10 +20,13 @@ from digit.calibration import expected_calibration_error, unsure_rates
 from digit.config import model_dir
 from digit.jury import Jury
 from digit.model_store import load_model
-from training.canvas_digits import canvas_pixels, confident_wrong
+from training.canvas_digits import canvas_pixels, canvas_tags, confident_wrong
 from training.data import Mnist, Split, load_mnist, normalized_split
 
 LATENCY_SAMPLES = 300
+# The canvas set's rows for the hands of issue 21: style tags and allographs (training/canvas_digits.py).
+HANDS = ("flag", "short_flag", "long_flag", "narrow", "wide", "7_plain", "7_crossed", "4_closed", "4_open",
+         "9_straight_tail", "9_curved_tail")
 
 
 def per_class_accuracy(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -52,7 +55,12 @@ def canvas_figures(jury: Jury, part: str, most: int | None = None) -> dict:
     the jury's "unsure" catches and doubts."""
     pixels, labels = canvas_pixels(part, most)
     probabilities = jury.predict_proba(pixels)
+    right, tags = probabilities.argmax(axis=1) == labels, canvas_tags(part, most)
+    hands = {tag: np.array([tag in each for each in tags]) for tag in HANDS}
     return {f"canvas_{part}_accuracy": round(accuracy_score(labels, probabilities.argmax(axis=1)), 6),
+            # For the flagged 1s that is "read as 1"; a narrow digit is one of any class.
+            f"canvas_{part}_hands": {tag: {"accuracy": round(float(right[mask].mean()), 4), "count": int(mask.sum())}
+                                     for tag, mask in hands.items() if mask.any()},
             f"canvas_{part}_confident_wrong": confident_wrong(labels, probabilities),
             f"canvas_{part}_ece": round(expected_calibration_error(labels, probabilities), 4),
             f"canvas_{part}_unsure": unsure_rates(labels, probabilities, jury.unsure_below)}
