@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from digit.config import upload_cache_seconds
 from digit.page import actions, check_tab
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
@@ -12,9 +13,12 @@ from digit.page.dataset_tab import dataset_view
 from digit.page.serving import serve
 from digit.page.texts import WELCOME
 
-# Gradio keeps every upload and every output file in its cache: every 5 minutes what is older
-# than 15 (time to correct a reading) goes, and all of it at start, so visitors cannot fill the disk.
-with gr.Blocks(title="Digit jury — draw a digit, see why it is read so", delete_cache=(300, 900)) as demo:
+# Gradio keeps every upload and every output file in its cache: what is older than
+# UPLOAD_CACHE_SECONDS (15 minutes: time to correct a reading) goes at a sweep every third of that,
+# and all of it at start, so visitors cannot fill the disk (tests/test_upload_cache.py).
+CACHE_AGE = upload_cache_seconds()
+with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
+               delete_cache=(max(CACHE_AGE // 3, 1), CACHE_AGE)) as demo:
     gr.Markdown(
         "# Digit jury\n"
         "Draw a digit: three classical models — an RBF SVC, a k-nearest-neighbours and a random forest — "

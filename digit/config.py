@@ -96,3 +96,9 @@ def reading_wait_seconds() -> float:
 def visitor_key() -> str | None:
     """The key of the visitors' hashes (VISITOR_KEY, a secret); unset: a key kept in FEEDBACK_DIR."""
     return _text("VISITOR_KEY")
+
+
+def upload_cache_seconds() -> int:
+    """How long Gradio keeps an upload or an output file in its cache (UPLOAD_CACHE_SECONDS, default
+    900: time to correct a reading); a sweep every third of that removes older ones."""
+    return max(int(_text("UPLOAD_CACHE_SECONDS") or 900), 2)

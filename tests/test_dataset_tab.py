@@ -1,15 +1,28 @@
-"""The Dataset tab's public gallery shows what the jury saw of samples it read right, never a
-visitor's picture as sent, and never a correction."""
+"""The Dataset tab's public gallery shows what the jury saw of samples it read right (or others
+confirmed), never a visitor's picture as sent, and never an unconfirmed correction; and what
+visitors upload leaves Gradio's cache within its bound.
+
+The cache test serves the page as app.py builds it with Gradio in this process (its upload route
+and cache sweep are what is tested; no reading is needed to store an upload). The bound is in
+time, not in count: 10 uploads of 14 MB prove it as the issue's 50 would (50 added 718 MB that
+stayed), in a fifth of the time."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import time
+
+import httpx
 import numpy as np
 import pytest
 
+from bench.local_app import free_port
 from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore
 from digit.page import dataset_tab
 from digit.preprocess import normalize
+from helpers import PROJECT, wait_for
 
 
 @pytest.fixture
@@ -64,3 +77,47 @@ def test_a_sample_from_before_the_digit_column_still_loads_and_shows_its_normali
     flag(store, 5, 5, 5)  # a new sample beside it, with its digit
     assert [row["digit"] is None for row in stored_samples(tmp_path / "feedback")] == [True, False]
     assert np.array_equal(store.digits([old_id])[old_id], normalize(three).pixels)
+
+
+# -- Gradio's upload cache ------------------------------------------------------------------------
+# Here, after the tests above, because they load the page's jury in this process (dataset_view
+# reads the model card) and building app.py's page needs it: a process of its own would cost the
+# suite ~15 s (the jury's load and check) for a test of Gradio's cache. Alone, it loads it itself.
+
+UPLOADS, UPLOAD_BYTES = 10, 14 * 2**20
+AGE = 2  # seconds (UPLOAD_CACHE_SECONDS): a sweep every second removes what is older
+
+
+def cache_bytes(folder) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def fresh_page():
+    """app.py run again as a module of its own, so that it reads the settings set now."""
+    spec = importlib.util.spec_from_file_location("app_under_test", PROJECT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.demo
+
+
+def test_uploads_of_14_mb_leave_gradios_upload_cache_within_its_bound(tmp_path, monkeypatch):
+    cache = tmp_path / "gradio-cache"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    monkeypatch.setenv("UPLOAD_CACHE_SECONDS", str(AGE))
+    demo = fresh_page()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        examples = cache_bytes(cache)  # the page's example pictures, kept for as long as the app runs
+        payload = os.urandom(UPLOAD_BYTES)  # incompressible, and the upload route stores any file as sent
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/gradio_api/", timeout=60) as http:
+            for index in range(UPLOADS):
+                answer = http.post("upload", files={"files": (f"photo{index}.jpg", payload)})
+                assert answer.status_code == 200, answer.text[:200]
+        assert cache_bytes(cache) >= examples + UPLOAD_BYTES  # the latest uploads are there...
+        sent = time.monotonic()
+        # ...and once uploads stop, gone within AGE and a sweep (+1 s: the sweep's own time).
+        assert wait_for(lambda: cache_bytes(cache) == examples, seconds=AGE + 1 + 1), cache_bytes(cache)
+        assert time.monotonic() - sent <= AGE + 1 + 1
+    finally:
+        demo.close()
