@@ -15,7 +15,7 @@ from digit.page.texts import WELCOME
 
 # Gradio keeps every upload and every output file in its cache: what is older than
 # UPLOAD_CACHE_SECONDS (15 minutes: time to correct a reading) goes at a sweep every third of that,
-# and all of it at start, so visitors cannot fill the disk (tests/test_upload_cache.py).
+# and all of it at start, so visitors cannot fill the disk (tests/test_dataset_tab.py).
 CACHE_AGE = upload_cache_seconds()
 with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                delete_cache=(max(CACHE_AGE // 3, 1), CACHE_AGE)) as demo:
