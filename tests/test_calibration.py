@@ -60,3 +60,21 @@ def test_two_sets_weigh_the_same_whatever_their_sizes():
     weights = equal_share_weights(10_000, 1_000)
     assert weights[:10_000].sum() == pytest.approx(weights[10_000:].sum())
     assert weights.sum() == pytest.approx(11_000)
+
+
+def test_the_reliability_diagram_is_a_png_of_two_panels_and_the_bench_rows_say_the_figures(tmp_path):
+    from PIL import Image
+
+    from bench.calibration import PANEL, MARGIN, reliability_diagram, rows
+    from digit.calibration import reliability
+
+    probabilities, labels = _overconfident(500)
+    figures = {"ece": expected_calibration_error(labels, probabilities), "bins": reliability(labels, probabilities),
+               "unsure": unsure_rates(labels, probabilities, 0.9)}
+    report = {"temperature": 1.0, "unsure_below": 0.9, "mnist_validation": figures, "canvas_report": figures}
+    reliability_diagram(report, tmp_path / "reliability.png")
+    image = Image.open(tmp_path / "reliability.png")
+    assert image.size == (2 * (PANEL + 2 * MARGIN), PANEL + 2 * MARGIN)
+    assert len(image.getcolors(maxcolors=100_000)) > 3  # bars, gaps and text, not a blank page
+    text = " ".join(" ".join(row) for row in rows(report))
+    assert f"{figures['ece']:.2%}" in text and "catches 0 of" in text
