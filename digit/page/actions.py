@@ -15,7 +15,7 @@ from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_
                           model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.samples import MAX_SIDE as STORED_SIDE
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, Picture, data_url_bytes, read_picture
+from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, Picture, data_url_bytes
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PAD
@@ -25,6 +25,7 @@ from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidence
                               problem, sentence, verdict)
 from digit.prediction import Prediction
 from digit.rate_limits import RateLimit
+from digit.reading_pool import ReadingPool
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -50,7 +51,14 @@ def start() -> FeedbackStore:
     repo = model_repo()
     if repo:
         HubModelFollower(_MODEL, repo, model_cache_dir(), model_poll_minutes()).start()
+    readers().start(model().classifier)  # a reader warm before the first visitor
     return feedback()
+
+
+@lru_cache(maxsize=1)
+def readers() -> ReadingPool:
+    """The worker processes that read pictures (as many as readings computed at once)."""
+    return ReadingPool(concurrency())
 
 
 @lru_cache(maxsize=1)
@@ -98,13 +106,13 @@ def model_summary() -> str:
     return model_line(model().card)
 
 
-def read(image: ImageInput | None, explain: bool = False) -> tuple[Picture, Prediction]:
-    """Decode an input from the page or the API once and read it; raises BadImage with a
-    message for people. The Picture is what a confirmation or a correction stores."""
+def read(image: ImageInput | None, explain: bool = False, keep: bool = False) -> tuple[Picture | None, Prediction]:
+    """Decode an input from the page or the API once and read it, in a worker process; raises
+    BadImage with a message for people. keep: also return the Picture, capped at the size the
+    feedback stores (what a confirmation or a correction saves)."""
     if image is None:
         raise BadImage(NOTHING)
-    picture = read_picture(image)
-    return picture, model().classifier.predict(picture, explain=explain)
+    return readers().read(model().classifier, image, explain, STORED_SIDE if keep else None)
 
 
 class Shown(NamedTuple):
@@ -130,11 +138,11 @@ class Shown(NamedTuple):
 def _show(image, source: str) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
     try:
-        picture, prediction = read(image, explain=True)
+        picture, prediction = read(image, explain=True, keep=True)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
     # Kept in the session until the next reading: only what the feedback store would keep.
-    last = {"image": picture.capped(STORED_SIDE), "source": source, "predicted": prediction.digit,
+    last = {"image": picture, "source": source, "predicted": prediction.digit,
             "confidence": prediction.confidence, "candidates": list(prediction.candidates)}
     unsure = prediction.unsure and not prediction.parts
     first, second = prediction.candidates
@@ -253,7 +261,7 @@ def flag(image: FileData, digit: Any, request: gr.Request | None = None) -> str:
         saved (not an image, no digit in it, a wrong label, too many corrections).
     """
     try:
-        picture, prediction = read(uploaded(image))
+        picture, prediction = read(uploaded(image), keep=True)
     except BadImage as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
     return _save(picture, digit, "api", prediction.digit, prediction.confidence, request)

@@ -1,0 +1,231 @@
+"""Readings in worker processes, so that the server's own process keeps its core for HTTP.
+
+One Python process cannot use two cores: Gradio's handling of a request (~5 ms) and the reading
+(~12 ms for an 800x800 sketch: decode, normalise, jury) take turns on one lock (the GIL), so a
+2-core Space served ~60 readings a second with one core idle. Here each reading goes to one of a
+few worker processes; the server only hands pictures over and answers. A bonus: a reading that
+crashes or hangs its worker (a hostile file deep in a decoder) costs only that worker, which is
+replaced; the visitor is told the picture could not be read.
+
+Each worker is a subprocess (`python -m digit.reading_pool FD`), not multiprocessing: a spawned
+child would import the app's main module (app.py, the whole page) again. They talk over a socket
+pair with multiprocessing.connection (length-framed pickles): the jury the parent serves (the very
+object it checked, pickled once per model and sent to each worker before its next reading), then
+pictures in and readings out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+from digit.classifier import Classifier
+from digit.config import PROJECT_DIR
+from digit.images import BadImage, ImageInput, Picture, read_picture
+from digit.prediction import Prediction
+
+log = logging.getLogger(__name__)
+READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
+START_SECONDS = 120.0  # a worker's imports take a second or two, far longer on a machine under load
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one digit's
+# matrices are small: BLAS threads in each worker would only fight the other workers for the cores
+
+
+class ReadingFailed(BadImage):
+    """The worker reading a picture crashed or hung on it (it was replaced)."""
+
+
+class _Worker:
+    """One worker process and the model it holds (the id of the pickled jury it was last sent)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        # A write to a worker that stopped reading fails after a while instead of blocking the server's thread.
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(READ_SECONDS), 0))
+        self.process = subprocess.Popen([sys.executable, "-m", "digit.reading_pool", str(theirs.fileno())],
+                                        pass_fds=(theirs.fileno(),), cwd=PROJECT_DIR, env={**os.environ, **ONE_THREAD})
+        theirs.close()
+        self.connection = Connection(ours.detach())
+        self.holds: int | None = None
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's imports (it says "ready"), apart from any reading's time limit."""
+        if not self.ready:
+            if not self.connection.poll(START_SECONDS):
+                raise ReadingFailed(f"the reader did not start within {START_SECONDS:g} s")
+            self.connection.recv()
+            self.ready = True
+
+    def hand(self, jury: tuple[int, bytes]) -> None:
+        """Send the jury to serve unless this worker holds it already."""
+        if self.holds != jury[0]:
+            self.connection.send(("jury", jury[1]))
+            self.holds = jury[0]
+
+    def read(self, jury: tuple[int, bytes], request: tuple, seconds: float) -> tuple[Picture | None, Prediction]:
+        try:
+            self.wait_ready()
+            self.hand(jury)
+            self.connection.send(("read", request))
+            if not self.connection.poll(seconds):
+                raise ReadingFailed(f"reading this picture took over {seconds:g} s and was stopped")
+            outcome, value = self.connection.recv()
+        except (OSError, EOFError):  # the worker died (its exit code says how)
+            raise ReadingFailed("reading this picture failed (the reader stopped); try another picture") from None
+        if outcome == "bad":
+            kind, message = value
+            raise kind(message)
+        if outcome == "error":
+            log.error("a reading failed in its worker: %s", value)
+            raise ReadingFailed("reading this picture failed; try another picture")
+        return value
+
+    def close(self) -> None:
+        self.connection.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class ReadingPool:
+    """At most `size` worker processes, started on demand; each reads one picture at a time. A
+    caller waits for an idle worker: the callers are already bounded (Gradio's queue and the
+    guard's turns)."""
+
+    def __init__(self, size: int, seconds: float = READ_SECONDS):
+        self.size = max(1, size)
+        self.seconds = seconds
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._started = 0
+        self._workers: list[_Worker] = []
+        self._classifier: Classifier | None = None
+        self._jury: tuple[int, bytes] = (0, b"")
+
+    def start(self, classifier: Classifier) -> None:
+        """Start one worker and hand it the jury, in the background while the server starts, so
+        that the first visitor does not wait for it; the others start when readings first overlap."""
+        jury = self._pickled(classifier)
+
+        def warm() -> None:
+            worker = self._take()
+            try:
+                worker.wait_ready()
+                worker.hand(jury)
+            except (ReadingFailed, OSError):
+                self._give_back(worker, failed=True)
+            else:
+                self._give_back(worker)
+
+        threading.Thread(target=warm, daemon=True, name="reader-warm-up").start()
+
+    def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
+             keep_side: int | None = None) -> tuple[Picture | None, Prediction]:
+        """Read one picture with this classifier's jury in a worker: the picture as decoded
+        (capped at keep_side, None without it) and the reading. Raises BadImage like
+        classifier.predict (ReadingFailed when the worker crashed or hung: it is replaced)."""
+        jury = self._pickled(classifier)
+        worker, failed = self._take(), False
+        try:
+            return worker.read(jury, (source, explain, keep_side), self.seconds)
+        except ReadingFailed:
+            failed = True
+            raise
+        finally:
+            self._give_back(worker, failed)
+
+    def close(self) -> None:
+        with self._lock:
+            for worker in self._workers:
+                worker.close()
+            self._workers.clear()
+
+    def _pickled(self, classifier: Classifier) -> tuple[int, bytes]:
+        """The jury to serve, pickled once per model (a promotion hands over a new classifier)."""
+        with self._lock:
+            if classifier is not self._classifier:
+                number = self._jury[0] + 1
+                self._jury = (number, pickle.dumps((classifier.jury, classifier.version), pickle.HIGHEST_PROTOCOL))
+                self._classifier = classifier
+            return self._jury
+
+    def _take(self) -> _Worker:
+        """An idle worker that is alive (one that died while idle is replaced: not this reading's
+        fault), or a new one while fewer than size run, or the next to become idle."""
+        while True:
+            worker = self._next_idle()
+            if worker is None or worker.process.poll() is None:
+                return worker or self._new()
+            self._give_back(worker, failed=True)
+
+    def _next_idle(self) -> _Worker | None:
+        """An idle worker; None when there is none but room to start one (the room is taken)."""
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            start = self._started < self.size
+            if start:
+                self._started += 1
+        return None if start else self._idle.get()
+
+    def _new(self) -> _Worker:
+        try:
+            worker = _Worker()
+        except BaseException:
+            with self._lock:
+                self._started -= 1
+            raise
+        with self._lock:
+            self._workers.append(worker)
+        return worker
+
+    def _give_back(self, worker: _Worker, failed: bool = False) -> None:
+        if not failed:
+            self._idle.put(worker)
+            return
+        code = worker.process.poll()  # a failed worker is stopped and forgotten; the next reading starts another
+        log.error("a reading worker %s; starting another", f"died ({code})" if code is not None else "hung: stopped")
+        worker.close()
+        with self._lock:
+            self._workers.remove(worker)
+            self._started -= 1
+
+
+def _serve(connection: Connection) -> None:
+    """The worker's loop: take a jury or a picture, answer each picture with a reading."""
+    classifier = None
+    connection.send(("ready", None))
+    while True:
+        try:
+            kind, payload = connection.recv()
+        except EOFError:  # the server is gone
+            return
+        if kind == "jury":
+            jury, version = pickle.loads(payload)
+            classifier = Classifier(jury, version)
+            continue
+        source, explain, keep_side = payload
+        try:
+            picture = read_picture(source)
+            prediction = classifier.predict(picture, explain=explain)
+            answer = ("ok", (picture.capped(keep_side) if keep_side else None, prediction))
+        except BadImage as error:
+            answer = ("bad", (type(error), str(error)))
+        except Exception as error:  # noqa: BLE001 - reported to the server, which logs it and tells the visitor
+            answer = ("error", f"{type(error).__name__}: {error}"[:300])
+        connection.send(answer)
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])))

@@ -1,0 +1,85 @@
+"""Readings in worker processes (digit/reading_pool.py): the same answers as in process, and a
+worker that dies or hangs costs one reading at most, never the server."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.renderings import sketch_from_mnist
+from digit.images import BadImage, NoDigit
+from digit.reading_pool import ReadingFailed, ReadingPool
+
+
+@pytest.fixture(scope="module")
+def pool():
+    readers = ReadingPool(1, seconds=1.5)
+    yield readers
+    readers.close()
+
+
+@pytest.fixture(scope="module")
+def sketches(validation_digits):
+    images, labels = validation_digits
+    rng = np.random.default_rng(5)
+    return [sketch_from_mnist(image, rng, canvas=400) for image in images[:6]], labels[:6]
+
+
+def encoded(sketch: np.ndarray) -> bytes:
+    """As a browser exports a canvas: nothing under the transparent pixels (a small PNG)."""
+    sketch = sketch.copy()
+    sketch[sketch[..., 3] == 0] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(sketch).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def the_worker(pool: ReadingPool) -> int:
+    (worker,) = pool._workers
+    return worker.process.pid
+
+
+def test_a_worker_reads_as_the_server_process_would(pool, classifier, sketches):
+    pictures, _ = sketches
+    for sketch in pictures:
+        kept, remote = pool.read(classifier, sketch, explain=True, keep_side=64)
+        local = classifier.predict(sketch, explain=True)
+        assert (remote.digit, remote.jurors) == (local.digit, local.jurors)
+        assert np.allclose(remote.probabilities, local.probabilities, atol=1e-9)  # BLAS: one thread there, several here
+        assert [n.label for n in remote.neighbours] == [n.label for n in local.neighbours]
+        assert max(kept.size) == 64
+
+
+def test_what_cannot_be_read_is_refused_with_the_readers_own_message(pool, classifier):
+    with pytest.raises(NoDigit):
+        pool.read(classifier, np.full((50, 50), 255, np.uint8))
+    with pytest.raises(BadImage, match="not an image"):
+        pool.read(classifier, b"GIF89a, or so it says")
+
+
+def test_a_worker_that_died_while_idle_is_replaced_without_failing_the_next_reading(pool, classifier, sketches):
+    pictures, labels = sketches
+    pool.read(classifier, pictures[0])
+    (worker,) = pool._workers
+    first = worker.process.pid
+    os.kill(first, signal.SIGKILL)
+    worker.process.wait()
+    assert pool.read(classifier, pictures[1])[1].digit == labels[1]
+    assert the_worker(pool) != first
+
+
+def test_a_hung_reading_is_stopped_and_its_worker_replaced(pool, classifier, sketches):
+    pictures, labels = sketches
+    pool.read(classifier, pictures[0])
+    stuck = the_worker(pool)
+    os.kill(stuck, signal.SIGSTOP)  # as a reading that never ends would look from outside
+    png = encoded(pictures[2])  # what the server sends: a file's bytes or path, within the socket's buffer
+    with pytest.raises(ReadingFailed, match="took over 1.5 s"):
+        pool.read(classifier, png)
+    assert pool.read(classifier, png)[1].digit == labels[2]
+    assert the_worker(pool) != stuck
