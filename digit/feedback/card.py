@@ -22,7 +22,14 @@ or `unknown` (samples from before this column, or from a caller that did not say
 visitor's samples are capped per day, and the retraining caps each visitor's weight, so no
 one person can steer the model. `digit_hash` is a perceptual hash of the digit as the jury
 reads it (normalised to 28x28; 64 hex digits): the same drawing sent twice by one visitor
-with the same label is kept once.
+with the same label is kept once. `digit` is that normalised 28x28 digit itself (a PNG; empty
+in samples from before the column): what the app's public pages show of a sample.
+
+`votes/*.jsonl` (not part of the dataset's columns) holds other visitors' word on corrections
+that contradict a confident jury, one JSON line a vote: `sample` (the sample's `id`), `visitor`,
+`agree`, `created_at`. A correction is confirmed when more people agree than disagree (the
+flagger's own vote never counts, one vote per visitor), rejected when more disagree; the
+retraining weighs confirmed ones twice and leaves rejected ones out.
 
 ```python
 from datasets import load_dataset
@@ -30,8 +37,8 @@ feedback = load_dataset("{{ repo_id }}", split="train")
 ```
 
 The app writes Parquet shards under `data/` and merges small ones as the dataset grows, so
-the repository holds few files however many samples it has. Nobody reviews labels before
-retraining; the retraining's promotion gate is what stops bad data.
+the repository holds few files however many samples it has. Only corrections against a
+confident jury are put to other visitors; the retraining's promotion gate is what stops bad data.
 """
 
 
