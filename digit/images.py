@@ -27,6 +27,7 @@ from typing import Union
 
 import cv2
 import numpy as np
+import pyspng
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger uploads are refused before decoding
@@ -156,6 +157,8 @@ def read_picture(source: ImageInput, max_side: int = MAX_SIDE) -> Picture:
     with _refusals():
         with _open(source) as image:
             _check_cost(image, max_side)
+            if image.format == "PNG" and (pixels := _plain_png(source, image)) is not None:
+                return _decode_array(pixels, max_side, image)
             if image.format in ("JPEG", "MPO") and (step := _jpeg_step(image.size, max_side)) > 1:
                 full_size = image.size
                 image.draft(None, (image.size[0] // step, image.size[1] // step))  # DCT scaling: 1/2, 1/4, 1/8
@@ -300,6 +303,31 @@ def _decode(image: Image.Image, max_side: int, file_format: str,
         if orientation >= 5:  # a quarter turn: the upright picture is height x width
             width, height = height, width
     return Picture(_pixels(shrunk), file_format, (width, height), image.mode)
+
+
+def _plain_png(source: str | os.PathLike | bytes, image: Image.Image) -> np.ndarray | None:
+    """The pixels of an 8-bit RGB or RGBA PNG, as a canvas or a screenshot exports it, decoded
+    by libspng (pyspng): about twice as fast as Pillow's decoder on an 800x800 sketch, which is
+    most of what reading one costs. None for anything else (palette, grey, 16-bit, interlaced,
+    a transparent colour, EXIF, a file libspng refuses): Pillow decodes those, as before."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    header = data[12:29]  # the IHDR chunk always comes first: type, width, height, depth, colour, ..., interlace
+    if (image.mode not in ("RGB", "RGBA") or len(header) < 17 or header[:4] != b"IHDR" or header[12] != 8
+            or header[13] not in (2, 6) or header[16] != 0 or "transparency" in image.info or b"eXIf" in data):
+        return None
+    try:
+        pixels = pyspng.load(data, format=image.mode)
+    except Exception:  # noqa: BLE001 - whatever libspng refuses, Pillow reads or explains
+        return None
+    return pixels if pixels.shape[:2] == image.size[::-1] else None
+
+
+def _decode_array(pixels: np.ndarray, max_side: int, image: Image.Image) -> Picture:
+    """A Picture from pixels decoded whole (an image with no EXIF: upright as it is)."""
+    if max(pixels.shape[:2]) > max_side:
+        return Picture(_pixels(_shrink(Image.fromarray(pixels, image.mode), max_side)), image.format, image.size,
+                       image.mode)
+    return Picture(_frozen(pixels), image.format, image.size, image.mode)
 
 
 def _work_mode(mode: str) -> tuple[str, str]:

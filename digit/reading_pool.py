@@ -202,6 +202,15 @@ class ReadingPool:
             self._started -= 1
 
 
+def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
+             keep_side: int | None = None) -> tuple[Picture | None, Prediction]:
+    """What a worker does with a picture (and the server's process, when it reads without them):
+    decode it once, read it; the picture too, capped at keep_side, when asked."""
+    picture = read_picture(source)
+    prediction = classifier.predict(picture, explain=explain)
+    return (picture.capped(keep_side) if keep_side else None), prediction
+
+
 def _serve(connection: Connection) -> None:
     """The worker's loop: take a jury or a picture, answer each picture with a reading."""
     classifier = None
@@ -215,11 +224,8 @@ def _serve(connection: Connection) -> None:
             jury, version = pickle.loads(payload)
             classifier = Classifier(jury, version)
             continue
-        source, explain, keep_side = payload
         try:
-            picture = read_picture(source)
-            prediction = classifier.predict(picture, explain=explain)
-            answer = ("ok", (picture.capped(keep_side) if keep_side else None, prediction))
+            answer = ("ok", read_one(classifier, *payload))
         except BadImage as error:
             answer = ("bad", (type(error), str(error)))
         except Exception as error:  # noqa: BLE001 - reported to the server, which logs it and tells the visitor

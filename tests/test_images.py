@@ -18,7 +18,7 @@ from PIL import Image, ImageFile, JpegImagePlugin, PsdImagePlugin
 from bench.decode_cost import big_png, phone_jpeg
 from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore
-from digit.images import MAX_DECODED_BYTES, MAX_SIDE, BadImage, Picture, decoded_bytes, read_picture
+from digit.images import MAX_DECODED_BYTES, MAX_SIDE, BadImage, Picture, _plain_png, decoded_bytes, read_picture
 from digit.page import actions
 from digit.page.components import UploadedImage
 from digit.preprocess import normalize
@@ -118,6 +118,25 @@ def test_a_picture_keeps_the_pixels_as_sent():
     assert np.array_equal(picture.pixels, sketch)  # hidden colours included: nothing is lost below the cap
     with pytest.raises(ValueError):
         picture.pixels[0, 0] = 0  # read-only: whoever holds it sees what was read
+
+
+def test_plain_8_bit_pngs_take_libspng_and_read_as_pillow_reads_them():
+    sketch = hidden_colours()
+    screenshot = np.ascontiguousarray(sketch[..., :3])
+    rotated = Image.Exif()
+    rotated[0x0112] = 6
+    for pixels in (sketch, screenshot):
+        data = encoded(Image.fromarray(pixels))
+        with Image.open(io.BytesIO(data)) as image:
+            assert np.array_equal(_plain_png(data, image), pixels)
+            assert np.array_equal(read_picture(data).pixels, np.asarray(image))
+    others = {"palette": encoded(Image.fromarray(sketch).quantize(8)), "grey": encoded(Image.fromarray(sketch[..., 0])),
+              "16-bit": encoded(Image.fromarray(sketch[..., 0].astype(np.uint16) * 257)),
+              "transparent colour": encoded(Image.fromarray(screenshot), transparency=(0, 0, 0)),
+              "EXIF": encoded(Image.fromarray(sketch), exif=rotated)}  # may turn it: Pillow's way applies it
+    for kind, data in others.items():
+        with Image.open(io.BytesIO(data)) as image:
+            assert _plain_png(data, image) is None, kind
 
 
 def test_palette_grey_alpha_16_bit_and_animations_become_l_rgb_or_rgba():

@@ -25,7 +25,7 @@ from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidence
                               problem, sentence, verdict)
 from digit.prediction import Prediction
 from digit.rate_limits import RateLimit
-from digit.reading_pool import ReadingPool
+from digit.reading_pool import ReadingPool, read_one
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -35,6 +35,7 @@ NOTHING = "draw a digit or upload a picture of one"
 MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _MODEL = ModelSlot()
+_READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
@@ -51,14 +52,9 @@ def start() -> FeedbackStore:
     repo = model_repo()
     if repo:
         HubModelFollower(_MODEL, repo, model_cache_dir(), model_poll_minutes()).start()
-    readers().start(model().classifier)  # a reader warm before the first visitor
+    _READERS.append(ReadingPool(concurrency()))
+    _READERS[0].start(model().classifier)  # a reader warm before the first visitor
     return feedback()
-
-
-@lru_cache(maxsize=1)
-def readers() -> ReadingPool:
-    """The worker processes that read pictures (as many as readings computed at once)."""
-    return ReadingPool(concurrency())
 
 
 @lru_cache(maxsize=1)
@@ -107,12 +103,15 @@ def model_summary() -> str:
 
 
 def read(image: ImageInput | None, explain: bool = False, keep: bool = False) -> tuple[Picture | None, Prediction]:
-    """Decode an input from the page or the API once and read it, in a worker process; raises
+    """Decode an input from the page or the API once and read it, in a worker process when served; raises
     BadImage with a message for people. keep: also return the Picture, capped at the size the
     feedback stores (what a confirmation or a correction saves)."""
     if image is None:
         raise BadImage(NOTHING)
-    return readers().read(model().classifier, image, explain, STORED_SIDE if keep else None)
+    keep_side = STORED_SIDE if keep else None
+    if _READERS:
+        return _READERS[0].read(model().classifier, image, explain, keep_side)
+    return read_one(model().classifier, image, explain, keep_side)  # called in process, not served
 
 
 class Shown(NamedTuple):
