@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from bench.renderings import draw_strokes
-from digit.feedback import FeedbackStore, Standing, VoteRefused
+from digit.feedback import DiskFull, FeedbackStore, Standing, VoteRefused
 from digit.feedback.votes import tallies
 from digit.page import check_tab, dataset_tab
 from digit.preprocess import normalize
+from test_feedback_disk import small_disk  # noqa: F401 - the 3 MB tmpfs fixture
 from training.retrain import CONFIRMED_WEIGHT, feedback_training_set, load_feedback
 
 FLAGGER, OTHER, THIRD, FOURTH = (f"anon:{index:016x}" for index in range(1, 5))
@@ -122,3 +123,24 @@ def test_the_public_gallery_shows_a_confirmed_correction_as_the_jury_saw_it(stor
     store.vote(sample, OTHER, agree=True)
     gallery = dataset_tab.latest(store, store.records())
     assert [caption for _, caption in gallery] == ["7 ✓ (confirmed)"]
+
+
+def test_a_vote_on_a_full_disk_is_refused_clearly_and_leaves_no_partial_line(small_disk):
+    store = FeedbackStore(small_disk / "feedback", repo_id="", token="")
+    store.setup()
+    sample = contradicting_flag(store, 1, 7)
+    ballast = small_disk / "ballast"
+    with open(ballast, "wb", buffering=0) as handle:  # every page of the disk taken
+        try:
+            while True:
+                handle.write(b"\0" * 4096)
+        except OSError:
+            pass
+    with pytest.raises(DiskFull, match="your vote was not saved"):
+        store.vote(sample, OTHER, agree=True)
+    assert not store.votes_file.path.exists() or store.votes_file.path.read_bytes() == b""
+    ballast.unlink()  # space freed: the vote goes through, once
+    assert store.vote(sample, OTHER, agree=True).agree == 1
+    again = FeedbackStore(store.folder, repo_id="", token="")
+    again.setup()
+    assert again.tallies()[sample].agree == 1
