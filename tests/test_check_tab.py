@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench.renderings import draw_strokes
-from digit.feedback import DiskFull, FeedbackStore, Standing, VoteRefused
+from digit.feedback import DailyLimit, DiskFull, FeedbackStore, Standing, VoteRefused
 from digit.feedback.votes import tallies
 from digit.page import check_tab, dataset_tab
 from digit.preprocess import normalize
@@ -144,3 +144,13 @@ def test_a_vote_on_a_full_disk_is_refused_clearly_and_leaves_no_partial_line(sma
     again = FeedbackStore(store.folder, repo_id="", token="")
     again.setup()
     assert again.tallies()[sample].agree == 1
+
+
+def test_votes_are_held_to_the_daily_cap_as_flags_are(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback", repo_id="", token="", per_day=1)
+    store.setup()
+    first, second = contradicting_flag(store, 1, 7), contradicting_flag(store, 3, 4, visitor=THIRD)
+    store.vote(first, OTHER, agree=True)
+    with pytest.raises(DailyLimit, match="1 votes in the last 24 hours"):
+        store.vote(second, OTHER, agree=True)
+    assert second not in store.tallies()
