@@ -51,8 +51,8 @@ def write_backlog(data: Path, samples: int) -> None:
         buffer = io.BytesIO()
         Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
         png = buffer.getvalue()
-        row = {"id": f"{index:032x}", "image": {"bytes": png, "path": None}, "digit": {"bytes": digits[index % len(bases)],
-               "path": None}, "label": digit, "predicted": digit,
+        row = {"id": f"{index:032x}", "image": {"bytes": png, "path": None},
+               "digit": {"bytes": digits[index % len(bases)], "path": None}, "label": digit, "predicted": digit,
                "confidence": 0.9, "model_version": "bench", "source": "sketch", "created_at": "2026-11-27T00:00:00"}
         pq.write_table(__import__("pyarrow").Table.from_pylist([row], schema=schema), data / shard_name(1))
 

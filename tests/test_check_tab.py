@@ -72,7 +72,8 @@ def test_the_flagger_cannot_confirm_their_own_flag_nor_anyone_vote_twice(store):
         store.vote(sample, OTHER, agree=True)
     assert store.tallies()[sample].standing is Standing.REJECTED
     # A dataset from elsewhere may hold such votes: the tally never counts them.
-    written = [{"sample": sample, "visitor": FLAGGER, "agree": True}, {"sample": sample, "visitor": OTHER, "agree": True},
+    written = [{"sample": sample, "visitor": FLAGGER, "agree": True},
+               {"sample": sample, "visitor": OTHER, "agree": True},
                {"sample": sample, "visitor": OTHER, "agree": False}]
     assert tallies(written, {sample: FLAGGER})[sample].agree == 1
 

@@ -57,7 +57,8 @@ def test_votes_reach_the_hub_once_a_wiped_disk_gets_them_back_and_the_retraining
 
     # The retraining reads the repo's votes files at the commit it reads the samples at.
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    from_hub = read_votes(vote_files(REPO, hub.state.repositories[("dataset", REPO)].branches["main"], tmp_path / "scratch"))
+    head = hub.state.repositories[("dataset", REPO)].branches["main"]
+    from_hub = read_votes(vote_files(REPO, head, tmp_path / "scratch"))
     flaggers = {record["id"]: record["visitor"] for record in store.records()}
     assert {sample: tally.standing for sample, tally in tallies(from_hub, flaggers).items()} == {
         confirmed: Standing.CONFIRMED, rejected: Standing.REJECTED}
