@@ -25,7 +25,10 @@ TEMPLATES: dict[int, dict[str, list[Points]]] = {
     1: {"stick": [[(3, 0), (3, 10)]],
         "flag": [[(1, 2.5), (3.5, 0), (3.5, 10)]],
         "flag_foot": [[(1, 2.5), (3.5, 0), (3.5, 10)], [(1, 10), (6, 10)]],
-        "foot": [[(3, 0), (3, 10)], [(0.8, 10), (5.2, 10)]]},
+        "foot": [[(3, 0), (3, 10)], [(0.8, 10), (5.2, 10)]],
+        # The European 1: a long flag, nearly a 7's bar but rising to the top of an upright stem.
+        "long_flag": [[(0, 3.5), (2, 1.5), (4, 0), (4, 10)]],
+        "long_flag_foot": [[(0, 4), (4, 0), (4, 10)], [(1.5, 10), (6.5, 10)]]},
     2: {"round": [[(0, 2.5), (1.5, 0), (4.5, 0), (6, 2), (5.5, 4.5), (0, 10), (6.5, 10)]],
         "loop": [[(0, 2.5), (1.5, 0), (4.5, 0), (6, 2), (5.5, 4.5), (1, 9), (0.2, 9.8), (1.2, 10), (2.5, 9.3), (6.5, 9.8)]],
         "box": [[(0, 0), (6, 0), (6, 5), (0, 5), (0, 10), (6, 10)]],
@@ -71,6 +74,9 @@ def chaikin(points: np.ndarray, rounds: int) -> np.ndarray:
     return points
 
 
+NARROW_SHARE, WIDE_SHARE = 0.15, 0.08  # drawings written condensed (tall and thin) or wide, by any writer
+
+
 class StrokeWriter:
     """One simulated writer of training digits."""
 
@@ -87,10 +93,13 @@ class StrokeWriter:
         angle = np.radians(rng.normal(0, 4))
         rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         rounding = int(np.clip(self.rounding + rng.integers(-1, 2), 0, 3))
+        hand = rng.random()  # now and then a condensed or a wide hand: a 0 a third as wide as tall is still a 0
+        widen = rng.uniform(0.2, 0.45) if hand < NARROW_SHARE else (
+            rng.uniform(1.5, 2.0) if hand < NARROW_SHARE + WIDE_SHARE else self.widen)
         out = []
         for stroke in TEMPLATES[digit][name]:
             points = np.asarray(stroke, float) + rng.normal(0, self.jitter, (len(stroke), 2))
-            points[:, 0] = points[:, 0] * self.widen + self.shear * (10 - points[:, 1])
+            points[:, 0] = points[:, 0] * widen + self.shear * (10 - points[:, 1])
             points = chaikin(points, rounding) @ rotation.T
             if len(points) > 2 and rng.random() < 0.3:  # the pen lifts early or runs on
                 end = points[-1] - points[-2]

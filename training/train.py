@@ -26,7 +26,7 @@ from sklearn.metrics import accuracy_score
 from tqdm import tqdm
 
 from digit.calibration import (choose_unsure_below, equal_share_weights, expected_calibration_error, fit_temperature,
-                               unsure_rates)
+                               reliability, unsure_rates)
 from digit.config import model_dir
 from digit.jurors import build_jury, for_serving
 from digit.jury import Jury
@@ -124,6 +124,7 @@ def calibrate(jury: Jury, by_juror: list[dict[str, np.ndarray]], labels: list[np
     for name, probabilities, truth in zip(("validation", "canvas_validation"), voted, labels):
         figures[f"{name}_ece"] = round(expected_calibration_error(truth, probabilities), 4)
         figures[f"{name}_unsure"] = unsure_rates(truth, probabilities, jury.unsure_below)
+        figures[f"{name}_reliability"] = reliability(truth, probabilities)  # bench.calibration draws it
     return figures
 
 
