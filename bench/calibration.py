@@ -65,6 +65,8 @@ def _panel(title: str, bins: list[dict], ece: float | None) -> Image.Image:
              else "no figures (a jury trained before calibration)",
              fill="black", font=small)
     pen.text((MARGIN + PANEL / 2 - 60, PANEL + MARGIN + 36), "confidence (calibrated)", fill="black", font=small)
+    pen.text((MARGIN + 8, MARGIN + 8), "bar top: the accuracy of a bin\nred: its gap to the bin's confidence\n"
+             "grey: share of the digits", fill="dimgrey", font=small)
     pen.text((6, MARGIN + PANEL / 2), "accuracy", fill="black", font=small)
     return image
 
