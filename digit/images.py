@@ -177,20 +177,6 @@ def load_image(source: ImageInput) -> np.ndarray:
     return _array_to_grey(read_picture(source).pixels)
 
 
-def open_image(source: str | os.PathLike | bytes) -> Image.Image:
-    """Decode a file or bytes whole, at full size, after the same checks as read_picture (file size,
-    format, pixels, decoded memory at full size). Prefer read_picture: it decodes no larger than needed."""
-    with _refusals():
-        image = _open(source)
-        try:
-            _check_cost(image, max_side=2**31)  # no reduced decoding here
-            image.load()
-        except BaseException:
-            image.close()
-            raise
-        return image
-
-
 def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
     """What decoding this opened (not yet loaded) image will allocate, from its header alone.
 

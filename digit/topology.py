@@ -27,7 +27,7 @@ def _neighbour_code(binary: np.ndarray) -> np.ndarray:
 
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deletion tables of the two thinning sub-steps, and the crossing number of each code."""
-    first, second, crossings = (np.zeros(256, bool) for _ in range(3))
+    first, second = np.zeros(256, bool), np.zeros(256, bool)
     crossings = np.zeros(256, np.uint8)
     for code in range(256):
         p = [(code >> bit) & 1 for bit in range(8)]  # P2, P3, ..., P9
