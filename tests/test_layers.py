@@ -37,6 +37,13 @@ def test_training_never_imports_the_page_or_the_bench():
             assert not {name for name in used if name.startswith(("digit.page", "bench"))}, module
 
 
+def test_the_page_never_imports_the_training_or_the_bench():
+    pages = {module: used for module, used in imports().items() if module.startswith("digit.page")}
+    assert pages
+    for module, used in pages.items():
+        assert not {name for name in used if name.startswith(("training", "bench"))}, module
+
+
 def cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """A chain of imports that comes back to where it started, if there is one."""
     done: set[str] = set()
