@@ -125,7 +125,7 @@ def load_model(folder: Path | None = None) -> LoadedModel:
         jury = sio.load(path, trusted=TRUSTED_TYPES)
     except ModelError:
         raise
-    except Exception as error:  # a corrupt or foreign file must not crash with a traceback
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
         raise ModelError(f"cannot load {path}: {error}") from None
     try:
         check_structure(jury)

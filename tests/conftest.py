@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
+from pathlib import Path
 
 # Nothing in the tests may reach the internet: any Hub call not aimed at a local test server
 # goes to a closed loopback port and fails at once. Set before huggingface_hub is imported.
@@ -83,3 +85,19 @@ LONGEST_FIRST = ("test_retrain_hub.py", "test_retrain.py", "test_browser.py", "t
 def pytest_collection_modifyitems(items):
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture
+def small_disk():
+    """A 3 MB tmpfs of our own, unmounted after the test."""
+    folder = Path(tempfile.mkdtemp(prefix="digit-small-disk-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip(f"cannot mount a 3 MB tmpfs here (root needed): {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+        shutil.rmtree(folder, ignore_errors=True)

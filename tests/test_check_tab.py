@@ -14,7 +14,6 @@ from digit.feedback import DailyLimit, DiskFull, FeedbackStore, Standing, VoteRe
 from digit.feedback.votes import tallies
 from digit.page import check_tab, dataset_tab
 from digit.preprocess import normalize
-from test_feedback_disk import small_disk  # noqa: F401 - the 3 MB tmpfs fixture
 from training.retrain import CONFIRMED_WEIGHT, feedback_training_set, load_feedback
 
 FLAGGER, OTHER, THIRD, FOURTH = (f"anon:{index:016x}" for index in range(1, 5))

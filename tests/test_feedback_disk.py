@@ -1,18 +1,14 @@
 """A full disk, for real: the feedback folder on a 3 MB tmpfs filled by flags.
 
-Needs root to mount (CI runs as root); elsewhere the test skips and says why.
+Needs root to mount (CI runs as root); elsewhere the test skips and says why (the small_disk fixture is in conftest.py).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from bench.renderings import jittered_strokes
 from digit.feedback import DiskFull, FeedbackStore, Sample
@@ -20,22 +16,6 @@ from digit.feedback.samples import FANOUT, merge_plan
 from helpers import stored_samples
 
 DISK_FULL = "the server's disk is full; your correction was not saved"
-
-
-@pytest.fixture
-def small_disk():
-    """A 3 MB tmpfs of our own, unmounted after the test."""
-    folder = Path(tempfile.mkdtemp(prefix="digit-small-disk-"))
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True,
-                             text=True)
-    if mounted.returncode != 0:
-        folder.rmdir()
-        pytest.skip(f"cannot mount a 3 MB tmpfs here (root needed): {mounted.stderr.strip() or mounted.returncode}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def temporary_files(folder: Path) -> list[Path]:
