@@ -55,8 +55,9 @@ def reliability(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_B
     """Per non-empty bin: its range, readings, mean confidence and accuracy (the reliability diagram)."""
     confidence, right = probabilities.max(axis=1), probabilities.argmax(axis=1) == np.asarray(labels)
     which = np.clip((confidence * bins).astype(int), 0, bins - 1)
-    return [{"low": b / bins, "high": (b + 1) / bins, "count": int(np.sum(which == b)),
-             "confidence": float(confidence[which == b].mean()), "accuracy": float(right[which == b].mean())}
+    return [{"low": round(b / bins, 4), "high": round((b + 1) / bins, 4), "count": int(np.sum(which == b)),
+             "confidence": round(float(confidence[which == b].mean()), 4),
+             "accuracy": round(float(right[which == b].mean()), 4)}
             for b in range(bins) if np.any(which == b)]
 
 
