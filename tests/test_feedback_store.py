@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-import math
+import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -103,18 +105,34 @@ def test_twenty_people_flagging_at_once_are_each_recorded_exactly_once(store):
     assert sorted(record["id"] for record in store.records()) == sorted(ids)
     data = load_dataset(str(store.folder), split="train")
     assert sorted(data["id"]) == sorted(ids)
-    assert store.per_digit() == {digit: 2 for digit in range(10)}
+    labels = dict(zip(data["visitor"], data["label"]))
+    assert labels == {f"anon:{person:016x}": person % 10 for person in range(20)}  # each with the label they sent
+
+
+def _flag_in_this_process(folder: Path, digit: int, start: EventType) -> None:
+    store = FeedbackStore(folder, repo_id="")
+    store.setup()
+    start.wait(30)
+    store.save(Sample(sketch(digit), digit))
 
 
 def test_two_processes_write_separate_files_and_both_load(tmp_path):
-    first, second = FeedbackStore(tmp_path, repo_id=""), FeedbackStore(tmp_path, repo_id="")
-    first.setup()
-    second.setup()
-    first.save(Sample(sketch(1), 1))
-    second.save(Sample(sketch(2), 2))
-    assert len(load_dataset(str(tmp_path), split="train")) == 2
-    second.reload()
-    assert second.count() == 2
+    # Forked, not spawned: a child starts in milliseconds with the imports done, and is still
+    # another process with its own store, lock and memory.
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+    writers = [context.Process(target=_flag_in_this_process, args=(tmp_path, digit, start)) for digit in (1, 2)]
+    for writer in writers:
+        writer.start()
+    start.set()  # both write at once
+    for writer in writers:
+        writer.join(60)
+    assert [writer.exitcode for writer in writers] == [0, 0]
+    assert sorted(rows_in(name) for name in FeedbackStore(tmp_path, repo_id="").shards()) == [1, 1]
+    assert sorted(load_dataset(str(tmp_path), split="train")["label"]) == [1, 2]
+    here = FeedbackStore(tmp_path, repo_id="")
+    here.setup()
+    assert sorted(record["label"] for record in here.records()) == [1, 2]
 
 
 def test_the_count_is_kept_not_recounted(store):
@@ -180,9 +198,7 @@ def test_the_merge_plan_keeps_fewer_than_fanout_shards_per_size_class():
             for rows in group:
                 shards.remove(rows)
             shards.append(sum(group))
-    assert sum(shards) == 100_000
     assert len(shards) <= 100_000 / SHARD_ROWS + 3 * FANOUT
-    assert math.isclose(sum(shards), 100_000)
 
 
 def test_the_old_image_folder_layout_is_converted_once(tmp_path):

@@ -37,7 +37,6 @@ import logging
 import shutil
 import threading
 import time
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,10 +247,6 @@ class FeedbackStore(FlaggingCallback):
 
     def count(self) -> int:
         return len(self._records)
-
-    def per_digit(self, records: list[dict] | None = None) -> dict[int, int]:
-        counts = Counter(record["label"] for record in (self.records() if records is None else records))
-        return {digit: counts.get(digit, 0) for digit in range(10)}
 
     def digits(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """What the jury read of these samples: the stored 28x28 digit (a sample from before that
