@@ -89,11 +89,14 @@ class _Worker:
             raise ReadingFailed("reading this picture failed; try another picture")
         return value
 
-    def close(self) -> None:
-        self.connection.close()
+    def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+    def close(self) -> None:
+        self.connection.close()
+        self.stop()
 
 
 class ReadingPool:
@@ -107,24 +110,35 @@ class ReadingPool:
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._started = 0
+        self._warming = 0  # workers start() is still handing the jury to
         self._workers: list[_Worker] = []
         self._classifier: Classifier | None = None
         self._jury: tuple[int, bytes] = (0, b"")
 
     def start(self, classifier: Classifier) -> None:
         """Start one worker and hand it the jury, in the background while the server starts, so
-        that the first visitor does not wait for it; the others start when readings first overlap."""
+        that the first visitor does not wait for it (a reading that comes sooner waits for this
+        one rather than starting another); the others start when readings first overlap."""
         jury = self._pickled(classifier)
+        with self._lock:
+            self._started += 1
+            self._warming += 1
+        try:
+            worker = self._new()
+        except BaseException:
+            with self._lock:
+                self._warming -= 1
+            raise
 
         def warm() -> None:
-            worker = self._take()
             try:
                 worker.wait_ready()
                 worker.hand(jury)
             except (ReadingFailed, OSError):
-                self._give_back(worker, failed=True)
-            else:
-                self._give_back(worker)
+                worker.stop()  # the next reading finds it dead and starts another
+            with self._lock:
+                self._warming -= 1
+            self._idle.put(worker)
 
         threading.Thread(target=warm, daemon=True, name="reader-warm-up").start()
 
@@ -174,12 +188,13 @@ class ReadingPool:
         except queue.Empty:
             pass
         with self._lock:
-            start = self._started < self.size
+            start = self._started < self.size and not self._warming
             if start:
                 self._started += 1
         return None if start else self._idle.get()
 
     def _new(self) -> _Worker:
+        """A new worker in a slot already counted in _started."""
         try:
             worker = _Worker()
         except BaseException:
