@@ -333,8 +333,9 @@ def _shard(labels: list[int], path) -> None:
 
 
 def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api, tmp_path):
-    """Parquet shards with a dataset card (at main and at the first commit), and the layout the
-    app's FeedbackStore pushes (PNGs and metadata.jsonl per writer, no card, a private repo)."""
+    """Parquet shards with a dataset card (at main and at the first commit), and the folder the
+    app's FeedbackStore writes (its Parquet shards under data/, no card, a private repo), uploaded
+    as it lies on disk. HubSync's own pushes: tests/test_feedback_push.py."""
     folder = tmp_path / "feedback"
     (folder / "data").mkdir(parents=True)
     (folder / "README.md").write_text(CARD)
@@ -354,7 +355,7 @@ def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api,
         store.save(Sample(np.pad(np.full((60, 16), 255, np.uint8), 40), digit, source="sketch"))
     api.create_repo("team/app-feedback", repo_type="dataset", private=True)
     api.upload_folder(folder_path=store.folder, repo_id="team/app-feedback", repo_type="dataset",
-                      ignore_patterns=["*.tmp"])  # what the store's CommitScheduler sends
+                      ignore_patterns=["*.tmp"])
 
     # A fresh process with empty caches, as the retraining script runs: nothing read from a cache.
     env = {key: value for key, value in os.environ.items()

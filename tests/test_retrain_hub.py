@@ -58,7 +58,7 @@ def test_flags_on_a_space_teach_the_jury_that_the_space_then_serves(tmp_path, sm
     finally:
         hub.stop()
     card = json.loads(hub.files("team/jury", repo_type="model")["model_card.json"])
-    assert before < 0.6 <= 0.8 <= after, (before, after)
+    assert before < 0.6 and after >= 0.8, (before, after)  # the style was misread, then learned
     assert report["candidate"]["feedback_accuracy"] > report["current"]["feedback_accuracy"]
     assert card["version"] == report["version"] and card["parent_version"] == read_card(small_models)["version"]
     assert card["data"]["feedback_repo"] == "team/feedback" and card["data"]["feedback_revision"] == pushed_at

@@ -1,5 +1,6 @@
-"""A Space's life with a real app process: restarts by SIGTERM, the Hub down, a new model
-promoted while it runs, a deploy. Against the local Hub stub, with the real clients."""
+"""A Space's life with a real app process: restarts by SIGTERM, with the Hub up and down, and a
+deploy. Against the local Hub stub, with the real clients. (A new model promoted while the app
+runs and served without a restart: tests/test_retrain_hub.py.)"""
 
 from __future__ import annotations
 
