@@ -1,6 +1,7 @@
 """A corpus of hostile and broken files, made here, each with what we must say about it.
 
-expected: a substring of the error message, or "digit:N" where the file must be read as N.
+expected: the exact error message (Pillow's own words after "broken image: "), or "digit:N" where the
+file must be read as N.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from PIL import Image
 
 from bench.decode_cost import big_png, phone_jpeg
 from bench.renderings import draw_strokes
+
+REFUSED = "not an image we read: {}; send PNG, JPEG, WebP, BMP or GIF"
+UNKNOWN = REFUSED.format("unknown file type")
+NO_INK = "no ink found: draw a digit or upload a picture of one"
 
 
 def _png(image: Image.Image, **options) -> bytes:
@@ -52,21 +57,22 @@ def corpus(folder: Path) -> dict[str, str]:
     good_jpeg = _jpeg(seven().convert("RGB"), quality=90)
     files: dict[str, tuple[bytes, str]] = {
         "empty.png": (b"", "empty file"),
-        "truncated.png": (good_png[: len(good_png) // 2], "broken image"),
-        "truncated.jpg": (good_jpeg[: len(good_jpeg) // 3], "broken image"),
-        "text_renamed.png": (b"just some notes, not a picture\n" * 20, "not an image"),
-        "page.html": (b"<!doctype html><html><body><img src=x onerror=alert(1)></body></html>", "not an image"),
+        "truncated.png": (good_png[: len(good_png) // 2], "broken image: image file is truncated"),
+        "truncated.jpg": (good_jpeg[: len(good_jpeg) // 3],
+                          "broken image: image file is truncated (65 bytes not processed)"),
+        "text_renamed.png": (b"just some notes, not a picture\n" * 20, UNKNOWN),
+        "page.html": (b"<!doctype html><html><body><img src=x onerror=alert(1)></body></html>", UNKNOWN),
         "drawing.svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
-                        b'<text x="10" y="80" font-size="80">7</text></svg>', "not an image"),
-        "document.pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "not an image we read: a PDF"),
-        "bomb_30000.png": (_bomb_png(30000, 30000), "too large"),
-        "one_pixel.png": (_png(Image.new("L", (1, 1), 0)), "too small"),
-        "all_white.png": (_png(Image.new("L", (300, 300), 255)), "no ink"),
-        "all_black.png": (_png(Image.new("L", (300, 300), 0)), "no ink"),
+                        b'<text x="10" y="80" font-size="80">7</text></svg>', REFUSED.format("an SVG drawing")),
+        "document.pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", REFUSED.format("a PDF document")),
+        "bomb_30000.png": (_bomb_png(30000, 30000), "image too large: refused as a decompression bomb"),
+        "one_pixel.png": (_png(Image.new("L", (1, 1), 0)), "the image is too small to hold a digit"),
+        "all_white.png": (_png(Image.new("L", (300, 300), 255)), NO_INK),
+        "all_black.png": (_png(Image.new("L", (300, 300), 0)), NO_INK),
         "noise.png": (_png(Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 300), np.uint8))),
-                      "no"),
-        "huge_file.png": (b"\x89PNG\r\n\x1a\n" + b"\0" * (21 * 1024 * 1024), "too large"),
-        "wide_strip.png": (_png(Image.new("L", (6000, 3), 255)), "no"),
+                      "no clear digit: the image looks like noise or texture, not ink on a background"),
+        "huge_file.png": (b"\x89PNG\r\n\x1a\n" + b"\0" * (21 * 1024 * 1024), "file too large: 21.0 MB (limit 20 MB)"),
+        "wide_strip.png": (_png(Image.new("L", (6000, 3), 255)), NO_INK),
         "cmyk.jpg": (_jpeg(seven().convert("CMYK"), quality=90), "digit:7"),
         "sixteen_bit.png": (_png(Image.fromarray((np.asarray(seven(), np.uint16) * 257))), "digit:7"),
         "palette_transparent.png": (_palette_with_transparency(), "digit:7"),
@@ -78,18 +84,20 @@ def corpus(folder: Path) -> dict[str, str]:
         "tiny_digit_large_canvas.png": (_png(Image.fromarray(
             draw_strokes(7, canvas=(2000, 2000), box=(1500, 1500, 60, 90), width=8))), "digit:7"),
         # The issue's file: ~400 KB that Pillow would decode into 150 MB (and we used to, three times).
-        "sixteen_bit_rgba_40mp.png": (big_png(folder / "sixteen_bit_rgba_40mp.png").read_bytes(), "too large"),
+        "sixteen_bit_rgba_40mp.png": (big_png(folder / "sixteen_bit_rgba_40mp.png").read_bytes(),
+                                      "image too large: 6300 x 6300 pixels (PNG, RGBA) would take 151 MB to decode "
+                                      "(limit 64 MB); send it at a smaller size"),
         "phone_photo_12mp.jpg": (phone_jpeg(folder / "phone_photo_12mp.jpg").read_bytes(), "digit:3"),
         "phone_mpo.jpg": (_mpo(), "digit:7"),
         # Formats Pillow opens but we do not read: each would run one of its plugins.
         "postscript.eps": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n"
                            b"/Times-Roman findfont 80 scalefont setfont 10 20 moveto (7) show\nshowpage\n%%EOF\n",
-                           "not an image we read: a PostScript/EPS file"),
-        "layers.psd": (_psd(), "not an image we read: a Photoshop"),
-        "icon.ico": (_saved(seven(64), "ICO"), "not an image we read: an icon"),
-        "scan.tif": (_saved(seven(), "TIFF"), "not an image we read: a TIFF"),
-        "targa_renamed.png": (_saved(seven(), "TGA"), "not an image"),
-        "x_bitmap_text.png": (_saved(seven().convert("1"), "XBM"), "not an image"),  # text that Pillow would read
+                           REFUSED.format("a PostScript/EPS file")),
+        "layers.psd": (_psd(), REFUSED.format("a Photoshop (PSD) file")),
+        "icon.ico": (_saved(seven(64), "ICO"), REFUSED.format("an icon (ICO)")),
+        "scan.tif": (_saved(seven(), "TIFF"), REFUSED.format("a TIFF image")),
+        "targa_renamed.png": (_saved(seven(), "TGA"), UNKNOWN),
+        "x_bitmap_text.png": (_saved(seven().convert("1"), "XBM"), UNKNOWN),  # text that Pillow would read
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
