@@ -10,8 +10,11 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
+from bench.local_app import free_port
 from digit.config import model_dir
-from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, load_model, read_card
+from digit.model_hub import HubModelFollower
+from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot, load_model,
+                               read_card)
 
 
 def test_shipped_model_files_are_small_and_described_by_the_card():
@@ -61,3 +64,12 @@ def test_the_model_card_is_also_a_hub_readme_with_the_figures():
     assert readme.startswith("---\n") and "model-index" in readme and "library_name: sklearn" in readme
     assert card["version"] in readme
     assert f"{card['metrics']['mnist_test_accuracy']:.2%}" in readme
+
+
+def test_with_the_model_repo_unreachable_the_shipped_jury_keeps_serving(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there: the Hub is down
+    slot = ModelSlot()  # as the app's: MODEL_DIR until a jury comes from the Hub
+    follower = HubModelFollower(slot, "team/jury", tmp_path / "cache", poll_minutes=60)
+    assert not follower.check()  # at start: no exception, nothing fetched, the reason kept for the log
+    assert follower.error.startswith("ConnectError") and follower.revision is None, follower.error
+    assert slot.folder is None and not (tmp_path / "cache").exists()
