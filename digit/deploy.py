@@ -8,9 +8,9 @@ matter configures the Space; files of an earlier deploy that are no longer part 
 
 from __future__ import annotations
 
-from huggingface_hub import HfApi
 
-from digit.config import PROJECT_DIR, hub_endpoint, hub_token
+from digit.config import PROJECT_DIR
+from digit.hub import hub_api
 
 SPACE_FILES = ["app.py", "requirements.txt", "README.md", "digit/*.py", "digit/**/*.py", "digit/page/examples/*",
                "models/*", "docs/*.png"]
@@ -19,7 +19,7 @@ NEVER = ["**/__pycache__/**", "*.pyc", "**/*.pyi"]
 
 def deploy(space: str, private: bool = False, variables: dict[str, str] | None = None) -> str:
     """Create or update the Space; set its variables; returns the commit's URL."""
-    api = HfApi(endpoint=hub_endpoint(), token=hub_token())
+    api = hub_api()
     api.create_repo(space, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
     commit = api.upload_folder(folder_path=PROJECT_DIR, repo_id=space, repo_type="space",
                                allow_patterns=SPACE_FILES, ignore_patterns=NEVER, delete_patterns=SPACE_FILES,

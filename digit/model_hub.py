@@ -19,9 +19,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from huggingface_hub import HfApi
 
-from digit.config import hub_endpoint, hub_token
+from digit.hub import hub_api
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, ModelSlot, load_checked_model
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def fetch(repo_id: str, revision: str, cache: Path) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         partial = cache / f".{revision}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        HfApi(endpoint=hub_endpoint(), token=hub_token()).snapshot_download(
+        hub_api().snapshot_download(
             repo_id, revision=revision, local_dir=partial, allow_patterns=[MODEL_FILE, CARD_FILE, README_FILE])
         shutil.rmtree(partial / ".cache", ignore_errors=True)  # huggingface_hub's download bookkeeping
         partial.replace(folder)
@@ -45,7 +44,7 @@ def fetch(repo_id: str, revision: str, cache: Path) -> Path:
 
 def newest_revision(repo_id: str) -> str | None:
     """The newest commit of a model repo that holds a jury (None: no jury promoted there yet)."""
-    info = HfApi(endpoint=hub_endpoint(), token=hub_token()).model_info(repo_id)
+    info = hub_api().model_info(repo_id)
     return info.sha if any(sibling.rfilename == MODEL_FILE for sibling in info.siblings or []) else None
 
 

@@ -32,11 +32,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from huggingface_hub import HfApi
 from sklearn.model_selection import train_test_split
 
 from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
+from digit.hub import hub_api
 from digit.feedback.votes import VOTES, Standing, read_votes, tallies
 from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
@@ -110,7 +110,7 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
     if Path(source).is_dir():
         origin = {"feedback_folder": str(source)}
     else:
-        revision = revision or HfApi(endpoint=hub_endpoint(), token=hub_token()).dataset_info(source).sha
+        revision = revision or hub_api().dataset_info(source).sha
         origin = {"feedback_repo": source, "feedback_revision": revision}
     with tempfile.TemporaryDirectory() as cache:  # never a stale cached copy of a growing dataset
         data = load_dataset(source, split="train", revision=revision, cache_dir=cache, token=hub_token())
@@ -146,7 +146,7 @@ def vote_files(source: str, revision: str | None, scratch: Path) -> list[Path]:
         return sorted((Path(source) / VOTES).glob("*.jsonl"))
     from huggingface_hub import hf_hub_download
 
-    api = HfApi(endpoint=hub_endpoint(), token=hub_token())
+    api = hub_api()
     names = [name for name in api.list_repo_files(source, repo_type="dataset", revision=revision)
              if name.startswith(f"{VOTES}/") and name.endswith(".jsonl")]
     return [Path(hf_hub_download(source, name, repo_type="dataset", revision=revision, local_dir=scratch / "votes",
@@ -389,7 +389,7 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
 def push_model(folder: Path, repo_id: str) -> str:
     """Upload the promoted model folder to a Hub model repo (token from HF_TOKEN); the Space
     that follows the repo serves it. Returns the commit's URL."""
-    api = HfApi(endpoint=hub_endpoint(), token=hub_token())
+    api = hub_api()
     api.create_repo(repo_id, repo_type="model", exist_ok=True)
     version = read_card(folder).get("version", "?")
     info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model",
@@ -409,7 +409,7 @@ def current_model(repo_id: str, scratch: Path) -> Path:
 
 
 def repo_exists(repo_id: str) -> bool:
-    return HfApi(endpoint=hub_endpoint(), token=hub_token()).repo_exists(repo_id, repo_type="model")
+    return hub_api().repo_exists(repo_id, repo_type="model")
 
 
 def main() -> int:

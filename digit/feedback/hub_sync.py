@@ -35,7 +35,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
-from digit.config import hub_endpoint
+from digit.hub import hub_api
 from digit.feedback.card import dataset_card
 from digit.feedback.samples import DATA, SHARD_ROWS, is_shard, merge_plan, merged_from, rows_in
 from digit.feedback.votes import VOTES
@@ -149,7 +149,7 @@ class HubSync:
             return False
 
     def _sync(self, final: bool) -> None:
-        api = HfApi(endpoint=hub_endpoint(), token=self._token)
+        api = hub_api(self._token)
         folder, data = self.store.folder, self.store.data
         state = SyncState.load(folder, self.repo_id)
         remote = self._remote(api)
