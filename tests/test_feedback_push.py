@@ -8,6 +8,8 @@ import resource
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -221,3 +223,22 @@ def test_a_backlog_is_pushed_in_bounded_batches_under_a_low_open_file_limit(hub,
     assert sum(rows_in(path) for path in shards) == count
     assert len(shards) == 1  # packed into one shard before it was pushed
     assert not hub.state.unknown
+
+
+def test_two_stores_on_one_folder_push_each_sample_once(hub, tmp_path, shared_store):
+    # README: one process pushes at a time (the folder's lock file). Two pushes at once: the one
+    # that gets the lock second finds the Hub already holds everything.
+    first, second = shared_store(tmp_path / "feedback"), shared_store(tmp_path / "feedback")
+    flag(first, 3)
+    flag(second, 3, start=3)
+    start = threading.Barrier(2)
+
+    def push(store: FeedbackStore) -> bool:
+        start.wait(10)
+        return store.sync.sync_once()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(push, [first, second])) == [True, True]
+    sent = uploaded_shards(hub)
+    assert len(sent) == len(set(sent)) and sum(rows_in(path) for path in hub_shards(hub)) == 6
+    assert not hub.state.unknown and hub.state.refused == 0
