@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from digit.images import ImageInput
+from digit.jurors import KNN_NAME
 from digit.jury import Jury
 from digit.neighbours import ORIGINS
 from digit.prediction import Neighbour, Prediction
@@ -69,7 +70,7 @@ class Classifier:
         return self.predict_normalized(normalize(image), explain)
 
     def _neighbours(self, features: np.ndarray) -> list[tuple[Neighbour, ...]]:
-        knn = self.jury.jurors_.get("knn")
+        knn = self.jury.jurors_.get(KNN_NAME)
         if knn is None:
             return [()] * len(features)
         indices, _ = knn.nearest(features, NEIGHBOURS)

@@ -14,6 +14,8 @@ gives the figures):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sklearn import config_context
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
@@ -26,6 +28,23 @@ from digit.features import Columns, Deskew, GradientDirections
 from digit.jury import Jury
 from digit.neighbours import DeformationNeighbours
 from digit.topology import Topology
+
+@dataclass(frozen=True)
+class Juror:
+    """One juror as the rest of the project names it: its key in the jury and the model file,
+    what the page calls it, and what it does."""
+
+    name: str
+    shown: str
+    role: str
+
+
+SVC_JUROR = Juror("svc", "SVC", "a calibrated RBF SVC on the gradient directions and topology")
+KNN_JUROR = Juror("knn", "k-NN", "3 nearest references re-ranked by image distortion; shown as the reasons")
+FOREST_JUROR = Juror("rf", "forest", "a random forest on the same features")
+JURORS = (SVC_JUROR, KNN_JUROR, FOREST_JUROR)  # the jury's order
+SVC_NAME, KNN_NAME, FOREST_NAME = (juror.name for juror in JURORS)
+SHOWN = {juror.name: juror.shown for juror in JURORS}
 
 PIXELS = 28 * 28  # the front's output starts with the deskewed pixels,
 DIRECTIONS = 12 * 7 * 7  # then the gradient directions (12 directions on a 7x7 grid),
@@ -62,9 +81,10 @@ def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int
         knn = DeformationNeighbours(pixels=PIXELS, search=DIRECTIONS, candidates=knn_candidates, n_neighbors=3,
                                     tau=0.2, doubt=KNN_DOUBT).set_fit_request(origin=True)
     return [
-        ("svc", Pipeline([("shape", Columns(PIXELS, unit_variance=True, reference=DIRECTIONS)), ("svc", calibrated)])),
-        ("knn", knn),
-        ("rf", Pipeline([("shape", Columns(PIXELS)), ("rf", forest)])),
+        (SVC_NAME, Pipeline([("shape", Columns(PIXELS, unit_variance=True, reference=DIRECTIONS)),
+                             (SVC_NAME, calibrated)])),
+        (KNN_NAME, knn),
+        (FOREST_NAME, Pipeline([("shape", Columns(PIXELS)), (FOREST_NAME, forest)])),
     ]
 
 
@@ -78,7 +98,7 @@ def for_serving(jury: Jury) -> Jury:
     same answers, a quarter of libsvm's file and faster for one digit)."""
     for juror in jury.jurors_.values():
         juror.set_params(**{key: 1 for key in juror.get_params() if key.endswith("n_jobs")})
-    calibrated = jury.jurors_["svc"].named_steps["svc"]
+    calibrated = jury.jurors_[SVC_NAME].named_steps[SVC_NAME]
     for member in calibrated.calibrated_classifiers_:
         if isinstance(member.estimator, SVC):
             member.estimator = FastRBFSVC.from_svc(member.estimator)

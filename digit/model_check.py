@@ -35,6 +35,7 @@ from sklearn.tree._tree import Tree
 
 from digit.config import PROJECT_DIR
 from digit.fast_svc import FastRBFSVC
+from digit.jurors import FOREST_NAME, JURORS, KNN_NAME, SVC_NAME
 from digit.features import Columns, Deskew, GradientDirections
 from digit.jury import Jury
 from digit.neighbours import DeformationNeighbours, NearestNeighbours
@@ -45,7 +46,7 @@ REFERENCE_FILE = PROJECT_DIR / "models" / "reference_digits.npz"
 READ_SECONDS = 30.0  # the child takes ~2 s (mostly imports); a loaded machine may take a few times that
 MARGIN = 0.10  # 60 digits: 10 points is ~3.5 standard deviations for a juror at 95 %
 FLOOR = 0.80  # whatever its card claims: every jury we train reads clean MNIST digits better than this
-JURORS = ("svc", "knn", "rf")
+NAMES = [juror.name for juror in JURORS]  # in the jury's order
 DIGITS = np.arange(10)
 
 # Every type a jury from digit/jurors.py holds (the sklearn ones beyond TRUSTED_TYPES are what skops trusts
@@ -82,15 +83,15 @@ def _check_structure(jury: object) -> None:
     if parts != [("pixels", "passthrough"), ("directions", GradientDirections), ("topology", Topology)] \
             or views.transformer_weights is not None:
         raise Refused(f"its front's views are {parts}, not pixels, gradient directions and topology")
-    if not isinstance(jury.jurors_, dict) or list(jury.jurors_) != list(JURORS):
-        raise Refused(f"its jurors are {_names(jury.jurors_)}, not {list(JURORS)}")
+    if not isinstance(jury.jurors_, dict) or list(jury.jurors_) != NAMES:
+        raise Refused(f"its jurors are {_names(jury.jurors_)}, not {NAMES}")
     weights = np.asarray(jury.weights if jury.weights is not None else [1.0] * len(JURORS), dtype=float)
     if weights.shape != (len(JURORS),) or not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.sum() <= 0:
         raise Refused(f"its voting weights {jury.weights} are not {len(JURORS)} non-negative numbers")
     _classes(jury, "the jury")
-    _check_svc(jury.jurors_["svc"])
-    _check_knn(jury.jurors_["knn"])
-    _check_forest(jury.jurors_["rf"])
+    _check_svc(jury.jurors_[SVC_NAME])
+    _check_knn(jury.jurors_[KNN_NAME])
+    _check_forest(jury.jurors_[FOREST_NAME])
 
 
 def _only_known_types(root: object) -> None:
@@ -151,7 +152,7 @@ def _classes(estimator: object, where: str) -> None:
 
 
 def _check_svc(juror: object) -> None:
-    _pipeline(juror, "the svc juror", [("shape", Columns), ("svc", CalibratedClassifierCV)])
+    _pipeline(juror, "the svc juror", [("shape", Columns), (SVC_NAME, CalibratedClassifierCV)])
     calibrated = juror.steps[1][1]
     _classes(calibrated, "the svc juror")
     members = calibrated.calibrated_classifiers_
@@ -174,7 +175,7 @@ def _check_knn(juror: object) -> None:
 
 
 def _check_forest(juror: object) -> None:
-    _pipeline(juror, "the rf juror", [("shape", Columns), ("rf", RandomForestClassifier)])
+    _pipeline(juror, "the rf juror", [("shape", Columns), (FOREST_NAME, RandomForestClassifier)])
     forest = juror.steps[1][1]
     _classes(forest, "the rf juror")
     if forest.n_outputs_ != 1 or type(forest.estimators_) is not list or not forest.estimators_:
@@ -294,12 +295,12 @@ def _read(jury: Jury, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float
     from digit.direct import transformed
     from digit.preprocess import Normalized
 
-    shape, forest = jury.jurors_["rf"].steps[0][1], jury.jurors_["rf"].steps[1][1]
+    shape, forest = jury.jurors_[FOREST_NAME].steps[0][1], jury.jurors_[FOREST_NAME].steps[1][1]
     features = jury.features(pixels[:3])
     if transformed(shape, features).shape[1] != forest.n_features_in_:  # the trees would read past each row
         raise ValueError(f"the rf juror's trees read {forest.n_features_in_} features of "
                          f"{transformed(shape, features).shape[1]}")
-    knn = jury.jurors_["knn"]
+    knn = jury.jurors_[KNN_NAME]
     knn.idm_distances(features, knn.candidates_of(features))
     classifier = Classifier(jury)
     images = [row.reshape(28, 28) for row in pixels]

@@ -37,6 +37,7 @@ from sklearn.model_selection import train_test_split
 from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
 from digit.hub import hub_api
+from digit.jurors import SVC_NAME
 from digit.feedback.votes import VOTES, Standing, read_votes, tallies
 from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
@@ -240,7 +241,7 @@ def hard_training_digits(current: Classifier, pixels: np.ndarray, labels: np.nda
     """Indices of training digits whose true class the current SVC gives little probability.
 
     The SVC judges, not the whole jury: the k-NN holds these very digits and calls each one easy."""
-    truth = current.juror_probabilities(pixels, only=["svc"])["svc"][np.arange(len(labels)), labels]
+    truth = current.juror_probabilities(pixels, only=[SVC_NAME])[SVC_NAME][np.arange(len(labels)), labels]
     hard = np.flatnonzero(truth < HARD_CONFIDENCE)
     return hard[np.argsort(truth[hard])][:MAX_HARD]
 

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from digit.calibration import (choose_unsure_below, equal_share_weights, expected_calibration_error, fit_temperature,
                                reliability, unsure_rates)
 from digit.config import model_dir
-from digit.jurors import build_jury, for_serving
+from digit.jurors import FOREST_NAME, KNN_NAME, build_jury, for_serving
 from digit.jury import Jury
 from digit.model_store import save_model
 from digit.neighbours import ORIGINS
@@ -39,7 +39,7 @@ from training.stroke_digits import stroke_digits
 
 WEIGHT_GRID = (0.0, 1.0, 2.0, 3.0, 4.0)
 MNIST_SLACK = 0.0005  # weights may cost 5 in 10,000 of MNIST validation to read canvas digits better
-FINAL_FIT = ("knn", "rf")  # refitted on all of MNIST's training set once the weights are chosen
+FINAL_FIT = (KNN_NAME, FOREST_NAME)  # refitted on all of MNIST's training set once the weights are chosen
 STROKE_SHARE = 0.2  # canvas-shaped training digits (training/stroke_digits.py) per MNIST training digit:
                     # 10,000 beside MNIST's 50,000 read canvas digits as well as 20,000 did
 

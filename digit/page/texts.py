@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from digit.jurors import SHOWN
 from digit.prediction import Prediction
 
-JUROR_NAMES = {"svc": "SVC", "knn": "k-NN", "rf": "forest"}
 WELCOME = "**Draw a digit: the jury reads it as you draw. Or upload a picture of one.**"
 
 
@@ -24,7 +24,7 @@ def verdict(prediction: Prediction) -> str:
         each = " · ".join(f"**{part.digit}**{'?' if part.unsure else ''} {part.confidence:.0%}"
                           for part in prediction.parts)
         return f"## {prediction.number}\n{len(prediction.parts)} digits, read left to right — {each}"
-    votes = " · ".join(f"{JUROR_NAMES.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
+    votes = " · ".join(f"{SHOWN.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
     warning = f"\n\n⚠️ {sentence(prediction.warning)}" if prediction.warning else ""
     if prediction.unsure:
@@ -39,7 +39,7 @@ def jurors_table(prediction: Prediction) -> list[list]:
     rows = []
     for name, probabilities in prediction.juror_probabilities.items():
         first, second = np.argsort(probabilities)[::-1][:2]
-        rows.append([JUROR_NAMES.get(name, name), f"{first} ({probabilities[first]:.0%})",
+        rows.append([SHOWN.get(name, name), f"{first} ({probabilities[first]:.0%})",
                      f"{second} ({probabilities[second]:.0%})"])
     return rows
 
