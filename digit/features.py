@@ -68,6 +68,11 @@ class GradientDirections(TransformerMixin, BaseEstimator):
         self.grid = grid
         self.power = power
 
+    @property
+    def n_features(self) -> int:
+        """Columns of the output: a grid x grid sample of each direction plane."""
+        return self.directions * self.grid * self.grid
+
     def fit(self, X, y=None):
         return self
 

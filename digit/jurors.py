@@ -47,7 +47,7 @@ SVC_NAME, KNN_NAME, FOREST_NAME = (juror.name for juror in JURORS)
 SHOWN = {juror.name: juror.shown for juror in JURORS}
 
 PIXELS = 28 * 28  # the front's output starts with the deskewed pixels,
-DIRECTIONS = 12 * 7 * 7  # then the gradient directions (12 directions on a 7x7 grid),
+DIRECTIONS = GradientDirections().n_features  # then the gradient directions (as build_front makes them),
 TOPOLOGY_WEIGHT = 0.25  # then the topology features, times this weight (0.1-0.5 read alike on validation)
 SVC_GAMMA_FACTOR = 2.0  # times scikit-learn's "scale": 2 / (features x variance), here on unit variance
 KNN_DOUBT = 2.0  # the k-NN's vote fades for digits unlike its references (canvas validation 98.4 -> 99.7 %)
