@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import issparse
 from scipy.special import expit
+# _SigmoidCalibration is private: it is only recognised here (a calibrator of another type, e.g. isotonic,
+# is handed to scikit-learn), and tests/test_direct.py compares the figures with scikit-learn's own.
 from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline

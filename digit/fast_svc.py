@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.svm import SVC
+# scikit-learn's private one-vs-one vote, the very function SVC.decision_function ends with: the same
+# answers by construction (tests/test_fast_svc.py compares them with the SVC it was made from).
 from sklearn.utils.multiclass import _ovr_decision_function
+from sklearn.utils.validation import check_is_fitted
 
 from digit.float_rows import Float32Rows
 
@@ -45,6 +48,7 @@ class FastRBFSVC(Float32Rows, ClassifierMixin, BaseEstimator):
         return fast
 
     def one_vs_one(self, X) -> np.ndarray:
+        check_is_fitted(self)
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
         vectors, norms = self._float32_rows(self.support_vectors_)
         squared = np.maximum(norms[None, :] - 2.0 * (X @ vectors.T) + np.einsum("ij,ij->i", X, X)[:, None], 0)
@@ -55,4 +59,5 @@ class FastRBFSVC(Float32Rows, ClassifierMixin, BaseEstimator):
         return _ovr_decision_function(decisions < 0, -decisions, len(self.classes_))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)  # checks it is fitted before classes_ is read
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -40,6 +40,8 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         super().__setstate__({"temperature": 1.0, "unsure_below": 0.0, **state})
 
     def fit(self, X, y, **fit_params) -> "Jury":
+        if self.weights is not None and len(self.weights) != len(self.jurors):
+            raise ValueError(f"{len(self.weights)} weights for {len(self.jurors)} jurors")
         with config_context(enable_metadata_routing=True):  # whatever the caller's global setting
             routed = process_routing(self, "fit", **fit_params)
             self.front_ = clone(self.front).fit(np.asarray(X).reshape(len(X), -1))
@@ -69,6 +71,7 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def features(self, X) -> np.ndarray:
         """The front's output, the jurors' input: [deskewed pixels | shape features]."""
+        check_is_fitted(self, "front_")
         return transformed(self.front_, np.asarray(X).reshape(len(X), -1)).astype(np.float32)
 
     def juror_probabilities(self, X, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
@@ -97,4 +100,5 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self.vote(self.juror_probabilities(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        scores = self.predict_proba(X)  # checks it is fitted before classes_ is read
+        return self.classes_[np.argmax(scores, axis=1)]

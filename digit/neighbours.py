@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
 
 from digit.float_rows import Float32Rows
 
@@ -33,6 +34,7 @@ class NearestNeighbours(Float32Rows, ClassifierMixin, BaseEstimator):
 
     def kneighbors(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the k nearest samples of each row of X, nearest first."""
+        check_is_fitted(self)
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
         samples, squared_norms = self._float32_rows(self.samples_)
         distances, indices = [], []
@@ -59,7 +61,8 @@ class NearestNeighbours(Float32Rows, ClassifierMixin, BaseEstimator):
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        scores = self.predict_proba(X)  # checks it is fitted before classes_ is read
+        return self.classes_[np.argmax(scores, axis=1)]
 
 
 class DeformationNeighbours(ClassifierMixin, BaseEstimator):
@@ -122,6 +125,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         """Indices and distances of the count references closest to each row of X, closest
         first: by IDM distance, or by the Euclidean search when all candidates agree (the
         re-ranking would not change the vote, and the order among them matters less)."""
+        check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
         candidates = self.candidates_of(X)
         codes = self.search_.codes_[candidates]
@@ -158,6 +162,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         return distances
 
     def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
         distances, candidates = self.search_.kneighbors(self.pca_.transform(self._search_columns(X)))
         codes = self.search_.codes_[candidates]
@@ -188,7 +193,8 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        scores = self.predict_proba(X)  # checks it is fitted before classes_ is read
+        return self.classes_[np.argmax(scores, axis=1)]
 
 
 def _gradients(images: np.ndarray) -> np.ndarray:
