@@ -26,10 +26,6 @@ class Classifier:
         self.jury = jury
         self.version = version
 
-    @property
-    def juror_names(self) -> list[str]:
-        return list(self.jury.jurors_)
-
     def juror_probabilities(self, pixels: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's probabilities for a batch of normalised digits, (n, 28, 28) or (n, 784)."""
         return self.jury.juror_probabilities(pixels, only)
