@@ -51,7 +51,7 @@ class Tally:
 
     def report(self, seconds: float) -> dict:
         figures = {f"p{p}": round(float(np.percentile(self.times, p)), 1) for p in (50, 95, 99)} if self.times else {}
-        errors = sum(count for outcome, count in self.statuses.items() if outcome != "ok")
+        errors = sum(count for outcome, count in self.statuses.items() if outcome not in ("ok", "limited"))
         return {"requests": sum(self.statuses.values()), "per_second": round(len(self.times) / seconds, 1),
                 "errors": errors, "outcomes": self.statuses, "error_samples": self.errors[:3], **figures}
 
@@ -66,11 +66,13 @@ class Connection:
         self.host, self.port = parts.hostname, parts.port
         self.headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
         self.http = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        self.retry_after = 1.0  # what the last answer said to wait, when it refused
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         try:
             self.http.request("POST", "/" + path, body, self.headers)
             answer = self.http.getresponse()
+            self.retry_after = float(answer.getheader("Retry-After") or 1)
             return answer.status, answer.read()
         except (OSError, http.client.HTTPException):
             self.http.close()  # a fresh connection for the next request
@@ -98,7 +100,12 @@ def api_client(url: str, bodies: list[bytes], address: str, deadline: float, tal
     while time.monotonic() < deadline:
         started = time.perf_counter()
         try:
-            tally.add(started, *_outcome(*connection.post("gradio_api/run/classify", bodies[request % len(bodies)])))
+            status, text = connection.post("gradio_api/run/classify", bodies[request % len(bodies)])
+            if status == 429:  # over the visitor's limit: a client waits as told, as a person's browser would
+                tally.add(started, "limited")
+                time.sleep(connection.retry_after)
+            else:
+                tally.add(started, *_outcome(status, text))
         except (OSError, http.client.HTTPException) as error:
             tally.add(started, "connection", repr(error))
         request += 1

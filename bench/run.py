@@ -317,7 +317,7 @@ def crowd_rows(report: dict) -> list[tuple[str, str, str]]:
         (f"40 visitors drawing (the pad's stroke event, one every 2 s each) + 4 API clients, {pad['seconds']:.0f} s",
          f"strokes p50 {pad['strokes'].get('p50')} ms, p95 {pad['strokes'].get('p95')} ms, {pad['strokes']['errors']} "
          f"errors of {pad['strokes']['requests']}; API {pad['api']['per_second']}/s, p95 {pad['api'].get('p95')} ms, "
-         f"{pad['api']['errors']} errors", "stroke p95 <= 300 ms, 0 errors"),
+         f"{pad['api']['errors']} errors, {pad['api']['outcomes'].get('limited', 0)} over the per-visitor limit (waited)", "stroke p95 <= 300 ms, 0 errors"),
         ("one client flooding classify and flag beside 8 API clients",
          f"others' p95 {calm.get('p95')} -> {flooded.get('p95')} ms, {flooded['errors']} errors; flooder: "
          f"{flooder['classify_ok']} readings, {flooder['classify_limited']} limited, {flooder['flag_saved']} flags "

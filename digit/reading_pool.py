@@ -100,9 +100,9 @@ class _Worker:
 
 
 class ReadingPool:
-    """At most `size` worker processes, started on demand; each reads one picture at a time. A
-    caller waits for an idle worker: the callers are already bounded (Gradio's queue and the
-    guard's turns)."""
+    """At most `size` worker processes, started as readings first overlap; each reads one picture
+    at a time. A caller waits for an idle worker: the callers are already bounded (Gradio's queue
+    and the guard's turns)."""
 
     def __init__(self, size: int, seconds: float = READ_SECONDS):
         self.size = max(1, size)
@@ -110,37 +110,17 @@ class ReadingPool:
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._started = 0
-        self._warming = 0  # workers start() is still handing the jury to
+        self._starting = 0  # workers started but not yet idle
         self._workers: list[_Worker] = []
         self._classifier: Classifier | None = None
         self._jury: tuple[int, bytes] = (0, b"")
 
     def start(self, classifier: Classifier) -> None:
-        """Start one worker and hand it the jury, in the background while the server starts, so
-        that the first visitor does not wait for it (a reading that comes sooner waits for this
-        one rather than starting another); the others start when readings first overlap."""
-        jury = self._pickled(classifier)
-        with self._lock:
-            self._started += 1
-            self._warming += 1
-        try:
-            worker = self._new()
-        except BaseException:
-            with self._lock:
-                self._warming -= 1
-            raise
-
-        def warm() -> None:
-            try:
-                worker.wait_ready()
-                worker.hand(jury)
-            except (ReadingFailed, OSError):
-                worker.stop()  # the next reading finds it dead and starts another
-            with self._lock:
-                self._warming -= 1
-            self._idle.put(worker)
-
-        threading.Thread(target=warm, daemon=True, name="reader-warm-up").start()
+        """Start every worker and hand it the jury now, in the background while the server
+        starts: neither the first visitor nor the first crowd waits for a worker to start."""
+        self._pickled(classifier)
+        for _ in range(self.size):
+            self._grow(at_launch=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
              keep_side: int | None = None) -> tuple[Picture | None, Prediction]:
@@ -174,36 +154,53 @@ class ReadingPool:
 
     def _take(self) -> _Worker:
         """An idle worker that is alive (one that died while idle is replaced: not this reading's
-        fault), or a new one while fewer than size run, or the next to become idle."""
+        fault). With none idle, another starts in the background while fewer than size run, and
+        the reading takes whichever is idle first: the busy one is done in milliseconds, a new
+        one takes seconds to start."""
         while True:
-            worker = self._next_idle()
-            if worker is None or worker.process.poll() is None:
-                return worker or self._new()
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                self._grow()
+                try:
+                    worker = self._idle.get(timeout=START_SECONDS)
+                except queue.Empty:
+                    raise ReadingFailed("no reader is available; try again in a moment") from None
+            if worker.process.poll() is None:
+                return worker
             self._give_back(worker, failed=True)
 
-    def _next_idle(self) -> _Worker | None:
-        """An idle worker; None when there is none but room to start one (the room is taken)."""
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def _grow(self, at_launch: bool = False) -> None:
+        """Start one more worker in the background, if fewer than size run; it joins the idle
+        ones once it has loaded the jury."""
         with self._lock:
-            start = self._started < self.size and not self._warming
-            if start:
-                self._started += 1
-        return None if start else self._idle.get()
+            if self._started >= self.size or (self._starting and not at_launch):  # the one starting will do
+                return
+            self._started += 1
+            self._starting += 1
+            jury = self._jury
 
-    def _new(self) -> _Worker:
-        """A new worker in a slot already counted in _started."""
-        try:
-            worker = _Worker()
-        except BaseException:
+        def warm() -> None:
+            try:
+                worker = _Worker()
+            except OSError as error:
+                log.error("a reading worker could not start: %s", error)
+                with self._lock:
+                    self._started -= 1
+                    self._starting -= 1
+                return
             with self._lock:
-                self._started -= 1
-            raise
-        with self._lock:
-            self._workers.append(worker)
-        return worker
+                self._workers.append(worker)
+            try:
+                worker.wait_ready()
+                worker.hand(jury)
+            except (ReadingFailed, OSError):
+                worker.stop()  # put back dead: the reading that takes it starts another
+            with self._lock:
+                self._starting -= 1
+            self._idle.put(worker)
+
+        threading.Thread(target=warm, daemon=True, name="reader-start").start()
 
     def _give_back(self, worker: _Worker, failed: bool = False) -> None:
         if not failed:

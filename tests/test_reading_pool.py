@@ -18,7 +18,7 @@ from digit.reading_pool import ReadingFailed, ReadingPool
 
 @pytest.fixture(scope="module")
 def pool(classifier):
-    readers = ReadingPool(2, seconds=1.5)
+    readers = ReadingPool(1, seconds=1.5)
     readers.start(classifier)  # as the app does at start
     yield readers
     readers.close()
@@ -47,14 +47,14 @@ def the_worker(pool: ReadingPool) -> int:
 
 def test_a_worker_reads_as_the_server_process_would(pool, classifier, sketches):
     pictures, _ = sketches
-    for sketch in pictures:  # one after the other: the worker warmed at start reads them all
+    for sketch in pictures:
         kept, remote = pool.read(classifier, sketch, explain=True, keep_side=64)
         local = classifier.predict(sketch, explain=True)
         assert (remote.digit, remote.jurors) == (local.digit, local.jurors)
         assert np.allclose(remote.probabilities, local.probabilities, atol=1e-9)  # BLAS: one thread there, several here
         assert [n.label for n in remote.neighbours] == [n.label for n in local.neighbours]
         assert max(kept.size) == 64
-    assert len(pool._workers) == 1
+    assert len(pool._workers) == 1  # the one started at launch read them all
 
 
 def test_what_cannot_be_read_is_refused_with_the_readers_own_message(pool, classifier):
