@@ -29,7 +29,7 @@ def hub(monkeypatch):
 def shared(folder) -> FeedbackStore:
     store = FeedbackStore(folder, repo_id=REPO, token=TOKEN, every_minutes=60, retry_seconds=0.2)
     store.setup()
-    store.sync.stop(0)  # no background thread: the test pushes by hand
+    store.sync.stop(10)  # its thread and last push finished (nothing to send yet): the test pushes by hand
     return store
 
 
