@@ -163,13 +163,19 @@ def show_upload(path: str | bytes | None) -> Shown:
     return _show(path, "upload")
 
 
+def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
+    """Count one more of a visitor's `things` against limit; over it, refuse clearly ("Not saved:
+    at most 30 corrections a minute from one visitor. Try again in 40 s.")."""
+    wait = limit.wait(who)
+    if wait:
+        raise gr.Error(f"{refusal}: at most {limit.per_minute} {things} a minute from one visitor. "
+                       f"Try again in {math.ceil(wait)} s.", print_exception=False)
+
+
 def _save(image, label, source: str, predicted: int | None, confidence: float | None,
           request: gr.Request | None) -> str:
     who = visitor(request)
-    wait = _flag_limit().wait(who)
-    if wait:
-        raise gr.Error(f"Not saved: at most {_flag_limit().per_minute} corrections a minute from one visitor. "
-                       f"Try again in {math.ceil(wait)} s.", print_exception=False)
+    hold_to(_flag_limit(), who, "Not saved", "corrections")
     try:
         total = feedback().flag([image, label, predicted, confidence, model().classifier.version, source, who])
     except (FeedbackError, BadImage) as error:

@@ -8,7 +8,6 @@ per visitor a minute (FLAGS_PER_MINUTE, here) and a day (FLAGS_PER_DAY, in the s
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
-from digit.page.actions import feedback, visitor
+from digit.page.actions import feedback, hold_to, visitor
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
 
@@ -66,10 +65,7 @@ def _vote(current: dict | None, agree: bool, request: gr.Request | None) -> Chec
     if not sample:
         raise gr.Error("Open the tab to see a correction to check first.", print_exception=False)
     who = visitor(request)
-    wait = _vote_limit().wait(who)
-    if wait:
-        raise gr.Error(f"Not counted: at most {_vote_limit().per_minute} answers a minute from one visitor. "
-                       f"Try again in {math.ceil(wait)} s.", print_exception=False)
+    hold_to(_vote_limit(), who, "Not counted", "answers")
     try:
         tally = feedback().vote(sample, who, agree)
     except FeedbackError as error:
