@@ -27,9 +27,10 @@ atexit.register(shutil.rmtree, _CACHES, ignore_errors=True)
 import numpy as np
 import pytest
 
-from bench.local_app import running_app
+from bench.local_app import free_port, running_app
+from bench.local_hub import LocalHub
 from digit.model_store import CARD_FILE, load_model
-from helpers import SMALL_MNIST, run_module
+from helpers import HUB_TOKEN, SMALL_MNIST, run_module
 from training.data import load_mnist
 
 
@@ -101,3 +102,14 @@ def small_disk():
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """The local Hub stub on a free port, with HF_ENDPOINT (and its other settings) pointing at it;
+    HUB_TOKEN may write. Test files with a Hub of their own define their own `hub`."""
+    hub = LocalHub(free_port(), HUB_TOKEN).start()
+    for key, value in hub.env().items():
+        monkeypatch.setenv(key, value)
+    yield hub
+    hub.stop()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
+HUB_TOKEN = "hf_secret_token_for_tests"  # the write token of the hub fixture (conftest.py)
 SMALL_MNIST = 800  # training digits for tests that train a jury: what they check does not need 50,000
 
 

@@ -13,25 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.local_app import free_port
 from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Sample
 from digit.feedback.samples import DATA, FANOUT, rows_in
-from helpers import PROJECT, load_repo_in_fresh_process, stored_samples
-from bench.local_hub import LocalHub
+from helpers import HUB_TOKEN, PROJECT, load_repo_in_fresh_process, stored_samples
 from old_feedback import write_old_shard
 
-TOKEN = "hf_secret_token_for_tests"
+TOKEN = HUB_TOKEN
 REPO = "team/feedback"
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    hub = LocalHub(free_port(), TOKEN).start()
-    for key, value in hub.env().items():
-        monkeypatch.setenv(key, value)
-    yield hub
-    hub.stop()
 
 
 @pytest.fixture

@@ -3,27 +3,16 @@ grew, fetched back by a wiped disk, and read by the retraining from the repo."""
 
 from __future__ import annotations
 
-import pytest
 
-from bench.local_app import free_port
-from bench.local_hub import LocalHub
 from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Standing
 from digit.feedback.votes import VOTES, read_votes, tallies
+from helpers import HUB_TOKEN
 from training.retrain import vote_files
 
-TOKEN = "hf_secret_token_for_tests"
+TOKEN = HUB_TOKEN
 REPO = "team/feedback"
 FLAGGER, OTHER = "anon:" + "1" * 16, "anon:" + "2" * 16
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    hub = LocalHub(free_port(), TOKEN).start()
-    for key, value in hub.env().items():
-        monkeypatch.setenv(key, value)
-    yield hub
-    hub.stop()
 
 
 def shared(folder) -> FeedbackStore:
