@@ -86,7 +86,8 @@ def visitor(request: gr.Request | None) -> str:
 def guard() -> Middleware:
     """The middleware in front of the app: body limit, readings per visitor, readings at once."""
     return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
-                      at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES)
+                      at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES,
+                      answers={"classify": classify})
 
 
 @lru_cache(maxsize=1)
