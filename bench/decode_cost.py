@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from bench.renderings import draw_strokes
+from testing.renderings import draw_strokes
 
 BIG_SIDE = 6300  # 6300 x 6300 = 39.7 megapixels
 
@@ -184,7 +184,7 @@ def sketch_latency(path: Path, repeats: int = 200) -> dict:
 
 def app_at_once(path: Path, clients: int, folder: Path) -> dict:
     """clients uploads of one file to the running app's /classify at once; the app's peak memory growth."""
-    from bench.local_app import HttpApi, running_app
+    from testing.local_app import HttpApi, running_app
 
     with running_app(folder / "app") as app:
         status = Path(f"/proc/{app['process'].pid}/status")

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from bench.decode_cost import big_png, phone_jpeg
-from bench.renderings import draw_strokes
+from testing.renderings import draw_strokes
 
 REFUSED = "not an image we read: {}; send PNG, JPEG, WebP, BMP or GIF"
 UNKNOWN = REFUSED.format("unknown file type")
