@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.decode_cost import big_png, phone_jpeg
+from testing.pictures import big_png, phone_jpeg
 from testing.renderings import draw_strokes
 
 REFUSED = "not an image we read: {}; send PNG, JPEG, WebP, BMP or GIF"
