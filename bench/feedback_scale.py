@@ -27,8 +27,8 @@ from PIL import Image
 
 from digit.config import PROJECT_DIR
 from digit.feedback.samples import DATA, FEATURES, png_bytes, rows_in, shard_name, storable_image
+from testing.hub import LocalHub
 from testing.local_app import free_port
-from testing.local_hub import LocalHub
 from testing.renderings import draw_strokes
 
 TOKEN = "hf_bench_token"

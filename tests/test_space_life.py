@@ -15,8 +15,8 @@ from PIL import Image
 
 from digit.feedback.samples import DATA, rows_in
 from helpers import PROJECT, load_repo_in_fresh_process, stored_samples, wait_for
+from testing.hub import LocalHub
 from testing.local_app import HttpApi, free_port, running_app
-from testing.local_hub import LocalHub
 from testing.renderings import draw_strokes
 
 TOKEN = "hf_space_token_for_tests"
