@@ -17,8 +17,8 @@ from pathlib import Path
 from PIL import Image
 
 from bench.feedback_loop import retrain_app
-from bench.local_app import HttpApi, running_app
-from bench.renderings import bubble_digits
+from testing.local_app import HttpApi, running_app
+from testing.renderings import bubble_digits
 from training.canvas_styles import styled_drawings
 
 FOOTED = ("foot", "flag_foot")

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.local_app import HttpApi, running_app
-from bench.renderings import bubble_digits
 from digit.config import PROJECT_DIR
 from digit.model_store import read_card
+from testing.local_app import HttpApi, running_app
+from testing.renderings import bubble_digits
 
 
 def _accuracy(api: HttpApi, files: list[tuple[str, int]]) -> float:

@@ -25,11 +25,11 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
-from bench.local_app import free_port
-from bench.local_hub import LocalHub
-from bench.renderings import draw_strokes
 from digit.config import PROJECT_DIR
 from digit.feedback.samples import DATA, FEATURES, png_bytes, rows_in, shard_name, storable_image
+from testing.hub import LocalHub
+from testing.local_app import free_port
+from testing.renderings import draw_strokes
 
 TOKEN = "hf_bench_token"
 REPO = "bench/feedback"

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-from bench.local_app import file_data, png_data_url
+from testing.local_app import file_data, png_data_url
 
 
 class Tally:

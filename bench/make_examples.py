@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.renderings import draw_strokes, photo_of
+from testing.renderings import draw_strokes, photo_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "digit" / "page" / "examples"
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.browser import clear_canvas, launch, open_page
-from bench.local_app import running_app
 from digit.pad import PAD
+from testing.browser import clear_canvas, launch, open_page
+from testing.local_app import running_app
 
 
 class Pad:

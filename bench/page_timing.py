@@ -23,10 +23,10 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from bench.browser import HOME_CONNECTION, clear_canvas, draw, headline, launch, open_page, wait_for_verdict
-from bench.local_app import running_app
-from bench.renderings import STROKES, draw_strokes
 from digit.feedback.samples import FEATURES, png_bytes, storable_image, write_shard
+from testing.browser import HOME_CONNECTION, clear_canvas, draw, headline, launch, open_page, wait_for_verdict
+from testing.local_app import running_app
+from testing.renderings import STROKES, draw_strokes
 
 WATCH = """() => {
   const timing = window.__timing = {released: null, read: null, text: ""};

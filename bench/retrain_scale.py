@@ -22,10 +22,10 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from bench.renderings import jittered_strokes
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback.samples import FEATURES, write_shard
 from digit.model_store import MODEL_FILE
+from testing.renderings import jittered_strokes
 
 
 def synthetic_feedback(folder: Path, samples: int, seed: int = 11) -> None:

@@ -27,17 +27,17 @@ import numpy as np
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from digit.config import PROJECT_DIR, model_dir
-from digit.feedback import FeedbackStore
-from digit.model_store import load_model
-from training.data import load_mnist
-from training.evaluate import evaluate
 from bench.backdoor import backdoor
 from bench.calibration import rows as calibration_rows, write_calibration
 from bench.feedback_loop import feedback_loop
-from bench.local_app import HttpApi, running_app
 from bench.page_timing import dataset_tab, stroke_to_verdict
-from bench.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
+from digit.config import PROJECT_DIR, model_dir
+from digit.feedback import FeedbackStore
+from digit.model_store import load_model
+from testing.local_app import HttpApi, running_app
+from testing.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
+from training.data import load_mnist
+from training.evaluate import evaluate
 
 KINDS = {"sketch": sketch_from_mnist, "photo": photo_from_mnist, "light_on_dark": light_on_dark}
 

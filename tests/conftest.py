@@ -14,7 +14,7 @@ from pathlib import Path
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 # With hf_xet installed, huggingface_hub uploads LFS content through Xet storage, a protocol the
-# local test Hub (bench/local_hub.py) does not speak; disabled, it uses the git-LFS batch API.
+# local test Hub (testing/hub/) does not speak; disabled, it uses the git-LFS batch API.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -27,10 +27,10 @@ atexit.register(shutil.rmtree, _CACHES, ignore_errors=True)
 import numpy as np
 import pytest
 
-from bench.local_app import free_port, running_app
-from bench.local_hub import LocalHub
 from digit.model_store import CARD_FILE, load_model
 from helpers import HUB_TOKEN, SMALL_MNIST, run_module
+from testing.hub import LocalHub
+from testing.local_app import free_port, running_app
 from training.data import load_mnist
 
 

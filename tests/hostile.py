@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.decode_cost import big_png, phone_jpeg
-from bench.renderings import draw_strokes
+from testing.pictures import big_png, phone_jpeg
+from testing.renderings import draw_strokes
 
 REFUSED = "not an image we read: {}; send PNG, JPEG, WebP, BMP or GIF"
 UNKNOWN = REFUSED.format("unknown file type")

@@ -7,9 +7,9 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from bench.local_app import HttpApi
 from helpers import stored_samples
-from bench.renderings import draw_strokes, photo_from_mnist
+from testing.local_app import HttpApi
+from testing.renderings import draw_strokes, photo_from_mnist
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import re
 import pytest
 from PIL import Image
 
-from bench.browser import (PAD_READY, PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline, launch,
-                           open_page, undo, verdict, wait_for_verdict)
-from bench.renderings import STROKES, draw_strokes
 from helpers import PROJECT, stored_samples
+from testing.browser import (PAD_READY, PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline,
+                             launch, open_page, undo, verdict, wait_for_verdict)
+from testing.renderings import STROKES, draw_strokes
 
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
 # A 1 whose flag is nearly as long and as flat as a 7's bar: between the two for the jury (on the

@@ -9,11 +9,11 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from bench.renderings import draw_strokes
 from digit.feedback import DailyLimit, DiskFull, FeedbackStore, Standing, VoteRefused
 from digit.feedback.votes import tallies
 from digit.page import check_tab, dataset_tab
 from digit.preprocess import normalize
+from testing.renderings import draw_strokes
 from training.retrain import CONFIRMED_WEIGHT, feedback_training_set, load_feedback
 
 FLAGGER, OTHER, THIRD, FOURTH = (f"anon:{index:016x}" for index in range(1, 5))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.renderings import light_on_dark, sketch_from_mnist
 from helpers import run_cli
+from testing.renderings import light_on_dark, sketch_from_mnist
 
 
 @pytest.fixture(scope="module")

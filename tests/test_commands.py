@@ -34,7 +34,7 @@ print(json.dumps(answers))
 
 def named_commands() -> list[str]:
     text = (Path(PROJECT) / "README.md").read_text() + (Path(PROJECT) / "Makefile").read_text()
-    return sorted(set(re.findall(r"python -m ((?:digit|training|bench)(?:\.\w+)*)", text)))
+    return sorted(set(re.findall(r"python -m ((?:digit|training|bench|testing)(?:\.\w+)*)", text)))
 
 
 def snapshot() -> dict[str, float]:

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from bench.local_app import file_data, png_data_url, running_app
-from bench.renderings import draw_strokes
 from helpers import stored_samples
+from testing.local_app import file_data, png_data_url, running_app
+from testing.renderings import draw_strokes
 
 
 def data_url(digit: int, **drawing) -> str:

@@ -17,12 +17,12 @@ import httpx
 import numpy as np
 import pytest
 
-from bench.local_app import free_port
-from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore
 from digit.page import dataset_tab
 from digit.preprocess import normalize
 from helpers import PROJECT, wait_for
+from testing.local_app import free_port
+from testing.renderings import draw_strokes
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.renderings import jittered_strokes
 from digit.feedback import DiskFull, FeedbackStore, Sample
 from digit.feedback.samples import FANOUT, merge_plan
 from helpers import stored_samples
+from testing.renderings import jittered_strokes
 
 DISK_FULL = "the server's disk is full; your correction was not saved"
 

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Sample
 from digit.feedback.samples import DATA, FANOUT, rows_in
 from helpers import HUB_TOKEN, PROJECT, load_repo_in_fresh_process, stored_samples
 from old_feedback import write_old_shard
+from testing.renderings import draw_strokes
 
 TOKEN = HUB_TOKEN
 REPO = "team/feedback"

@@ -16,12 +16,12 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from bench.renderings import draw_strokes, jittered_strokes
 from digit.feedback import DailyLimit, DuplicateSample, FeedbackError, FeedbackStore, Sample
 from digit.feedback.samples import FANOUT, SHARD_ROWS, merge_plan, rows_in, shard_name
 from digit.images import BadImage
 from helpers import stored_samples
 from old_feedback import write_old_shard
+from testing.renderings import draw_strokes, jittered_strokes
 
 ALICE, BOB = "anon:0123456789abcdef", "hf:bob"
 

@@ -9,9 +9,9 @@ from gradio_client import Client, handle_file
 
 from digit.images import MAX_FILE_BYTES, BadImage
 from digit.page.texts import sentence
-from hostile import corpus
 from helpers import app_errors, run_cli
-from bench.renderings import draw_strokes
+from hostile import corpus
+from testing.renderings import draw_strokes
 
 
 @pytest.fixture(scope="module")

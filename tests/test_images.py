@@ -15,13 +15,13 @@ import pytest
 from gradio.components.image import ImageData
 from PIL import Image, ImageFile, JpegImagePlugin, PsdImagePlugin
 
-from bench.decode_cost import big_png, phone_jpeg
-from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore
 from digit.images import MAX_DECODED_BYTES, MAX_SIDE, BadImage, Picture, _plain_png, decoded_bytes, read_picture
 from digit.page import actions
 from digit.page.components import UploadedImage
 from digit.preprocess import normalize
+from testing.pictures import big_png, phone_jpeg
+from testing.renderings import draw_strokes
 
 
 def encoded(image: Image.Image, kind: str = "PNG", **options) -> bytes:

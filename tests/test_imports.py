@@ -11,8 +11,8 @@ from pathlib import Path
 
 from helpers import PROJECT
 
-FIRST_PARTY = ("digit", "training", "bench", "helpers", "hostile", "old_feedback", "test_feedback_disk")
-FOLDERS = ("digit", "training", "bench", "tests")
+FIRST_PARTY = ("digit", "training", "bench", "testing", "helpers", "hostile", "old_feedback", "test_feedback_disk")
+FOLDERS = ("digit", "training", "bench", "testing", "tests")
 
 
 def module_file(name: str) -> Path | None:

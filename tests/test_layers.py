@@ -6,7 +6,7 @@ import ast
 
 from helpers import PROJECT
 
-PACKAGES = ("digit", "training", "bench")
+PACKAGES = ("digit", "training", "bench", "testing")
 
 
 def imports() -> dict[str, set[str]]:
@@ -42,6 +42,21 @@ def test_the_page_never_imports_the_training_or_the_bench():
     assert pages
     for module, used in pages.items():
         assert not {name for name in used if name.startswith(("training", "bench"))}, module
+
+
+def test_neither_the_library_nor_the_page_imports_testing():
+    # What the tests and the benchmarks share stays out of what the Space runs.
+    library = {module: used for module, used in imports().items() if module.startswith("digit")}
+    assert "digit.page.actions" in library
+    for module, used in library.items():
+        assert not {name for name in used if name == "testing" or name.startswith("testing.")}, module
+
+
+def test_testing_imports_only_the_library_and_itself():
+    shared = {module: used for module, used in imports().items() if module.startswith("testing")}
+    assert "testing.hub.server" in shared and "testing.local_app" in shared
+    for module, used in shared.items():
+        assert not {name for name in used if not name.startswith(("digit", "testing"))}, module
 
 
 def cycle(graph: dict[str, set[str]]) -> list[str] | None:

@@ -1,6 +1,6 @@
 """The local Hub answers the real clients (huggingface_hub, datasets) as the Hub does.
 
-Every test drives the real client against bench/local_hub.py and ends by checking that the
+Every test drives the real client against testing/hub/ and ends by checking that the
 server understood every request it got (`state.unknown` empty): that is what shows the stub
 covers what our app, retraining script and deploy command do.
 """
@@ -22,8 +22,8 @@ from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, Reposito
                                     RevisionNotFoundError)
 from PIL import Image as PILImage
 
-from bench.local_app import free_port
-from bench.local_hub import LocalHub
+from testing.hub import LocalHub
+from testing.local_app import free_port
 
 TOKEN = "hf_local_hub_test_token"
 MB = 1024 * 1024

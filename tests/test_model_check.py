@@ -17,11 +17,11 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from bench.local_app import free_port, running_app
-from bench.local_hub import LocalHub
 from digit.jury import Jury
 from digit.model_check import FLOOR, ReadingTrial, Refused, check_reading, check_structure, reference_digits
 from digit.model_hub import HubModelFollower, refused_commits
+from testing.hub import LocalHub
+from testing.local_app import free_port, running_app
 from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot,
                                load_checked_model, load_model)
 from helpers import reference_digits as made_reference_digits

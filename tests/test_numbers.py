@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from helpers import run_cli
-from bench.renderings import draw_strokes, photo_of
+from testing.renderings import draw_strokes, photo_of
 
 
 def written(digits: list[int], gap: int = 30, width: int = 16) -> np.ndarray:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from digit.images import BadImage, NoDigit
 from digit.preprocess import normalize
-from bench.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
+from testing.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 
 
 def _agreement(a: np.ndarray, b: np.ndarray) -> float:

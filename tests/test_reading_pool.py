@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.renderings import sketch_from_mnist
 from digit.images import BadImage, NoDigit
 from digit.reading_pool import ReadingFailed, ReadingPool
+from testing.renderings import sketch_from_mnist
 
 
 @pytest.fixture(scope="module")

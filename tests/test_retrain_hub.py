@@ -12,12 +12,12 @@ import json
 
 from huggingface_hub import HfApi
 
-from bench.local_app import HttpApi, free_port, running_app
-from bench.local_hub import LocalHub
-from bench.renderings import bubble_digits
 from digit.feedback.samples import rows_in
 from digit.model_store import read_card
 from helpers import SMALL_MNIST, last_json_line, run_module, wait_for
+from testing.hub import LocalHub
+from testing.local_app import HttpApi, free_port, running_app
+from testing.renderings import bubble_digits
 
 TOKEN = "hf_retrain_token_for_tests"
 

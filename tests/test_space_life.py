@@ -13,11 +13,11 @@ import time
 import pytest
 from PIL import Image
 
-from bench.local_app import HttpApi, free_port, running_app
-from bench.renderings import draw_strokes
 from digit.feedback.samples import DATA, rows_in
 from helpers import PROJECT, load_repo_in_fresh_process, stored_samples, wait_for
-from bench.local_hub import LocalHub
+from testing.hub import LocalHub
+from testing.local_app import HttpApi, free_port, running_app
+from testing.renderings import draw_strokes
 
 TOKEN = "hf_space_token_for_tests"
 REPO = "team/feedback"
@@ -113,8 +113,8 @@ def test_deploy_uploads_what_the_space_runs_and_nothing_else(hub, tmp_path):
     files = hub.files("team/digit-jury", repo_type="space")
     assert {"app.py", "requirements.txt", "README.md", "models/jury.skops", "models/model_card.json",
             "digit/page/actions.py", "digit/classifier.py"} <= set(files)
-    assert not [path for path in files if path.startswith(("tests/", "training/", "bench/", "artifacts/", "data/",
-                                                          ".venv/")) or "__pycache__" in path]
+    assert not [path for path in files if path.startswith(("tests/", "training/", "bench/", "testing/", "artifacts/",
+                                                          "data/", ".venv/")) or "__pycache__" in path]
     assert files["models/jury.skops"] == (PROJECT / "models" / "jury.skops").read_bytes()
     assert "models/jury.skops" in [path for commit in hub.state.commits for path in commit["lfs"]]  # over 10 MB: LFS
     assert files["README.md"].startswith(b"---\ntitle:")  # the front matter configures the Space

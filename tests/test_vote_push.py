@@ -4,10 +4,10 @@ grew, fetched back by a wiped disk, and read by the retraining from the repo."""
 from __future__ import annotations
 
 
-from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Standing
 from digit.feedback.votes import VOTES, read_votes, tallies
 from helpers import HUB_TOKEN
+from testing.renderings import draw_strokes
 from training.retrain import vote_files
 
 TOKEN = HUB_TOKEN
