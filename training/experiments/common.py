@@ -23,7 +23,7 @@ from digit.config import PROJECT_DIR
 from digit.jurors import DIRECTIONS, PIXELS, build_front
 from digit.jury import Jury
 from digit.model_store import load_model, save_model
-from training.canvas_digits import canvas_pixels
+from training.canvas.report import canvas_pixels
 from training.data import Mnist, load_mnist, normalized_split
 from training.old_features import histogram_front
 from training.train import STROKE_SHARE, choose_weights, train
