@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from training.canvas.drawings import Drawing, canvas_set, normalized
+from training.disk_cache import CACHE, NORMALIZE_CODE, code_key, kept
 
 # The code that makes the cached parts: a change to any of it makes a new cache entry, never a stale one.
 CODE = [Path(__file__).resolve().parent / f"{name}.py" for name in ("shapes", "writers", "rendering", "drawings",
@@ -42,23 +43,13 @@ def _spread(count: int, most: int | None) -> np.ndarray:
 
 
 def _canvas_part(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import hashlib
-    import os
+    def compute() -> dict[str, np.ndarray]:
+        drawings = canvas_set(part)
+        return {"pixels": normalized(drawings), "labels": np.array([d.label for d in drawings], np.int64),
+                "tags": np.array([",".join(d.tags + (d.allograph,)) for d in drawings])}
 
-    root = Path(__file__).resolve().parents[2]
-    code = b"".join(path.read_bytes() for path in (*CODE, root / "digit" / "images.py", root / "digit" / "preprocess.py"))
-    cache = root / "artifacts" / "cache" / f"canvas-{part}-{hashlib.sha1(code).hexdigest()[:20]}.npz"
-    if cache.exists():
-        found = np.load(cache)
-        return found["pixels"], found["labels"], found["tags"]
-    drawings = canvas_set(part)
-    pixels, labels = normalized(drawings), np.array([d.label for d in drawings], np.int64)
-    tags = np.array([",".join(d.tags + (d.allograph,)) for d in drawings])
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(partial, pixels=pixels, labels=labels, tags=tags)
-    os.replace(partial, cache)
-    return pixels, labels, tags
+    found = kept(CACHE / f"canvas-{part}-{code_key([*CODE, *NORMALIZE_CODE])}.npz", compute)
+    return found["pixels"], found["labels"], found["tags"]
 
 
 def confident_wrong(labels: np.ndarray, probabilities: np.ndarray, level: float = 0.8) -> dict:
