@@ -19,7 +19,7 @@ from PIL import Image
 from bench.feedback_loop import retrain_app
 from testing.local_app import HttpApi, running_app
 from testing.renderings import bubble_digits
-from training.canvas_styles import styled_drawings
+from training.canvas.styles import styled_drawings
 
 FOOTED = ("foot", "flag_foot")
 

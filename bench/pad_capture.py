@@ -1,5 +1,5 @@
 """Draw the canvas-style set's mouse paths on the REAL drawing pad in headless Chromium and
-compare what the app receives with what `training.canvas_digits.render` draws.
+compare what the app receives with what `training.canvas.rendering.render` draws.
 
 The generator renders a path as the Sketchpad did (filled circles stamped along each segment on
 a 400x400 canvas); the pad draws round-capped, round-joined anti-aliased lines on a 600x400
@@ -67,7 +67,8 @@ def compare(count: int) -> dict:
     from digit.images import read_picture
     from digit.model_store import load_model
     from digit.preprocess import normalize
-    from training.canvas_digits import CANVAS, DEFAULT_BRUSH, canvas_set, render
+    from training.canvas.drawings import canvas_set
+    from training.canvas.rendering import CANVAS, DEFAULT_BRUSH, render
 
     drawings = [d for d in canvas_set("validation") if d.brush == DEFAULT_BRUSH][:count]
     classifier = load_model().classifier

@@ -5,7 +5,8 @@ from __future__ import annotations
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A share as the card and the Dataset tab show it: 0.9876 -> "98.76%", a missing one "—"."""
     return "—" if value is None else f"{value:.2%}"
 
 
@@ -20,7 +21,7 @@ def hub_readme(card: dict) -> str:
     meta = ModelCardData(license="mit", library_name="sklearn", tags=["digit-recognition", "skops", "mnist"],
                          datasets=datasets, metrics=["accuracy"], model_name="Digit jury",
                          eval_results=results or None)
-    jurors = ", ".join(f"{name} {_percent(value)}" for name, value in metrics.get("validation_juror_accuracy", {}).items())
+    jurors = ", ".join(f"{name} {percent(value)}" for name, value in metrics.get("validation_juror_accuracy", {}).items())
     lines = [
         f"# Digit jury {card.get('version', 'unknown')}",
         "",
@@ -33,11 +34,11 @@ def hub_readme(card: dict) -> str:
         "| --- | --- |",
         f"| trained | {card.get('date', '?')} |",
         f"| parent version | {card.get('parent_version') or '—'} |",
-        f"| MNIST test accuracy (reported, never used to choose) | {_percent(metrics.get('mnist_test_accuracy'))} |",
-        f"| validation accuracy | {_percent(metrics.get('validation_accuracy'))} |",
+        f"| MNIST test accuracy (reported, never used to choose) | {percent(metrics.get('mnist_test_accuracy'))} |",
+        f"| validation accuracy | {percent(metrics.get('validation_accuracy'))} |",
         f"| each juror on validation | {jurors or '—'} |",
         f"| voting weights | {metrics.get('weights', '—')} |",
-        f"| held-out feedback accuracy | {_percent(metrics.get('feedback_held_out_accuracy'))} |",
+        f"| held-out feedback accuracy | {percent(metrics.get('feedback_held_out_accuracy'))} |",
         f"| training data | {', '.join(f'{k}: {v}' for k, v in data.items())} |",
         f"| files | {', '.join(f'{k}: {v / 1e6:.1f} MB' for k, v in card.get('files', {}).items())} |",
     ]

@@ -16,12 +16,11 @@ import json
 import logging
 import os
 import shutil
-import threading
 from pathlib import Path
-
 
 from digit.hub import hub_api
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, ModelSlot, load_checked_model
+from digit.polling import Poller
 
 log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before
@@ -74,19 +73,15 @@ class HubModelFollower:
         self.revision: str | None = None  # the commit serving, once one came from the Hub
         self.error: str | None = None
         self._told: set[str] = set()  # refused commits this process has logged (once each)
-        self._stop = threading.Event()
+        self._poller = Poller(self.check, self.poll_seconds, "model-follow", first=False)
 
     def start(self) -> None:
         """Fetch the newest jury now (or keep the shipped one), then look for newer ones."""
         self.check()
-        threading.Thread(target=self._run, daemon=True, name="model-follow").start()
+        self._poller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            self.check()
+        self._poller.stop()
 
     def check(self) -> bool:
         """Serve the repo's newest jury if it is new and passes the checks; returns whether it changed."""

@@ -1,10 +1,11 @@
-"""The canvas-style evaluation set's hands (training/canvas_digits.py): what issue 21 asked it to hold."""
+"""The canvas-style evaluation set's hands (training/canvas/): what issue 21 asked it to hold."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from training.canvas_digits import SEED, VALIDATION_WRITERS, canvas_set, draw, hands, make_writer
+from training.canvas.drawings import VALIDATION_WRITERS, canvas_set, draw, hands
+from training.canvas.writers import SEED, make_writer
 
 
 def _ink_aspect(drawing) -> float:

@@ -17,8 +17,8 @@ from digit.model_store import CARD_FILE, MODEL_FILE, load_model, read_card
 from helpers import SMALL_MNIST, last_json_line, run_module
 from old_feedback import write_old_shard
 from testing.renderings import jittered_strokes, sketch_from_mnist
-from training.canvas_digits import ALLOGRAPHS
-from training.canvas_styles import styled_drawings, styled_pixels
+from training.canvas.shapes import ALLOGRAPHS
+from training.canvas.styles import styled_drawings, styled_pixels
 from training.retrain import (VISITOR_CAP, VISITOR_CLASS_CAP, Feedback, Verdict, gate, load_feedback,
                               split_feedback, visitor_shares)
 

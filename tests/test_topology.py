@@ -7,7 +7,9 @@ import pytest
 
 from digit.preprocess import normalize
 from digit.topology import hole_features, skeleton_features, thin
-from training.canvas_digits import ALLOGRAPHS, draw, make_writer
+from training.canvas.drawings import draw
+from training.canvas.shapes import ALLOGRAPHS
+from training.canvas.writers import make_writer
 
 
 def drawn(digit: int, style: str) -> np.ndarray:

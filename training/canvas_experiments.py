@@ -31,7 +31,7 @@ from digit.jury import Jury
 from digit.model_store import MODEL_FILE, save_model
 from digit.neighbours import ORIGINS
 from digit.topology import Topology
-from training.canvas_digits import confident_wrong
+from training.canvas.report import confident_wrong
 from training.experiments.common import Study, accuracy, say
 from training.old_features import PixelsAndGradients
 from training.train import TrainingSet, choose_weights

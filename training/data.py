@@ -7,12 +7,10 @@ test set is returned separately and only `training.evaluate` and the benchmark r
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import pickle
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -20,6 +18,7 @@ from tqdm import tqdm
 
 from digit.images import NoDigit
 from digit.preprocess import normalize
+from training.disk_cache import CACHE, NORMALIZE_CODE, code_key, kept
 
 HUB_DATASET = "ylecun/mnist"
 VALIDATION_SIZE = 10_000  # carved from the official training set; the selection split
@@ -112,23 +111,9 @@ def normalized_pixels(images, description: str) -> np.ndarray:
     return pixels
 
 
-CACHE = Path(__file__).resolve().parent.parent / "artifacts" / "cache"
-
-
 def normalized_split(split: Split, description: str) -> np.ndarray:
     """normalized_pixels of a split of MNIST, kept on disk: every training, retraining and
     evaluation normalises the same digits. The key holds the digits and the preprocessing
     code itself, so a change to either makes a new entry, never a stale answer."""
-    code = b"".join((Path(__file__).resolve().parent.parent / "digit" / name).read_bytes()
-                    for name in ("images.py", "preprocess.py"))
-    key = hashlib.sha1(code + split.images.tobytes()).hexdigest()[:20]
-    path = CACHE / f"normalized-{key}.npy"
-    if path.exists():
-        return np.load(path)
-    pixels = normalized_pixels(split.images, description)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(partial, "wb") as handle:
-        np.save(handle, pixels)
-    os.replace(partial, path)
-    return pixels
+    key = code_key(NORMALIZE_CODE, split.images.tobytes())
+    return kept(CACHE / f"normalized-{key}.npy", lambda: normalized_pixels(split.images, description))

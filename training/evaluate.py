@@ -20,11 +20,11 @@ from digit.calibration import expected_calibration_error, unsure_rates
 from digit.config import model_dir
 from digit.jury import Jury
 from digit.model_store import load_model
-from training.canvas_digits import canvas_pixels, canvas_tags, confident_wrong
+from training.canvas.report import canvas_pixels, canvas_tags, confident_wrong
 from training.data import Mnist, Split, load_mnist, normalized_split
 
 LATENCY_SAMPLES = 300
-# The canvas set's rows for the hands of issue 21: style tags and allographs (training/canvas_digits.py).
+# The canvas set's rows for the hands of issue 21: style tags and allographs (training/canvas/).
 HANDS = ("flag", "short_flag", "long_flag", "narrow", "wide", "7_plain", "7_crossed", "4_closed", "4_open",
          "9_straight_tail", "9_curved_tail")
 

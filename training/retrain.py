@@ -43,7 +43,7 @@ from digit.model_card import history
 from digit.model_hub import fetch, newest_revision
 from digit.neighbours import ORIGINS
 from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
-from training.canvas_digits import canvas_pixels
+from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
 from training.train import TrainingSet, train

@@ -1,6 +1,6 @@
 """TRAINING digits drawn from pen strokes: canvas shapes MNIST lacks, with per-writer habits.
 
-Separate from the evaluation set (`training/canvas_digits.py`) by construction: other code,
+Separate from the evaluation set (`training/canvas/`) by construction: other code,
 other shape definitions and other seeds. Here every allograph is a short list of control
 points on a 10-unit-high grid; a writer's hand rounds them by corner cutting (Chaikin; none
 at all gives boxy digits of straight strokes), and each writer keeps a slant, proportions,

@@ -32,7 +32,7 @@ from digit.jurors import FOREST_NAME, KNN_NAME, build_jury, for_serving
 from digit.jury import Jury
 from digit.model_store import save_model
 from digit.neighbours import ORIGINS
-from training.canvas_digits import canvas_pixels
+from training.canvas.report import canvas_pixels
 from training.data import Mnist, Split, load_mnist, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
 from training.stroke_digits import stroke_digits

@@ -39,6 +39,7 @@ from digit.hub import hub_api
 from digit.feedback.card import dataset_card
 from digit.feedback.samples import DATA, SHARD_ROWS, is_shard, merge_plan, merged_from, rows_in
 from digit.feedback.votes import VOTES
+from digit.polling import Poller
 
 log = logging.getLogger(__name__)
 STATE = Path(".sync") / "state.json"
@@ -98,8 +99,8 @@ class HubSync:
         self.retry_seconds = retry_seconds
         self.error: str | None = None  # the last failure, token removed, for the page
         self.last_push: float | None = None  # time.time() of the last successful sync
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # The Hub down or refusing: try again soon, then less and less often.
+        self._poller = Poller(self.sync_once, self.every, "feedback-push", retry=retry_seconds, most=MAX_WAIT_SECONDS)
         self._created = False
 
     def __repr__(self) -> str:
@@ -107,26 +108,13 @@ class HubSync:
 
     # -- the thread ------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True, name="feedback-push")
-        self._thread.start()
-
-    def _run(self) -> None:
-        delay = self.retry_seconds
-        while not self._stop.is_set():
-            if self.sync_once():
-                delay = self.retry_seconds
-                self._stop.wait(self.every)
-            else:  # the Hub is down or refuses: try again soon, then less and less often
-                self._stop.wait(delay)
-                delay = min(delay * 2, max(self.every, self.retry_seconds), MAX_WAIT_SECONDS)
+        self._poller.start()
 
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the thread, then push what is pending within timeout seconds. Returns whether
         it all reached the Hub; what did not stays on disk and goes at the next start."""
         deadline = time.monotonic() + timeout
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._poller.stop(max(0.0, deadline - time.monotonic()))
         done: list[bool] = []
         last = threading.Thread(target=lambda: done.append(self.sync_once(final=True)), daemon=True,
                                 name="feedback-last-push")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from digit.feedback import Standing
-from digit.model_card import history
+from digit.model_card import history, percent
 from digit.page.actions import feedback, model
 
 LATEST = 24  # samples in the gallery
@@ -87,9 +87,6 @@ def _caption(record: dict, confirmed: bool) -> str:
 
 
 def model_history(card: dict) -> pd.DataFrame:
-    def percent(value) -> str:
-        return "—" if value is None else f"{value:.2%}"
-
     rows = [{"version": entry["version"], "trained": (entry["date"] or "")[:10], "feedback samples": entry["feedback"],
              "validation": percent(entry["validation"]), "MNIST test": percent(entry["test"]),
              "held-out feedback": percent(entry["held_out_feedback"])} for entry in reversed(history(card))]

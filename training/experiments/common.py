@@ -9,7 +9,6 @@ many validation digits (`load_mnist`), and counts written for 50,000 training di
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import time
@@ -23,8 +22,9 @@ from digit.config import PROJECT_DIR
 from digit.jurors import DIRECTIONS, PIXELS, build_front
 from digit.jury import Jury
 from digit.model_store import load_model, save_model
-from training.canvas_digits import canvas_pixels
+from training.canvas.report import canvas_pixels
 from training.data import Mnist, load_mnist, normalized_split
+from training.disk_cache import code_key, kept
 from training.old_features import histogram_front
 from training.train import STROKE_SHARE, choose_weights, train
 
@@ -70,20 +70,11 @@ class Study:
 
     @cached_property
     def folder(self) -> Path:
-        code = b"".join((PROJECT_DIR / name).read_bytes() for name in LIBRARY_CODE)
-        return CACHE_ROOT / f"{self.limit or 'all'}-{hashlib.sha1(code).hexdigest()[:12]}"
+        return CACHE_ROOT / f"{self.limit or 'all'}-{code_key([PROJECT_DIR / name for name in LIBRARY_CODE], length=12)}"
 
     def cached(self, name: str, compute) -> dict[str, np.ndarray]:
         """Arrays computed once and kept in the cache folder as NAME.npz."""
-        path = self.folder / f"{name}.npz"
-        if not path.exists():
-            arrays = compute()
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(partial, **arrays)
-            os.replace(partial, path)
-        with np.load(path) as stored:
-            return dict(stored)
+        return kept(self.folder / f"{name}.npz", compute)
 
     def pickled(self, name: str, compute):
         """A fitted object computed once and kept as NAME.pickle (our own cache: pickle is safe here)."""

@@ -19,7 +19,7 @@ from digit.features import Columns
 from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
 from digit.jury import Jury
 from digit.model_store import MODEL_FILE, ModelError, load_model, save_model
-from training.canvas_digits import canvas_set
+from training.canvas.drawings import canvas_set
 from training.experiments.common import Study, accuracy, choose, say
 from training.experiments.knn import idm_to_candidates, knn_out_of_fold, recipe_knn, views
 from training.experiments.svc import calibrated_svc

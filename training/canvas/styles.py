@@ -1,15 +1,17 @@
-"""Drawings of one style by people the canvas-style set never saw, made with its generator
-(training/canvas_digits.py): the tests and measurements of the feedback loop's defences draw
-a style this way (e.g. 1s with a foot, sent as 7s by one visitor, then fresh ones to read).
+"""Drawings of one style by people the canvas-style set never saw, made with its generator:
+the tests and measurements of the feedback loop's defences draw a style this way (e.g. 1s with
+a foot, sent as 7s by one visitor, then fresh ones to read).
 
-Kept apart from canvas_digits.py so that its cache key (that file's code) does not change.
+Not part of the set's cache key (report.CODE): a change here leaves the set's cached parts alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from training.canvas_digits import ALLOGRAPHS, SEED, WRITERS, Drawing, draw, make_writer, normalized
+from training.canvas.drawings import WRITERS, Drawing, draw, normalized
+from training.canvas.shapes import ALLOGRAPHS
+from training.canvas.writers import SEED, make_writer
 
 
 def styled_drawings(digit: int, allographs: tuple[str, ...], count: int, first_writer: int) -> list[Drawing]:
