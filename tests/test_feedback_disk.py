@@ -12,7 +12,7 @@ import numpy as np
 
 from bench.renderings import jittered_strokes
 from digit.feedback import DiskFull, FeedbackStore, Sample
-from digit.feedback.samples import FANOUT, merge_plan
+from digit.feedback.merging import FANOUT, merge_plan
 from helpers import stored_samples
 
 DISK_FULL = "the server's disk is full; your correction was not saved"

@@ -15,7 +15,8 @@ import pytest
 
 from bench.renderings import draw_strokes
 from digit.feedback import FeedbackStore, Sample
-from digit.feedback.samples import DATA, FANOUT, rows_in
+from digit.feedback.merging import FANOUT
+from digit.feedback.samples import DATA, rows_in
 from helpers import HUB_TOKEN, PROJECT, load_repo_in_fresh_process, stored_samples
 from old_feedback import write_old_shard
 

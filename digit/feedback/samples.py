@@ -4,7 +4,7 @@ A shard is an immutable Parquet file whose schema carries `datasets`' features (
 the Image feature with the PNG bytes embedded, label as a ClassLabel), so that
 `datasets.load_dataset` reads a folder or a Hub repo of shards with the right columns.
 Its name says when and by whom it was written and how many rows it holds, so a listing
-of names is enough to count samples and plan merges.
+of names is enough to count samples and plan merges (merging.py).
 """
 
 from __future__ import annotations
@@ -52,23 +52,6 @@ FEATURES = Features({
 COLUMNS = list(FEATURES)
 MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
 DATA = "data"
-SHARD_ROWS = 1000  # a shard of this many samples or more (5-50 MB) is never merged again
-FANOUT = 10  # shards of one size class are merged once there are this many
-
-
-def size_class(rows: int) -> int:
-    """1-9 rows: 0, 10-99: 1, 100-999: 2, SHARD_ROWS or more: final (never merged again)."""
-    return min(int(math.log10(max(rows, 1))), int(math.log10(SHARD_ROWS)))
-
-
-def merge_plan(names: Sequence[str]) -> list[list[str]]:
-    """Groups of shards to merge: every size class below the final one that holds FANOUT or
-    more shards is merged into one. Bounded files: fewer than FANOUT per small class."""
-    final = size_class(SHARD_ROWS)
-    classes: dict[int, list[str]] = {}
-    for name in names:
-        classes.setdefault(size_class(rows_in(name)), []).append(name)
-    return [sorted(group) for size, group in sorted(classes.items()) if size < final and len(group) >= FANOUT]
 
 
 UNKNOWN_VISITOR = "unknown"  # a caller that does not say who sent the sample; every old sample

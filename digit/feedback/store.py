@@ -10,7 +10,7 @@ key whatever files it holds, and would load stale samples. The Hub repo gets the
 
 A flag writes a one-row shard (temporary file, fsync, rename, folder fsync); only then is
 the sample acknowledged, so an acknowledged sample is on disk whatever happens next. Small
-shards are merged into larger ones (`compact`): the merged shard is written first and names
+shards are merged into larger ones (`compact`, by merging.py's plan): the merged shard is written first and names
 the shards it replaces, which are deleted after; a crash in between is finished at the
 next start. Merging is housekeeping: when it fails (a full disk) the sample it follows is
 saved all the same and the merge is tried again at the next save. Writers only ever add
@@ -49,10 +49,11 @@ from gradio import FlaggingCallback
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
 from digit.feedback.legacy import legacy_folders, legacy_rows
-from digit.feedback.samples import (COLUMNS, DATA, FANOUT, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
+from digit.feedback.merging import compact_due, merge_plan
+from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
                                     DuplicateSample, Sample, VoteRefused, hash_distance, is_current, is_disk_full,
-                                    is_shard, merge_plan, merged_from, read_table, rows_table, sample_row,
-                                    with_visitors, write_shard)
+                                    is_shard, merged_from, read_table, rows_table, sample_row, with_visitors,
+                                    write_shard)
 from digit.feedback.votes import Tally, VoteFile, tallies, vote_record
 from digit.images import BadImage
 from digit.preprocess import normalize
@@ -173,7 +174,7 @@ class FeedbackStore(FlaggingCallback):
                     raise DiskFull() from None
                 raise
             self._remember([row], shard.name)
-        if self.sync is None and (self.count() % FANOUT == 0 or self._merge_due):  # a shared store merges when it pushes
+        if self.sync is None and (compact_due(self.count()) or self._merge_due):  # a shared store merges when it pushes
             self._housekeeping()
         return row["id"]
 
@@ -353,7 +354,7 @@ class FeedbackStore(FlaggingCallback):
         Call with folder_lock held."""
         tables = [read_table(self.data / name) for name in names]
         merged = write_shard(self.data, with_visitors(pa.concat_tables(tables)), merged_from=names)
-        self._drop(names)
+        self.drop(names)
         moved = {sample_id for table in tables for sample_id in table["id"].to_pylist()}
         with self.lock:
             for record in self._records:
@@ -362,7 +363,7 @@ class FeedbackStore(FlaggingCallback):
         return merged.name
 
     def compact(self, names: Sequence[str] | None = None) -> list[str]:
-        """Merge small shards by merge_plan (all local shards, or only the named ones);
+        """Merge small shards by merging.merge_plan (all local shards, or only the named ones);
         returns the names of the merged shards written. Call with folder_lock held."""
         return [self.merge(group) for group in merge_plan(self.shards() if names is None else names)]
 
@@ -373,7 +374,9 @@ class FeedbackStore(FlaggingCallback):
         older = [name for name in (self.shards() if names is None else names) if not is_current(self.data / name)]
         return [self.merge([name]) for name in older]
 
-    def _drop(self, names: Sequence[str]) -> None:
+    def drop(self, names: Sequence[str]) -> None:
+        """Delete these local shards, whose samples are kept elsewhere now (in the shard a merge
+        wrote, here or on the Hub; reload() then forgets their records). Call with folder_lock held."""
         for name in names:
             (self.data / name).unlink(missing_ok=True)
 
@@ -387,7 +390,7 @@ class FeedbackStore(FlaggingCallback):
             if not (self.data / name).exists():  # replaced by a newer one, just dropped
                 continue
             replaced = merged_from(self.data / name)
-            self._drop([old for old in replaced if is_shard(old) and old != name])
+            self.drop([old for old in replaced if is_shard(old) and old != name])
             for old in replaced:
                 if old.endswith("/") and (self.data / old).is_dir():
                     shutil.rmtree(self.data / old)
