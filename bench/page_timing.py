@@ -26,7 +26,7 @@ from PIL import Image
 from bench.browser import HOME_CONNECTION, clear_canvas, draw, headline, launch, open_page, wait_for_verdict
 from bench.local_app import running_app
 from bench.renderings import STROKES, draw_strokes
-from digit.feedback.samples import FEATURES, png_bytes, storable_image, write_shard
+from digit.feedback.samples import FEATURES, png_bytes, sample_of, write_shard
 
 WATCH = """() => {
   const timing = window.__timing = {released: null, read: null, text: ""};
@@ -92,7 +92,7 @@ def filled_feedback(folder: Path, samples: int) -> Path:
         buffer = io.BytesIO()
         Image.fromarray(drawing).save(buffer, format="PNG", compress_level=1)
         pictures.append(buffer.getvalue())
-        digits.append(png_bytes(storable_image(drawing).digit))
+        digits.append(png_bytes(sample_of(drawing).digit))
     data = folder / "data"
     data.mkdir(parents=True)
     for start in range(0, samples, 1000):

@@ -234,7 +234,7 @@ def test_reading_then_correcting_an_upload_decodes_it_once_and_stores_it_as_sent
 def test_a_large_upload_is_stored_capped_to_512_px(page, tmp_path, opens):
     path = phone_jpeg(tmp_path / "uploads" / "photo.jpg")
     *_, last = actions.show_upload(str(path))
-    assert last["image"].size == (512, 384)  # what the session keeps until the next reading
+    assert last.picture.size == (512, 384)  # what the session keeps until the next reading
     actions.confirm(last)
     assert len(opens) == 1
     stored = stored_pixels(page)

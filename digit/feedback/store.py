@@ -106,8 +106,8 @@ def _seconds(created_at: str) -> float:
 class FeedbackStore(FlaggingCallback):
     """Gradio flagging callback that writes the feedback dataset and pushes it to the Hub.
 
-    flag() takes [image, correct digit, predicted, confidence, model version, source, visitor]
-    (visitor may be left out: "unknown") and returns how many samples the dataset holds.
+    flag() takes [sample, correct digit] (the Sample a reading kept, digit/sample.py) and who
+    sent it as the username ("unknown" when None); it returns how many samples the dataset holds.
     """
 
     def __init__(self, folder: Path | None = None, repo_id: str | None = None, token: str | None = None,
@@ -152,16 +152,15 @@ class FeedbackStore(FlaggingCallback):
             self.sync.start()
 
     def flag(self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None) -> int:
-        image, label, *rest = list(flag_data) + [None] * (7 - len(flag_data))
-        predicted, confidence, model_version, source, visitor = rest[:5]
-        self.save(Sample(image, label, predicted, confidence, model_version or "unknown", source or "upload",
-                         visitor or UNKNOWN_VISITOR))
+        sample, label = flag_data
+        self.save(sample.flagged(label, username))
         return self.count()
 
     # -- writing ------------------------------------------------------------------------------
     def save(self, sample: Sample) -> str:
-        """Write one sample durably; returns its id once it is on disk. Raises FeedbackError
-        (DailyLimit, DuplicateSample, DiskFull, ...) or BadImage, and then nothing was stored."""
+        """Write one sample (from a reading, or samples.sample_of) durably; returns its id once it
+        is on disk. Raises FeedbackError (DailyLimit, DuplicateSample, DiskFull, ...), and then
+        nothing was stored."""
         if self.folder is None:
             self.setup()
         row = sample_row(sample)
