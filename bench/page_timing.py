@@ -143,7 +143,7 @@ def _handler_time(feedback: Path) -> float:
     from digit.page import actions
     from digit.page.dataset_tab import dataset_view
 
-    actions.feedback.cache_clear()
+    actions.flagging.cache_clear()
     dataset_view()
     start = time.perf_counter()
     for _ in range(5):

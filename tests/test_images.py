@@ -21,6 +21,7 @@ from digit.feedback import FeedbackStore
 from digit.images import MAX_DECODED_BYTES, MAX_SIDE, BadImage, Picture, _plain_png, decoded_bytes, read_picture
 from digit.page import actions
 from digit.page.components import UploadedImage
+from digit.page.flagging import FeedbackFlagging
 from digit.preprocess import normalize
 
 
@@ -210,7 +211,8 @@ def page(tmp_path, monkeypatch):
     (tmp_path / "uploads").mkdir()
     store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
     store.setup()
-    monkeypatch.setattr(actions, "feedback", lambda: store)
+    flagging = FeedbackFlagging(store)
+    monkeypatch.setattr(actions, "flagging", lambda: flagging)
     actions.model()  # loaded before counting
     yield store
     store.close()

@@ -40,12 +40,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 import pyarrow as pa
-from gradio import FlaggingCallback
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
 from digit.feedback.legacy import legacy_folders, legacy_rows
@@ -103,11 +102,10 @@ def _seconds(created_at: str) -> float:
         return 0.0
 
 
-class FeedbackStore(FlaggingCallback):
-    """Gradio flagging callback that writes the feedback dataset and pushes it to the Hub.
-
-    flag() takes [sample, correct digit] (the Sample a reading kept, digit/sample.py) and who
-    sent it as the username ("unknown" when None); it returns how many samples the dataset holds.
+class FeedbackStore:
+    """The feedback dataset in a folder, pushed to the Hub when shared: `save()` writes one
+    Sample (digit/sample.py) durably. The page flags into it through its Gradio flagging
+    callback (digit/page/flagging.py); nothing here knows Gradio.
     """
 
     def __init__(self, folder: Path | None = None, repo_id: str | None = None, token: str | None = None,
@@ -136,9 +134,11 @@ class FeedbackStore(FlaggingCallback):
     def data(self) -> Path:
         return self.folder / DATA
 
-    # -- FlaggingCallback -------------------------------------------------------------------
-    def setup(self, components: Sequence[Any] = (), flagging_dir: str | Path | None = None) -> None:
-        self.folder = Path(flagging_dir or self.folder or feedback_dir())
+    # -- opening ------------------------------------------------------------------------------
+    def setup(self, folder: str | Path | None = None) -> None:
+        """Open the folder (this store's, else FEEDBACK_DIR): finish what a crash interrupted,
+        read every sample's record, and start pushing when the dataset is shared."""
+        self.folder = Path(folder or self.folder or feedback_dir())
         self.data.mkdir(parents=True, exist_ok=True)
         self.votes_file = VoteFile(self.folder)
         with self.folder_lock():
@@ -150,11 +150,6 @@ class FeedbackStore(FlaggingCallback):
 
             self.sync = HubSync(self, self.repo_id, self._token, self.every_minutes, self.retry_seconds)
             self.sync.start()
-
-    def flag(self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None) -> int:
-        sample, label = flag_data
-        self.save(sample.flagged(label, username))
-        return self.count()
 
     # -- writing ------------------------------------------------------------------------------
     def save(self, sample: Sample) -> str:

@@ -19,6 +19,7 @@ from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PAD
 from digit.page.components import received
+from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
@@ -58,13 +59,16 @@ def start() -> FeedbackStore:
 
 
 @lru_cache(maxsize=1)
-def feedback() -> FeedbackStore:
-    """The feedback dataset in FEEDBACK_DIR, pushed to FEEDBACK_REPO when HF_TOKEN is set.
+def flagging() -> FeedbackFlagging:
+    """The page's flagging callback: app.py sets it up with the components it saves, the events
+    below flag through it, as Gradio's flagging callbacks are used (setup once, flag per click)."""
+    return FeedbackFlagging()
 
-    The page flags through it as Gradio's flagging callbacks are used (setup once, flag per click)."""
-    store = FeedbackStore()
-    store.setup()
-    return store
+
+def feedback() -> FeedbackStore:
+    """The feedback dataset the page flags into: FEEDBACK_DIR, pushed to FEEDBACK_REPO when
+    HF_TOKEN is set (opened at its first use)."""
+    return flagging().store()
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +178,7 @@ def _save(sample: Sample, label, request: gr.Request | None) -> str:
     who = visitor(request)
     hold_to(_flag_limit(), who, "Not saved", "corrections")
     try:
-        total = feedback().flag([sample, label], username=who)
+        total = flagging().flag([sample, label], username=who)
     except FeedbackError as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
     return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
