@@ -286,3 +286,13 @@ def test_shards_from_before_the_visitor_column_are_rewritten_and_the_folder_stil
     rows = sorted(stored_samples(tmp_path), key=lambda row: row["label"])  # datasets refuses mixed columns
     assert [(row["id"], row["visitor"]) for row in rows[::2]] == [("old0-0", "unknown"), ("old1-0", "unknown")]
     assert rows[1]["visitor"] == ALICE and len(store.shards()) == 3
+
+
+def test_a_sample_is_stored_as_its_reading_kept_it_without_normalising_it_again(store, monkeypatch):
+    kept = sample_of(sketch(3), predicted=3, confidence=0.9, source="sketch")  # as a reading keeps it: no label yet
+    monkeypatch.setattr("digit.feedback.samples.normalize", lambda *_: pytest.fail("normalised again"))
+    monkeypatch.setattr("digit.feedback.samples.read_picture", lambda *_: pytest.fail("decoded again"))
+    sample_id = store.save(kept.flagged("3", ALICE))
+    (row,) = stored_samples(store.folder)
+    assert (row["id"], row["label"], row["visitor"], row["predicted"]) == (sample_id, 3, ALICE, 3)
+    assert np.array_equal(np.asarray(row["digit"]), kept.digit)
