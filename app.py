@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digit.config import upload_cache_seconds
+from digit.config import feedback_dir, upload_cache_seconds
 from digit.page import actions, check_tab
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
@@ -84,6 +84,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                     check_skip = gr.Button("I can't tell", elem_id="check-skip")
         check_current = gr.State(None)
 
+    # Confirmations and corrections flag the Sample the last reading kept with its digit (digit/page/flagging.py).
+    actions.flagging().setup([last_input, correction], feedback_dir())
     shown = [verdict, confidences, view, jurors, neighbours, unsure, first, second, saved, last_input]
     # Read as you draw: each stroke sends one small PNG; the last one wins and no overlay flickers.
     sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden", queue=False,

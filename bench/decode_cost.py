@@ -52,18 +52,17 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 # -- one case per child process ----------------------------------------------------------------
 
 def _flag(path: str, decode_only: bool = False) -> str:
-    """What the app does to read an upload and then store it: decode once, predict, keep a copy
-    (with decode_only: read_picture alone)."""
-    from digit.feedback.samples import storable_image
+    """What the app does to read an upload and keep it for the feedback: decode once, normalise
+    once and predict, keep the sample (its picture capped) (with decode_only: read_picture alone)."""
     from digit.images import BadImage, read_picture
     from digit.page.actions import model
+    from digit.reading_pool import read_one
 
     try:
         picture = read_picture(path)
         digit = "-"
         if not decode_only:
-            digit = model().classifier.predict(picture).digit
-            storable_image(picture)
+            digit = read_one(model().classifier, picture, keep="upload")[1].digit
         return f"read as {digit} ({picture.format} {picture.original_size[0]}x{picture.original_size[1]} -> "\
                f"{picture.size[0]}x{picture.size[1]})"
     except BadImage as error:
@@ -194,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         if arguments.app:
             cases["png16_40mp_x12_app_clients"] = app_at_once(inputs["png16_40mp"], 12, folder)
         report = {"what": "per upload, in a fresh process: decode = read_picture; flag = what the app does to read "
-                          "then store it (read_picture once, predict, storable_image); peak_extra_mb = growth of "
-                          "the peak resident memory (VmHWM), C buffers included; seconds = median wall time, "
+                          "then keep it for the feedback (read_picture once, then read_one: normalise, predict, "
+                          "keep the sample); peak_extra_mb = growth of the peak resident memory (VmHWM), C buffers included; seconds = median wall time, "
                           "cpu_seconds = CPU time per run (less sensitive to a busy machine)",
                   "cases": cases, "sketch_normalize": sketch_latency(inputs["sketch_800"]),
                   "targets": {"png16_40mp": "refused or read in < 0.3 s and < 300 MB extra",

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from digit.config import PROJECT_DIR
-from digit.feedback.samples import DATA, FEATURES, png_bytes, rows_in, shard_name, storable_image
+from digit.feedback.samples import DATA, FEATURES, png_bytes, rows_in, sample_of, shard_name
 from testing.hub import LocalHub
 from testing.local_app import free_port
 from testing.renderings import draw_strokes
@@ -42,7 +42,7 @@ def write_backlog(data: Path, samples: int) -> None:
     rng = np.random.default_rng(0)
     bases = [draw_strokes(index % 10, canvas=(200, 200), width=int(rng.integers(6, 16)),
                           slant=float(rng.uniform(-0.2, 0.3))) for index in range(40)]
-    digits = [png_bytes(storable_image(base).digit) for base in bases]  # what each flag stores beside its picture
+    digits = [png_bytes(sample_of(base).digit) for base in bases]  # what each flag stores beside its picture
     schema = FEATURES.arrow_schema
     for index in range(samples):
         digit, picture = index % 10, bases[index % len(bases)].copy()

@@ -23,10 +23,10 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from digit.feedback.samples import FEATURES, png_bytes, storable_image, write_shard
 from testing.browser import HOME_CONNECTION, clear_canvas, draw, headline, launch, open_page, wait_for_verdict
 from testing.local_app import running_app
 from testing.renderings import STROKES, draw_strokes
+from digit.feedback.samples import FEATURES, png_bytes, sample_of, write_shard
 
 WATCH = """() => {
   const timing = window.__timing = {released: null, read: null, text: ""};
@@ -92,7 +92,7 @@ def filled_feedback(folder: Path, samples: int) -> Path:
         buffer = io.BytesIO()
         Image.fromarray(drawing).save(buffer, format="PNG", compress_level=1)
         pictures.append(buffer.getvalue())
-        digits.append(png_bytes(storable_image(drawing).digit))
+        digits.append(png_bytes(sample_of(drawing).digit))
     data = folder / "data"
     data.mkdir(parents=True)
     for start in range(0, samples, 1000):
@@ -143,7 +143,7 @@ def _handler_time(feedback: Path) -> float:
     from digit.page import actions
     from digit.page.dataset_tab import dataset_view
 
-    actions.feedback.cache_clear()
+    actions.flagging.cache_clear()
     dataset_view()
     start = time.perf_counter()
     for _ in range(5):

@@ -11,7 +11,7 @@ Each worker is a subprocess (`python -m digit.reading_pool FD`), not multiproces
 child would import the app's main module (app.py, the whole page) again. They talk over a socket
 pair with multiprocessing.connection (length-framed pickles): the jury the parent serves (the very
 object it checked, pickled once per model and sent to each worker before its next reading), then
-pictures in and readings out.
+pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/sample.py).
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from multiprocessing.connection import Connection
 
 from digit.classifier import Classifier
 from digit.config import PROJECT_DIR
-from digit.images import BadImage, ImageInput, Picture, read_picture
+from digit.images import BadImage, ImageInput, read_picture
 from digit.prediction import Prediction
+from digit.preprocess import normalize
+from digit.sample import Sample
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
@@ -71,7 +73,7 @@ class _Worker:
             self.connection.send(("jury", jury[1]))
             self.holds = jury[0]
 
-    def read(self, jury: tuple[int, bytes], request: tuple, seconds: float) -> tuple[Picture | None, Prediction]:
+    def read(self, jury: tuple[int, bytes], request: tuple, seconds: float) -> tuple[Sample | None, Prediction]:
         try:
             self.wait_ready()
             self.hand(jury)
@@ -123,14 +125,15 @@ class ReadingPool:
             self._grow(at_launch=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep_side: int | None = None) -> tuple[Picture | None, Prediction]:
-        """Read one picture with this classifier's jury in a worker: the picture as decoded
-        (capped at keep_side, None without it) and the reading. Raises BadImage like
-        classifier.predict (ReadingFailed when the worker crashed or hung: it is replaced)."""
+             keep: str | None = None) -> tuple[Sample | None, Prediction]:
+        """Read one picture with this classifier's jury in a worker: the Sample the feedback would
+        store of it (with keep, its source: sketch, upload or api; None without it) and the
+        reading. Raises BadImage like classifier.predict (ReadingFailed when the worker crashed
+        or hung: it is replaced)."""
         jury = self._pickled(classifier)
         worker, failed = self._take(), False
         try:
-            return worker.read(jury, (source, explain, keep_side), self.seconds)
+            return worker.read(jury, (source, explain, keep), self.seconds)
         except ReadingFailed:
             failed = True
             raise
@@ -215,12 +218,15 @@ class ReadingPool:
 
 
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep_side: int | None = None) -> tuple[Picture | None, Prediction]:
+             keep: str | None = None) -> tuple[Sample | None, Prediction]:
     """What a worker does with a picture (and the server's process, when it reads without them):
-    decode it once, read it; the picture too, capped at keep_side, when asked."""
+    decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
+    the feedback would store: the picture capped for storage and the digit the jury read."""
     picture = read_picture(source)
-    prediction = classifier.predict(picture, explain=explain)
-    return (picture.capped(keep_side) if keep_side else None), prediction
+    normalized = normalize(picture)
+    prediction = classifier.predict_normalized(normalized, explain=explain)
+    kept = Sample.of_reading(picture, normalized.pixels, prediction, classifier.version, keep) if keep else None
+    return kept, prediction
 
 
 def _serve(connection: Connection) -> None:

@@ -9,11 +9,11 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from digit.feedback import DailyLimit, DiskFull, FeedbackStore, Standing, VoteRefused
+from testing.renderings import draw_strokes
+from digit.feedback import DailyLimit, DiskFull, FeedbackStore, Standing, VoteRefused, sample_of
 from digit.feedback.votes import tallies
 from digit.page import check_tab, dataset_tab
 from digit.preprocess import normalize
-from testing.renderings import draw_strokes
 from training.retrain import CONFIRMED_WEIGHT, feedback_training_set, load_feedback
 
 FLAGGER, OTHER, THIRD, FOURTH = (f"anon:{index:016x}" for index in range(1, 5))
@@ -32,7 +32,8 @@ def store(tmp_path, monkeypatch):
 def contradicting_flag(store, digit: int, label: int, visitor: str = FLAGGER, image=None) -> str:
     """A correction against a confident jury (it read `digit` at 95 %); returns the sample's id."""
     image = draw_strokes(digit, canvas=(300, 300)) if image is None else image
-    store.flag([image, label, digit, 0.95, "test", "sketch", visitor])
+    store.save(sample_of(image, label, predicted=digit, confidence=0.95, model_version="test", source="sketch",
+                         visitor=visitor))
     return store.records()[-1]["id"]
 
 
@@ -78,8 +79,9 @@ def test_the_flagger_cannot_confirm_their_own_flag_nor_anyone_vote_twice(store):
 
 
 def test_only_flags_against_a_confident_jury_are_put_to_others(store):
-    store.flag([draw_strokes(1, canvas=(300, 300)), 7, 1, 0.55, "test", "sketch", FLAGGER])  # an unsure jury
-    store.flag([draw_strokes(7, canvas=(300, 300)), 7, 7, 0.95, "test", "sketch", FLAGGER])  # the jury was right
+    # an unsure jury, then a jury that was right
+    store.save(sample_of(draw_strokes(1, canvas=(300, 300)), 7, predicted=1, confidence=0.55, visitor=FLAGGER))
+    store.save(sample_of(draw_strokes(7, canvas=(300, 300)), 7, predicted=7, confidence=0.95, visitor=FLAGGER))
     assert store.next_to_check(OTHER) is None
     with pytest.raises(VoteRefused, match="not one of those to check"):
         store.vote(store.records()[0]["id"], OTHER, agree=True)

@@ -17,12 +17,12 @@ import httpx
 import numpy as np
 import pytest
 
-from digit.feedback import FeedbackStore
+from testing.local_app import free_port
+from testing.renderings import draw_strokes
+from digit.feedback import FeedbackStore, sample_of
 from digit.page import dataset_tab
 from digit.preprocess import normalize
 from helpers import PROJECT, wait_for
-from testing.local_app import free_port
-from testing.renderings import draw_strokes
 
 
 @pytest.fixture
@@ -36,7 +36,8 @@ def store(tmp_path, monkeypatch):
 
 def flag(store, digit: int, label: int, predicted: int, width: int = 18) -> np.ndarray:
     image = draw_strokes(digit, canvas=(300, 300), width=width)
-    store.flag([image, label, predicted, 0.9, "test", "sketch", "anon:" + "0" * 15 + str(width % 10)])
+    store.save(sample_of(image, label, predicted=predicted, confidence=0.9, model_version="test", source="sketch",
+                         visitor="anon:" + "0" * 15 + str(width % 10)))
     return image
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digit.feedback import DiskFull, FeedbackStore, Sample
-from digit.feedback.samples import FANOUT, merge_plan
-from helpers import stored_samples
 from testing.renderings import jittered_strokes
+from digit.feedback import DiskFull, FeedbackStore, sample_of
+from digit.feedback.merging import FANOUT, merge_plan
+from helpers import stored_samples
 
 DISK_FULL = "the server's disk is full; your correction was not saved"
 
@@ -34,7 +34,7 @@ def test_a_full_disk_refuses_flags_clearly_loses_nothing_acknowledged_and_recove
         while len(refusals) < 5:
             index = len(acknowledged) + len(refusals)
             try:
-                acknowledged.append(store.save(Sample(jittered_strokes(index % 10, rng, canvas=300), index % 10,
+                acknowledged.append(store.save(sample_of(jittered_strokes(index % 10, rng, canvas=300), index % 10,
                                                       visitor=f"anon:{index:016x}")))
             except DiskFull as error:
                 refusals.append(str(error))
@@ -49,7 +49,7 @@ def test_a_full_disk_refuses_flags_clearly_loses_nothing_acknowledged_and_recove
 
     ballast.unlink()  # space freed: flags succeed again, and the postponed merges are done
     for digit in range(3):
-        acknowledged.append(store.save(Sample(jittered_strokes(digit, rng, canvas=300), digit, visitor="hf:after")))
+        acknowledged.append(store.save(sample_of(jittered_strokes(digit, rng, canvas=300), digit, visitor="hf:after")))
     assert not merge_plan(store.shards()) and not temporary_files(small_disk)
     restarted = FeedbackStore(small_disk / "feedback", repo_id="", token="")
     restarted.setup()

@@ -13,11 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from digit.feedback import FeedbackStore, Sample
-from digit.feedback.samples import DATA, FANOUT, rows_in
+from testing.renderings import draw_strokes
+from digit.feedback import FeedbackStore, sample_of
+from digit.feedback.merging import FANOUT
+from digit.feedback.samples import DATA, rows_in
 from helpers import HUB_TOKEN, PROJECT, load_repo_in_fresh_process, stored_samples
 from old_feedback import write_old_shard
-from testing.renderings import draw_strokes
 
 TOKEN = HUB_TOKEN
 REPO = "team/feedback"
@@ -45,7 +46,7 @@ def shared_store(stores):
 
 
 def flag(store: FeedbackStore, count: int, start: int = 0) -> list[str]:
-    return [store.save(Sample(draw_strokes((start + i) % 10, canvas=(200, 200), width=8), (start + i) % 10))
+    return [store.save(sample_of(draw_strokes((start + i) % 10, canvas=(200, 200), width=8), (start + i) % 10))
             for i in range(count)]
 
 
@@ -171,7 +172,7 @@ def test_an_older_dataset_on_the_hub_is_rewritten_with_visitors_and_still_loads_
                     repo_type="dataset")
     store = shared_store(tmp_path / "app")
     assert store.sync.sync_once()  # fetched, and rewritten here with the visitor column
-    new_ids = [store.save(Sample(draw_strokes(digit, canvas=(200, 200), width=8), digit, visitor="hf:carol"))
+    new_ids = [store.save(sample_of(draw_strokes(digit, canvas=(200, 200), width=8), digit, visitor="hf:carol"))
                for digit in (3, 4)]
     assert store.sync.sync_once()  # the rewritten shard replaces the old one on the Hub, in one commit
     assert f"{DATA}/{old_shard.name}" not in hub_shards(hub)

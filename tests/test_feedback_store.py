@@ -16,12 +16,13 @@ import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from digit.feedback import DailyLimit, DuplicateSample, FeedbackError, FeedbackStore, Sample
-from digit.feedback.samples import FANOUT, SHARD_ROWS, merge_plan, rows_in, shard_name
+from testing.renderings import draw_strokes, jittered_strokes
+from digit.feedback import DailyLimit, DuplicateSample, FeedbackError, FeedbackStore, sample_of
+from digit.feedback.merging import FANOUT, SHARD_ROWS, merge_plan
+from digit.feedback.samples import rows_in, shard_name
 from digit.images import BadImage
 from helpers import stored_samples
 from old_feedback import write_old_shard
-from testing.renderings import draw_strokes, jittered_strokes
 
 ALICE, BOB = "anon:0123456789abcdef", "hf:bob"
 
@@ -44,8 +45,8 @@ def store(tmp_path):
 
 
 def test_saved_samples_load_as_a_dataset_with_the_contract_columns(store):
-    store.save(Sample(sketch(3), 3, predicted=8, confidence=0.61, model_version="v1", source="sketch"))
-    store.save(Sample(sketch(7, size=1200), "7", source="upload"))
+    store.save(sample_of(sketch(3), 3, predicted=8, confidence=0.61, model_version="v1", source="sketch"))
+    store.save(sample_of(sketch(7, size=1200), "7", source="upload"))
     data = load_dataset(str(store.folder), split="train")
     assert len(data) == 2
     assert {"image", "label", "predicted", "confidence", "model_version", "source", "created_at"} <= set(
@@ -60,7 +61,7 @@ def test_saved_samples_load_as_a_dataset_with_the_contract_columns(store):
 
 def test_the_stored_image_is_the_input_as_sent(store):
     picture = sketch(5)
-    sample_id = store.save(Sample(picture, 5))
+    sample_id = store.save(sample_of(picture, 5))
     stored = np.asarray(Image.open(__import__("io").BytesIO(store.images([sample_id])[sample_id])))
     assert np.array_equal(stored, picture)
 
@@ -69,20 +70,20 @@ def test_the_stored_image_is_the_input_as_sent(store):
                                    "3.5", "", " ", None, "12", [3], {"digit": 3}])
 def test_a_digit_that_is_not_exactly_0_to_9_is_refused_with_the_reason(store, label):
     with pytest.raises(FeedbackError, match="0-9|missing") as error:
-        store.save(Sample(sketch(), label))
+        store.save(sample_of(sketch(), label))
     assert str(error.value)  # never an empty reason
     assert store.count() == 0
 
 
 @pytest.mark.parametrize("label, stored", [(4, 4), (4.0, 4), ("4", 4), (" 4 ", 4), (np.int64(4), 4), (0, 0), ("9", 9)])
 def test_a_digit_given_as_a_number_or_a_string_is_stored_as_that_digit(store, label, stored):
-    store.save(Sample(sketch(), label))
+    store.save(sample_of(sketch(), label))
     assert store.records()[-1]["label"] == stored
 
 
 def test_a_blank_image_is_refused(store):
     with pytest.raises(FeedbackError, match="no digit"):
-        store.save(Sample(np.zeros((300, 300, 4), np.uint8), 4))
+        store.save(sample_of(np.zeros((300, 300, 4), np.uint8), 4))
     assert store.count() == 0
 
 
@@ -90,15 +91,15 @@ def test_an_oversized_or_broken_file_is_refused(store, tmp_path):
     huge = tmp_path / "huge.png"
     huge.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (21 * 1024 * 1024))
     with pytest.raises(BadImage, match="too large"):
-        store.save(Sample(str(huge), 4))
+        store.save(sample_of(str(huge), 4))
     with pytest.raises(BadImage):
-        store.save(Sample(b"<html></html>", 4))
+        store.save(sample_of(b"<html></html>", 4))
     assert store.count() == 0
 
 
 def test_twenty_people_flagging_at_once_are_each_recorded_exactly_once(store):
     def flag(person: int) -> str:
-        return store.save(Sample(sketch(person % 10), person % 10, source="sketch", visitor=f"anon:{person:016x}"))
+        return store.save(sample_of(sketch(person % 10), person % 10, source="sketch", visitor=f"anon:{person:016x}"))
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         ids = list(pool.map(flag, range(20)))
@@ -113,7 +114,7 @@ def _flag_in_this_process(folder: Path, digit: int, start: EventType) -> None:
     store = FeedbackStore(folder, repo_id="")
     store.setup()
     start.wait(30)
-    store.save(Sample(sketch(digit), digit))
+    store.save(sample_of(sketch(digit), digit))
 
 
 def test_two_processes_write_separate_files_and_both_load(tmp_path):
@@ -137,14 +138,14 @@ def test_two_processes_write_separate_files_and_both_load(tmp_path):
 
 def test_the_count_is_kept_not_recounted(store):
     for digit in range(3):
-        store.save(Sample(sketch(digit), digit))
+        store.save(sample_of(sketch(digit), digit))
     for path in store.data.glob("*.parquet"):
         path.unlink()  # the count does not read the files again
     assert store.count() == 3
 
 
 def test_a_half_written_shard_from_a_crash_is_dropped_on_restart(store):
-    store.save(Sample(sketch(5), 5))
+    store.save(sample_of(sketch(5), 5))
     (store.data / ".20261127T000000000000Z-deadbeef-r1.parquet.tmp").write_bytes(b"PAR1 half")
     (store.folder / ".sync").mkdir()
     (store.folder / ".sync" / "state.tmp").write_text('{"repo_id": "x", "pus')
@@ -157,7 +158,7 @@ def test_a_half_written_shard_from_a_crash_is_dropped_on_restart(store):
 
 def test_a_merge_interrupted_after_writing_is_finished_on_restart(store):
     for digit in range(4):
-        store.save(Sample(sketch(digit), digit))
+        store.save(sample_of(sketch(digit), digit))
     inputs = store.shards()
     with store.folder_lock():
         merged = store.merge(inputs)
@@ -172,7 +173,7 @@ def test_a_merge_interrupted_after_writing_is_finished_on_restart(store):
 
 def test_many_flags_end_in_few_files(store):
     for index in range(3 * FANOUT + 3):
-        store.save(Sample(sketch(index % 10), index % 10))
+        store.save(sample_of(sketch(index % 10), index % 10))
     assert store.count() == 3 * FANOUT + 3
     assert len(store.shards()) < 2 * FANOUT
     assert sum(rows_in(name) for name in store.shards()) == store.count()
@@ -218,9 +219,9 @@ def test_the_old_image_folder_layout_is_converted_once(tmp_path):
 
 
 def test_each_sample_says_who_sent_it_and_loads_with_a_visitor_column(store):
-    store.flag([sketch(3), 3, 8, 0.6, "v1", "sketch", ALICE])
-    store.flag([sketch(4), 4, 9, 0.5, "v1", "api", BOB])
-    store.flag([sketch(5), 5, 5, 0.9, "v1", "sketch"])  # an older caller: no visitor
+    store.save(sample_of(sketch(3), 3, predicted=8, confidence=0.6, source="sketch", visitor=ALICE))
+    store.save(sample_of(sketch(4), 4, predicted=9, confidence=0.5, source="api", visitor=BOB))
+    store.save(sample_of(sketch(5), 5, predicted=5, confidence=0.9, source="sketch"))  # a caller that says no one
     rows = sorted(stored_samples(store.folder), key=lambda row: row["label"])
     assert [row["visitor"] for row in rows] == [ALICE, BOB, "unknown"]
     assert all(len(row["digit_hash"]) == 64 for row in rows)
@@ -230,7 +231,7 @@ def test_each_sample_says_who_sent_it_and_loads_with_a_visitor_column(store):
 @pytest.mark.parametrize("visitor", ["203.0.113.7", "anon:203.0.113.7", "anon:XYZ", "hf:", "hf:a b", "", 7])
 def test_a_visitor_that_is_not_a_hash_or_a_username_is_refused_without_repeating_it(store, visitor):
     with pytest.raises(ValueError) as error:
-        store.save(Sample(sketch(), 3, visitor=visitor))
+        store.save(sample_of(sketch(), 3, visitor=visitor))
     assert "203.0.113.7" not in str(error.value)  # never echo what may be an address
     assert store.count() == 0
 
@@ -242,38 +243,38 @@ def test_a_visitor_past_the_daily_cap_is_told_why_and_others_are_not_held(tmp_pa
     refusals = []
     for index in range(8):
         try:
-            store.save(Sample(jittered_strokes(index % 10, rng), index % 10, visitor=ALICE))
+            store.save(sample_of(jittered_strokes(index % 10, rng), index % 10, visitor=ALICE))
         except DailyLimit as error:
             refusals.append(str(error))
     assert store.count() == 5 and len(refusals) == 3
     assert all("5 corrections in the last 24 hours" in reason for reason in refusals)
-    store.save(Sample(jittered_strokes(1, rng), 1, visitor=BOB))  # another person
+    store.save(sample_of(jittered_strokes(1, rng), 1, visitor=BOB))  # another person
     for index in range(6):  # nobody to hold to a cap: the retraining weighs "unknown" as one visitor
-        store.save(Sample(jittered_strokes(index, rng), index))
+        store.save(sample_of(jittered_strokes(index, rng), index))
     again = FeedbackStore(tmp_path, repo_id="", per_day=5)  # a restart keeps the count
     again.setup()
     with pytest.raises(DailyLimit):
-        again.save(Sample(jittered_strokes(9, rng), 9, visitor=ALICE))
+        again.save(sample_of(jittered_strokes(9, rng), 9, visitor=ALICE))
     assert again.count() == 12
 
 
 def test_the_same_drawing_sent_again_by_one_visitor_is_kept_once_and_they_are_told(store):
     drawing = sketch(7)
-    first = store.save(Sample(png(drawing), 7, visitor=ALICE))
+    first = store.save(sample_of(png(drawing), 7, visitor=ALICE))
     jpeg = io.BytesIO()
     Image.fromarray(255 - drawing[..., 3]).save(jpeg, format="JPEG", quality=95)  # re-encoded: the same digit
     for again in (png(drawing), jpeg.getvalue()):
         with pytest.raises(DuplicateSample, match="already sent this drawing as a 7") as error:
-            store.save(Sample(again, "7", visitor=ALICE))
+            store.save(sample_of(again, "7", visitor=ALICE))
         assert error.value.sample_id == first
-    store.save(Sample(png(drawing), 1, visitor=ALICE))  # the same drawing said to be another digit
-    store.save(Sample(png(drawing), 7, visitor=BOB))  # someone else's
-    store.save(Sample(png(sketch(1)), 7, visitor=ALICE))  # another drawing
+    store.save(sample_of(png(drawing), 1, visitor=ALICE))  # the same drawing said to be another digit
+    store.save(sample_of(png(drawing), 7, visitor=BOB))  # someone else's
+    store.save(sample_of(png(sketch(1)), 7, visitor=ALICE))  # another drawing
     assert store.count() == 4
     again = FeedbackStore(store.folder, repo_id="")
     again.setup()
     with pytest.raises(DuplicateSample):  # known after a restart too
-        again.save(Sample(png(drawing), 7, visitor=ALICE))
+        again.save(sample_of(png(drawing), 7, visitor=ALICE))
 
 
 def test_shards_from_before_the_visitor_column_are_rewritten_and_the_folder_still_loads(tmp_path):
@@ -281,7 +282,17 @@ def test_shards_from_before_the_visitor_column_are_rewritten_and_the_folder_stil
         write_old_shard(tmp_path, [sketch(digit)], [digit], prefix=f"old{index}-")
     store = FeedbackStore(tmp_path, repo_id="")
     store.setup()
-    store.save(Sample(sketch(4), 4, visitor=ALICE))
+    store.save(sample_of(sketch(4), 4, visitor=ALICE))
     rows = sorted(stored_samples(tmp_path), key=lambda row: row["label"])  # datasets refuses mixed columns
     assert [(row["id"], row["visitor"]) for row in rows[::2]] == [("old0-0", "unknown"), ("old1-0", "unknown")]
     assert rows[1]["visitor"] == ALICE and len(store.shards()) == 3
+
+
+def test_a_sample_is_stored_as_its_reading_kept_it_without_normalising_it_again(store, monkeypatch):
+    kept = sample_of(sketch(3), predicted=3, confidence=0.9, source="sketch")  # as a reading keeps it: no label yet
+    monkeypatch.setattr("digit.feedback.samples.normalize", lambda *_: pytest.fail("normalised again"))
+    monkeypatch.setattr("digit.feedback.samples.read_picture", lambda *_: pytest.fail("decoded again"))
+    sample_id = store.save(kept.flagged("3", ALICE))
+    (row,) = stored_samples(store.folder)
+    assert (row["id"], row["label"], row["visitor"], row["predicted"]) == (sample_id, 3, ALICE, 3)
+    assert np.array_equal(np.asarray(row["digit"]), kept.digit)

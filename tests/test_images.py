@@ -19,6 +19,7 @@ from digit.feedback import FeedbackStore
 from digit.images import MAX_DECODED_BYTES, MAX_SIDE, BadImage, Picture, _plain_png, decoded_bytes, read_picture
 from digit.page import actions
 from digit.page.components import UploadedImage
+from digit.page.flagging import FeedbackFlagging
 from digit.preprocess import normalize
 from testing.pictures import big_png, phone_jpeg
 from testing.renderings import draw_strokes
@@ -210,7 +211,8 @@ def page(tmp_path, monkeypatch):
     (tmp_path / "uploads").mkdir()
     store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
     store.setup()
-    monkeypatch.setattr(actions, "feedback", lambda: store)
+    flagging = FeedbackFlagging(store)
+    monkeypatch.setattr(actions, "flagging", lambda: flagging)
     actions.model()  # loaded before counting
     yield store
     store.close()
@@ -234,7 +236,7 @@ def test_reading_then_correcting_an_upload_decodes_it_once_and_stores_it_as_sent
 def test_a_large_upload_is_stored_capped_to_512_px(page, tmp_path, opens):
     path = phone_jpeg(tmp_path / "uploads" / "photo.jpg")
     *_, last = actions.show_upload(str(path))
-    assert last["image"].size == (512, 384)  # what the session keeps until the next reading
+    assert last.picture.size == (512, 384)  # what the session keeps until the next reading
     actions.confirm(last)
     assert len(opens) == 1
     stored = stored_pixels(page)

@@ -9,8 +9,9 @@ from helpers import PROJECT
 PACKAGES = ("digit", "training", "bench", "testing")
 
 
-def imports() -> dict[str, set[str]]:
-    """Each of our modules -> the modules of ours it imports (at any depth of its code)."""
+def imports(ours_only: bool = True) -> dict[str, set[str]]:
+    """Each of our modules -> the modules of ours it imports (at any depth of its code); with
+    ours_only=False, every module it imports."""
     found = {}
     for package in PACKAGES:
         for path in (PROJECT / package).rglob("*.py"):
@@ -21,7 +22,7 @@ def imports() -> dict[str, set[str]]:
                     names.add(node.module)
                 elif isinstance(node, ast.Import):
                     names.update(alias.name for alias in node.names)
-            found[module] = {name for name in names if name.split(".")[0] in PACKAGES}
+            found[module] = {name for name in names if not ours_only or name.split(".")[0] in PACKAGES}
     return found
 
 
@@ -29,6 +30,16 @@ def test_the_library_never_imports_the_page_the_training_or_the_bench():
     for module, used in imports().items():
         if module.startswith("digit") and not module.startswith("digit.page"):
             assert not {name for name in used if not name.startswith("digit") or name.startswith("digit.page")}, module
+
+
+def test_the_library_never_imports_gradio():
+    """Gradio is the page's: the feedback store is no flagging callback, the page's callback
+    (digit/page/flagging.py) wraps it."""
+    everything = imports(ours_only=False)
+    assert "gradio" in everything["digit.page.flagging"]  # the check sees a gradio import where there is one
+    for module, used in everything.items():
+        if module.startswith("digit") and not module.startswith("digit.page"):
+            assert not {name for name in used if name.split(".")[0] in ("gradio", "gradio_client")}, module
 
 
 def test_training_never_imports_the_page_or_the_bench():

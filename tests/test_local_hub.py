@@ -347,12 +347,12 @@ def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api,
     assert [path for commit in hub.state.commits for path in commit["lfs"]] == [
         "data/train-00000.parquet", "data/train-00001.parquet"]  # each shard uploaded once
 
-    from digit.feedback import FeedbackStore, Sample
+    from digit.feedback import FeedbackStore, sample_of
 
     store = FeedbackStore(tmp_path / "app-feedback", repo_id="", token="")  # saves locally only
     store.setup()
     for digit in (2, 7, 7):
-        store.save(Sample(np.pad(np.full((60, 16), 255, np.uint8), 40), digit, source="sketch"))
+        store.save(sample_of(np.pad(np.full((60, 16), 255, np.uint8), 40), digit, source="sketch"))
     api.create_repo("team/app-feedback", repo_type="dataset", private=True)
     api.upload_folder(folder_path=store.folder, repo_id="team/app-feedback", repo_type="dataset",
                       ignore_patterns=["*.tmp"])

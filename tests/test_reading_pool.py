@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from digit.images import BadImage, NoDigit
+from digit.preprocess import normalize
 from digit.reading_pool import ReadingFailed, ReadingPool
 from testing.renderings import sketch_from_mnist
 
@@ -48,12 +49,16 @@ def the_worker(pool: ReadingPool) -> int:
 def test_a_worker_reads_as_the_server_process_would(pool, classifier, sketches):
     pictures, _ = sketches
     for sketch in pictures:
-        kept, remote = pool.read(classifier, sketch, explain=True, keep_side=64)
+        kept, remote = pool.read(classifier, sketch, explain=True, keep="sketch")
         local = classifier.predict(sketch, explain=True)
         assert (remote.digit, remote.jurors) == (local.digit, local.jurors)
         assert np.allclose(remote.probabilities, local.probabilities, atol=1e-9)  # BLAS: one thread there, several here
         assert [n.label for n in remote.neighbours] == [n.label for n in local.neighbours]
-        assert max(kept.size) == 64
+        # what the feedback would store of it: the picture as sent, the digit the jury read, what it said
+        assert np.array_equal(kept.picture.pixels, sketch) and np.array_equal(kept.digit, normalize(sketch).pixels)
+        assert (kept.predicted, kept.candidates, kept.source, kept.model_version) == (
+            local.digit, local.candidates, "sketch", classifier.version)
+        assert kept.label is None and kept.visitor == "unknown"  # added when flagged
     assert len(pool._workers) == 1  # the one started at launch read them all
 
 

@@ -12,11 +12,11 @@ import shutil
 
 import numpy as np
 
-from digit.feedback import FeedbackStore, Sample
+from testing.renderings import jittered_strokes, sketch_from_mnist
+from digit.feedback import FeedbackStore, sample_of
 from digit.model_store import CARD_FILE, MODEL_FILE, load_model, read_card
 from helpers import SMALL_MNIST, last_json_line, run_module
 from old_feedback import write_old_shard
-from testing.renderings import jittered_strokes, sketch_from_mnist
 from training.canvas.shapes import ALLOGRAPHS
 from training.canvas.styles import styled_drawings, styled_pixels
 from training.retrain import (VISITOR_CAP, VISITOR_CLASS_CAP, Feedback, Verdict, gate, load_feedback,
@@ -39,7 +39,7 @@ def test_poisoned_feedback_with_random_labels_is_not_promoted(tmp_path, mnist, s
     rng = np.random.default_rng(5)
     for image, label in zip(mnist.validation.images[:24], mnist.validation.labels[:24]):
         wrong = int((label + rng.integers(1, 10)) % 10)  # a random label, never the true one
-        store.save(Sample(sketch_from_mnist(image, rng, canvas=300), wrong, source="sketch"))
+        store.save(sample_of(sketch_from_mnist(image, rng, canvas=300), wrong, source="sketch"))
     report = retrain(store.folder, models)
     assert not report["promoted"]
     # Here the random labels also cost some canvas-style digits, which the gate checks first. The 50 %
@@ -60,7 +60,7 @@ def test_too_few_feedback_samples_are_not_used(tmp_path, small_models):
     shutil.copytree(small_models, models)
     store = FeedbackStore(tmp_path / "feedback", repo_id="")
     store.setup()
-    store.save(Sample(jittered_strokes(3, np.random.default_rng(0)), 3))
+    store.save(sample_of(jittered_strokes(3, np.random.default_rng(0)), 3))
     report = retrain(store.folder, models)
     assert not report["promoted"] and "only 1" in report["reason"]
     assert (models / CARD_FILE).exists()
@@ -115,12 +115,12 @@ def test_one_visitors_footed_ones_sent_as_sevens_are_not_what_the_served_jury_le
     store = FeedbackStore(tmp_path / "feedback", repo_id="")
     store.setup()
     for drawing in styled_drawings(1, ("foot", "flag_foot"), 60, first_writer=1000):
-        store.save(Sample(drawing.image(), 7, source="api", visitor=ATTACKER))
+        store.save(sample_of(drawing.image(), 7, source="api", visitor=ATTACKER))
     honest = [(ATTACKER, digit) for digit in (0, 4, 8, 2)] + [(CAROL, digit) for digit in (3, 5, 9)] + [
         (DAN, digit) for digit in (6, 7, 1)]
     for index, (visitor, digit) in enumerate(honest):
         drawing = styled_drawings(digit, (ALLOGRAPHS[digit][0].name,), 1, first_writer=3000 + index)[0]
-        store.save(Sample(drawing.image(), digit, source="sketch", visitor=visitor))
+        store.save(sample_of(drawing.image(), digit, source="sketch", visitor=visitor))
     report = retrain(store.folder, models)
     # The attacker was learned from (capped), the two others held out: the gate's figures decided.
     assert report["feedback_visitors"] == 3 and report["held_out_by"] == "visitor" and report["held_out"] == 6

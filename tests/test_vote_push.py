@@ -4,10 +4,10 @@ grew, fetched back by a wiped disk, and read by the retraining from the repo."""
 from __future__ import annotations
 
 
-from digit.feedback import FeedbackStore, Standing
+from testing.renderings import draw_strokes
+from digit.feedback import FeedbackStore, Standing, sample_of
 from digit.feedback.votes import VOTES, read_votes, tallies
 from helpers import HUB_TOKEN
-from testing.renderings import draw_strokes
 from training.retrain import vote_files
 
 TOKEN = HUB_TOKEN
@@ -30,7 +30,8 @@ def test_votes_reach_the_hub_once_a_wiped_disk_gets_them_back_and_the_retraining
                                                                                           monkeypatch):
     store = shared(tmp_path / "first")
     for digit, label in ((1, 7), (3, 4)):  # two corrections against a confident jury
-        store.flag([draw_strokes(digit, canvas=(200, 200)), label, digit, 0.95, "test", "sketch", FLAGGER])
+        store.save(sample_of(draw_strokes(digit, canvas=(200, 200)), label, predicted=digit, confidence=0.95,
+                             model_version="test", source="sketch", visitor=FLAGGER))
     confirmed, rejected = (record["id"] for record in store.records())
     store.vote(confirmed, OTHER, agree=True)
     store.vote(rejected, OTHER, agree=False)

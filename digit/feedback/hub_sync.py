@@ -7,10 +7,10 @@ CommitScheduler lacks for a Space's life:
 - What has been pushed is known across restarts: the repo's own file list, read at each
   push, and `.sync/state.json` (the shards this folder pushed), so a restart sends nothing
   twice and a Hub outage only delays.
-- Bounded batches: a backlog is first merged into shards of at most SHARD_ROWS samples,
-  then committed a few files at a time; no push opens more than a few files at once.
-- Few files however many samples: small shards on the Hub are merged (in one commit that
-  adds the merged shard and deletes the ones it replaces), so the repo holds fewer than
+- Bounded batches: a backlog is first merged into shards of at most SHARD_ROWS samples
+  (merging.push_plan), then committed a few files at a time; no push opens more than a few files at once.
+- Few files however many samples: small shards on the Hub are merged (merging.merge_plan,
+  in one commit that adds the merged shard and deletes the ones it replaces), so the repo holds fewer than
   FANOUT small shards per size class plus one shard per SHARD_ROWS samples.
 - A last push on shutdown, with a deadline (`stop`): on SIGTERM what is pending goes, or
   stays on disk for the next start.
@@ -37,7 +37,8 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
 from digit.hub import hub_api
 from digit.feedback.card import dataset_card
-from digit.feedback.samples import DATA, SHARD_ROWS, is_shard, merge_plan, merged_from, rows_in
+from digit.feedback.merging import merge_plan, push_plan
+from digit.feedback.samples import DATA, is_shard, merged_from, rows_in
 from digit.feedback.votes import VOTES
 from digit.polling import Poller
 
@@ -88,7 +89,8 @@ class Remote:
 
 
 class HubSync:
-    """The background pusher of one FeedbackStore (`store`: its folder, lock, shards, merge)."""
+    """The background pusher of one FeedbackStore, through its public side: folder, data,
+    folder_lock, shards, upgrade, merge, drop, reload and votes_file."""
 
     def __init__(self, store, repo_id: str, token: str, every_minutes: float,
                  retry_seconds: float = 5.0):
@@ -143,15 +145,14 @@ class HubSync:
         remote = self._remote(api)
         # Pushed before and gone from the Hub since: merged there; the merged shard has them.
         gone = [name for name in self.store.shards() if name in state.pushed and name not in remote.shards]
-        self.store._drop(gone)
+        self.store.drop(gone)
         state.pushed &= remote.shards
         # Shards from before the visitor column (fetched, or left by a failed upgrade): rewritten
         # here, and pushed below with the deletes of the ones they replace.
         self.store.upgrade()
         # What this folder holds and the Hub does not: merge it into few shards, push it.
         pending = [name for name in self.store.shards() if name not in remote.shards]
-        small = [name for name in pending if rows_in(name) < SHARD_ROWS and not merged_from(data / name)]
-        for group in _packed(small):
+        for group in push_plan(pending, data):
             self.store.merge(group)
         pending = [name for name in self.store.shards() if name not in remote.shards]
         card = not remote.card
@@ -245,16 +246,3 @@ class HubSync:
     def _without_token(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-
-def _packed(names: list[str]) -> list[list[str]]:
-    """Small pending shards packed into groups of at most SHARD_ROWS samples (groups of one
-    are left alone): a backlog of any size becomes few shards before it is pushed."""
-    groups, current, rows = [], [], 0
-    for name in names:
-        if current and rows + rows_in(name) > SHARD_ROWS:
-            groups.append(current)
-            current, rows = [], 0
-        current.append(name)
-        rows += rows_in(name)
-    groups.append(current)
-    return [group for group in groups if len(group) > 1]

@@ -1,10 +1,13 @@
-"""One feedback sample, its columns, and the Parquet shards samples are stored in.
+"""A feedback sample's row and columns, and the Parquet shards samples are stored in.
+
+The sample itself (digit/sample.py) comes from the reading: its picture already capped, its
+digit already normalised; `sample_row` checks what the person added and packs it as a row.
 
 A shard is an immutable Parquet file whose schema carries `datasets`' features (image as
 the Image feature with the PNG bytes embedded, label as a ClassLabel), so that
 `datasets.load_dataset` reads a folder or a Hub repo of shards with the right columns.
 Its name says when and by whom it was written and how many rows it holds, so a listing
-of names is enough to count samples and plan merges.
+of names is enough to count samples and plan merges (merging.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import os
 import re
 from collections.abc import Sequence
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,8 @@ from PIL import Image as PILImage
 
 from digit.images import ImageInput, NoDigit, read_picture
 from digit.preprocess import normalize
+from digit.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
 
-MAX_SIDE = 512  # stored images are capped to this long side
 SOURCES = ("sketch", "upload", "api")
 DIGITS = [str(digit) for digit in range(10)]
 FEATURES = Features({
@@ -52,26 +54,8 @@ FEATURES = Features({
 COLUMNS = list(FEATURES)
 MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
 DATA = "data"
-SHARD_ROWS = 1000  # a shard of this many samples or more (5-50 MB) is never merged again
-FANOUT = 10  # shards of one size class are merged once there are this many
 
 
-def size_class(rows: int) -> int:
-    """1-9 rows: 0, 10-99: 1, 100-999: 2, SHARD_ROWS or more: final (never merged again)."""
-    return min(int(math.log10(max(rows, 1))), int(math.log10(SHARD_ROWS)))
-
-
-def merge_plan(names: Sequence[str]) -> list[list[str]]:
-    """Groups of shards to merge: every size class below the final one that holds FANOUT or
-    more shards is merged into one. Bounded files: fewer than FANOUT per small class."""
-    final = size_class(SHARD_ROWS)
-    classes: dict[int, list[str]] = {}
-    for name in names:
-        classes.setdefault(size_class(rows_in(name)), []).append(name)
-    return [sorted(group) for size, group in sorted(classes.items()) if size < final and len(group) >= FANOUT]
-
-
-UNKNOWN_VISITOR = "unknown"  # a caller that does not say who sent the sample; every old sample
 # Who sent a sample, never their address: a keyed hash of it, or the Hub username of a visitor logged in.
 _VISITOR = re.compile(r"^(anon:[0-9a-f]{16}|hf:[A-Za-z0-9][A-Za-z0-9._-]{0,95}|unknown)$")
 # Digits whose hashes differ by at most this many bits are one: the same picture sent again, or
@@ -116,25 +100,6 @@ class VoteRefused(FeedbackError):
 
 def is_disk_full(error: OSError) -> bool:
     return error.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-@dataclass(frozen=True)
-class Sample:
-    image: ImageInput
-    label: Any  # checked: exactly an integer 0-9, as a number or a string
-    predicted: int | None = None
-    confidence: float | None = None
-    model_version: str = "unknown"
-    source: str = "upload"
-    visitor: str = UNKNOWN_VISITOR  # "anon:<16 hex of a keyed hash>" or "hf:<username>"
-
-
-@dataclass(frozen=True)
-class Storable:
-    """What is stored of an input: the picture as sent (capped) and the digit the jury reads."""
-
-    pixels: np.ndarray  # uint8 L, RGB or RGBA, at most MAX_SIDE
-    digit: np.ndarray  # the normalised 28x28 digit
 
 
 def checked_label(label: Any) -> int:
@@ -182,17 +147,20 @@ def checked_visitor(visitor: Any) -> str:
     return visitor
 
 
-def storable_image(image: ImageInput) -> Storable:
-    """The input as sent (uint8 L, RGB or RGBA), capped to MAX_SIDE, and its normalised digit;
-    refuses what holds no digit.
-
-    A Picture (what the app read) is not decoded again; a file or bytes is decoded once."""
+def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = None,
+              confidence: float | None = None, model_version: str = "unknown", source: str = "upload",
+              visitor: str = UNKNOWN_VISITOR) -> Sample:
+    """The sample of a picture no reading kept (a tool, a test): decoded once and normalised
+    here; refuses what holds no digit. The app's samples come from their reading instead."""
+    if image is None:
+        raise FeedbackError("no image to save: draw or upload a digit first")
     picture = read_picture(image)
     try:
         digit = normalize(picture).pixels
     except NoDigit:
         raise FeedbackError("there is no digit in this image to save") from None
-    return Storable(picture.capped(MAX_SIDE).pixels, digit)
+    return Sample(picture.capped(STORED_SIDE), digit, predicted, confidence, model_version, source, label=label,
+                  visitor=visitor)
 
 
 def digit_hash(digit: np.ndarray) -> str:
@@ -210,17 +178,21 @@ def hash_distance(first: str, second: str) -> int:
 
 
 def sample_row(sample: Sample) -> dict:
-    """The checked sample as one row of the dataset; raises FeedbackError or BadImage."""
+    """The checked sample as one row of the dataset; raises FeedbackError. Its picture and digit
+    are taken as the reading kept them: nothing is decoded or normalised again."""
     label = checked_label(sample.label)
     visitor = checked_visitor(sample.visitor)
-    if sample.image is None:
+    if sample.picture is None:
         raise FeedbackError("no image to save: draw or upload a digit first")
+    if sample.digit is None:
+        raise FeedbackError("there is no digit in this image to save")
     if sample.source not in SOURCES:
         raise FeedbackError(f"unknown source {sample.source!r}")
-    stored = storable_image(sample.image)
     return {
         "id": uuid.uuid4().hex,
-        "image": {"bytes": png_bytes(stored.pixels, compress_level=1), "path": None},  # speed over size
+        # capped() is the picture itself when it is within STORED_SIDE, as a reading's sample is
+        "image": {"bytes": png_bytes(sample.picture.capped(STORED_SIDE).pixels, compress_level=1),
+                  "path": None},  # speed over size
         "label": label,
         "predicted": None if sample.predicted is None else int(sample.predicted),
         "confidence": None if sample.confidence is None else float(sample.confidence),
@@ -228,8 +200,8 @@ def sample_row(sample: Sample) -> dict:
         "source": sample.source,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
         "visitor": visitor,
-        "digit_hash": digit_hash(stored.digit),
-        "digit": {"bytes": png_bytes(stored.digit), "path": None},  # ~300 bytes: the gallery decodes no upload
+        "digit_hash": digit_hash(sample.digit),
+        "digit": {"bytes": png_bytes(sample.digit), "path": None},  # ~300 bytes: the gallery decodes no upload
     }
 
 

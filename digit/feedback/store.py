@@ -10,7 +10,7 @@ key whatever files it holds, and would load stale samples. The Hub repo gets the
 
 A flag writes a one-row shard (temporary file, fsync, rename, folder fsync); only then is
 the sample acknowledged, so an acknowledged sample is on disk whatever happens next. Small
-shards are merged into larger ones (`compact`): the merged shard is written first and names
+shards are merged into larger ones (`compact`, by merging.py's plan): the merged shard is written first and names
 the shards it replaces, which are deleted after; a crash in between is finished at the
 next start. Merging is housekeeping: when it fails (a full disk) the sample it follows is
 saved all the same and the merge is tried again at the next save. Writers only ever add
@@ -40,19 +40,19 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 import pyarrow as pa
-from gradio import FlaggingCallback
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
 from digit.feedback.legacy import legacy_folders, legacy_rows
-from digit.feedback.samples import (COLUMNS, DATA, FANOUT, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
+from digit.feedback.merging import compact_due, merge_plan
+from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
                                     DuplicateSample, Sample, VoteRefused, hash_distance, is_current, is_disk_full,
-                                    is_shard, merge_plan, merged_from, read_table, rows_table, sample_row,
-                                    with_visitors, write_shard)
+                                    is_shard, merged_from, read_table, rows_table, sample_row, with_visitors,
+                                    write_shard)
 from digit.feedback.votes import Tally, VoteFile, tallies, vote_record
 from digit.images import BadImage
 from digit.preprocess import normalize
@@ -102,11 +102,10 @@ def _seconds(created_at: str) -> float:
         return 0.0
 
 
-class FeedbackStore(FlaggingCallback):
-    """Gradio flagging callback that writes the feedback dataset and pushes it to the Hub.
-
-    flag() takes [image, correct digit, predicted, confidence, model version, source, visitor]
-    (visitor may be left out: "unknown") and returns how many samples the dataset holds.
+class FeedbackStore:
+    """The feedback dataset in a folder, pushed to the Hub when shared: `save()` writes one
+    Sample (digit/sample.py) durably. The page flags into it through its Gradio flagging
+    callback (digit/page/flagging.py); nothing here knows Gradio.
     """
 
     def __init__(self, folder: Path | None = None, repo_id: str | None = None, token: str | None = None,
@@ -135,9 +134,11 @@ class FeedbackStore(FlaggingCallback):
     def data(self) -> Path:
         return self.folder / DATA
 
-    # -- FlaggingCallback -------------------------------------------------------------------
-    def setup(self, components: Sequence[Any] = (), flagging_dir: str | Path | None = None) -> None:
-        self.folder = Path(flagging_dir or self.folder or feedback_dir())
+    # -- opening ------------------------------------------------------------------------------
+    def setup(self, folder: str | Path | None = None) -> None:
+        """Open the folder (this store's, else FEEDBACK_DIR): finish what a crash interrupted,
+        read every sample's record, and start pushing when the dataset is shared."""
+        self.folder = Path(folder or self.folder or feedback_dir())
         self.data.mkdir(parents=True, exist_ok=True)
         self.votes_file = VoteFile(self.folder)
         with self.folder_lock():
@@ -150,17 +151,11 @@ class FeedbackStore(FlaggingCallback):
             self.sync = HubSync(self, self.repo_id, self._token, self.every_minutes, self.retry_seconds)
             self.sync.start()
 
-    def flag(self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None) -> int:
-        image, label, *rest = list(flag_data) + [None] * (7 - len(flag_data))
-        predicted, confidence, model_version, source, visitor = rest[:5]
-        self.save(Sample(image, label, predicted, confidence, model_version or "unknown", source or "upload",
-                         visitor or UNKNOWN_VISITOR))
-        return self.count()
-
     # -- writing ------------------------------------------------------------------------------
     def save(self, sample: Sample) -> str:
-        """Write one sample durably; returns its id once it is on disk. Raises FeedbackError
-        (DailyLimit, DuplicateSample, DiskFull, ...) or BadImage, and then nothing was stored."""
+        """Write one sample (from a reading, or samples.sample_of) durably; returns its id once it
+        is on disk. Raises FeedbackError (DailyLimit, DuplicateSample, DiskFull, ...), and then
+        nothing was stored."""
         if self.folder is None:
             self.setup()
         row = sample_row(sample)
@@ -173,7 +168,7 @@ class FeedbackStore(FlaggingCallback):
                     raise DiskFull() from None
                 raise
             self._remember([row], shard.name)
-        if self.sync is None and (self.count() % FANOUT == 0 or self._merge_due):  # a shared store merges when it pushes
+        if self.sync is None and (compact_due(self.count()) or self._merge_due):  # a shared store merges when it pushes
             self._housekeeping()
         return row["id"]
 
@@ -353,7 +348,7 @@ class FeedbackStore(FlaggingCallback):
         Call with folder_lock held."""
         tables = [read_table(self.data / name) for name in names]
         merged = write_shard(self.data, with_visitors(pa.concat_tables(tables)), merged_from=names)
-        self._drop(names)
+        self.drop(names)
         moved = {sample_id for table in tables for sample_id in table["id"].to_pylist()}
         with self.lock:
             for record in self._records:
@@ -362,7 +357,7 @@ class FeedbackStore(FlaggingCallback):
         return merged.name
 
     def compact(self, names: Sequence[str] | None = None) -> list[str]:
-        """Merge small shards by merge_plan (all local shards, or only the named ones);
+        """Merge small shards by merging.merge_plan (all local shards, or only the named ones);
         returns the names of the merged shards written. Call with folder_lock held."""
         return [self.merge(group) for group in merge_plan(self.shards() if names is None else names)]
 
@@ -373,7 +368,9 @@ class FeedbackStore(FlaggingCallback):
         older = [name for name in (self.shards() if names is None else names) if not is_current(self.data / name)]
         return [self.merge([name]) for name in older]
 
-    def _drop(self, names: Sequence[str]) -> None:
+    def drop(self, names: Sequence[str]) -> None:
+        """Delete these local shards, whose samples are kept elsewhere now (in the shard a merge
+        wrote, here or on the Hub; reload() then forgets their records). Call with folder_lock held."""
         for name in names:
             (self.data / name).unlink(missing_ok=True)
 
@@ -387,7 +384,7 @@ class FeedbackStore(FlaggingCallback):
             if not (self.data / name).exists():  # replaced by a newer one, just dropped
                 continue
             replaced = merged_from(self.data / name)
-            self._drop([old for old in replaced if is_shard(old) and old != name])
+            self.drop([old for old in replaced if is_shard(old) and old != name])
             for old in replaced:
                 if old.endswith("/") and (self.data / old).is_dir():
                     shutil.rmtree(self.data / old)

@@ -14,18 +14,19 @@ from gradio.data_classes import FileData
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
                           model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.feedback.samples import MAX_SIDE as STORED_SIDE
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, Picture, data_url_bytes
+from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, data_url_bytes
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PAD
 from digit.page.components import received
+from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.prediction import Prediction
 from digit.rate_limits import RateLimit
 from digit.reading_pool import ReadingPool, read_one
+from digit.sample import Sample
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -58,13 +59,16 @@ def start() -> FeedbackStore:
 
 
 @lru_cache(maxsize=1)
-def feedback() -> FeedbackStore:
-    """The feedback dataset in FEEDBACK_DIR, pushed to FEEDBACK_REPO when HF_TOKEN is set.
+def flagging() -> FeedbackFlagging:
+    """The page's flagging callback: app.py sets it up with the components it saves, the events
+    below flag through it, as Gradio's flagging callbacks are used (setup once, flag per click)."""
+    return FeedbackFlagging()
 
-    The page flags through it as Gradio's flagging callbacks are used (setup once, flag per click)."""
-    store = FeedbackStore()
-    store.setup()
-    return store
+
+def feedback() -> FeedbackStore:
+    """The feedback dataset the page flags into: FEEDBACK_DIR, pushed to FEEDBACK_REPO when
+    HF_TOKEN is set (opened at its first use)."""
+    return flagging().store()
 
 
 @lru_cache(maxsize=1)
@@ -103,16 +107,15 @@ def model_summary() -> str:
     return model_line(model().card)
 
 
-def read(image: ImageInput | None, explain: bool = False, keep: bool = False) -> tuple[Picture | None, Prediction]:
+def read(image: ImageInput | None, explain: bool = False, keep: str | None = None) -> tuple[Sample | None, Prediction]:
     """Decode an input from the page or the API once and read it, in a worker process when served; raises
-    BadImage with a message for people. keep: also return the Picture, capped at the size the
-    feedback stores (what a confirmation or a correction saves)."""
+    BadImage with a message for people. keep: the input's source (sketch, upload, api), to also return
+    the Sample the feedback would store of it (what a confirmation or a correction saves)."""
     if image is None:
         raise BadImage(NOTHING)
-    keep_side = STORED_SIDE if keep else None
     if _READERS:
-        return _READERS[0].read(model().classifier, image, explain, keep_side)
-    return read_one(model().classifier, image, explain, keep_side)  # called in process, not served
+        return _READERS[0].read(model().classifier, image, explain, keep)
+    return read_one(model().classifier, image, explain, keep)  # called in process, not served
 
 
 class Shown(NamedTuple):
@@ -127,7 +130,7 @@ class Shown(NamedTuple):
     first: dict
     second: dict
     saved: str
-    last: dict | None
+    last: Sample | None
 
     @classmethod
     def nothing(cls, message: str = WELCOME) -> "Shown":
@@ -138,12 +141,10 @@ class Shown(NamedTuple):
 def _show(image, source: str) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
     try:
-        picture, prediction = read(image, explain=True, keep=True)
+        # Kept in the session until the next reading: only what the feedback store would keep.
+        last, prediction = read(image, explain=True, keep=source)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
-    # Kept in the session until the next reading: only what the feedback store would keep.
-    last = {"image": picture, "source": source, "predicted": prediction.digit,
-            "confidence": prediction.confidence, "candidates": list(prediction.candidates)}
     unsure = prediction.unsure and not prediction.parts
     first, second = prediction.candidates
     return Shown(verdict(prediction), label_confidences(prediction), jury_view(prediction), jurors_table(prediction),
@@ -173,45 +174,43 @@ def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
                        f"Try again in {math.ceil(wait)} s.", print_exception=False)
 
 
-def _save(image, label, source: str, predicted: int | None, confidence: float | None,
-          request: gr.Request | None) -> str:
+def _save(sample: Sample, label, request: gr.Request | None) -> str:
+    """Store the sample a reading kept with the digit a person says it is."""
     who = visitor(request)
     hold_to(_flag_limit(), who, "Not saved", "corrections")
     try:
-        total = feedback().flag([image, label, predicted, confidence, model().classifier.version, source, who])
-    except (FeedbackError, BadImage) as error:
+        total = flagging().flag([sample, label], username=who)
+    except FeedbackError as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
     return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
 
 
-def confirm(last: dict | None, request: gr.Request | None = None) -> str:
+def confirm(last: Sample | None, request: gr.Request | None = None) -> str:
     """The jury was right: store the sample with its predicted digit."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
-    return _save(last["image"], last["predicted"], last["source"], last["predicted"], last["confidence"], request)
+    return _save(last, last.predicted, request)
 
 
-def correct(last: dict | None, digit: str | int | None, request: gr.Request | None = None) -> tuple[str, None]:
+def correct(last: Sample | None, digit: str | int | None, request: gr.Request | None = None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
-    return _save(last["image"], digit, last["source"], last["predicted"], last["confidence"], request), None
+    return _save(last, digit, request), None
 
 
-def _choose(last: dict | None, which: int, request: gr.Request | None) -> tuple[str, dict]:
+def _choose(last: Sample | None, which: int, request: gr.Request | None) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
     if not last:
         raise gr.Error("Draw or upload a digit first.", print_exception=False)
-    digit = last["candidates"][which]
-    return (_save(last["image"], digit, last["source"], last["predicted"], last["confidence"], request),
-            gr.update(visible=False))
+    return _save(last, last.candidates[which], request), gr.update(visible=False)
 
 
-def choose_first(last: dict | None, request: gr.Request | None = None) -> tuple[str, dict]:
+def choose_first(last: Sample | None, request: gr.Request | None = None) -> tuple[str, dict]:
     return _choose(last, 0, request)
 
 
-def choose_second(last: dict | None, request: gr.Request | None = None) -> tuple[str, dict]:
+def choose_second(last: Sample | None, request: gr.Request | None = None) -> tuple[str, dict]:
     return _choose(last, 1, request)
 
 
@@ -267,7 +266,7 @@ def flag(image: FileData, digit: Any, request: gr.Request | None = None) -> str:
         saved (not an image, no digit in it, a wrong label, too many corrections).
     """
     try:
-        picture, prediction = read(uploaded(image), keep=True)
+        sample, _ = read(uploaded(image), keep="api")
     except BadImage as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return _save(picture, digit, "api", prediction.digit, prediction.confidence, request)
+    return _save(sample, digit, request)
