@@ -41,6 +41,27 @@ def test_classify_in_one_request_says_what_is_wrong_with_a_bad_picture(app_serve
     assert "not valid base64" in broken.json()["error"]
 
 
+@pytest.mark.parametrize("body", [b"not json", b'{"image": "data:image/png;base64,AA=="}', b'{"data": []}',
+                                  b'{"data": "data:image/png;base64,AA=="}', b'{"data": [{"url": "x"}, 7]}'])
+def test_classify_in_one_request_says_what_it_takes_when_the_body_is_not_one_picture_in_a_data_list(app_server,
+                                                                                                   body):
+    with httpx.Client(base_url=app_server["url"]) as http:
+        answer = http.post("gradio_api/run/classify", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    assert answer.json() == {"error": 'Send JSON with the values of image in a list: {"data": [...]}.'}
+
+
+def test_classify_in_one_request_answers_as_gradio_client_does(app_server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "two.png"
+    Image.fromarray(draw_strokes(2, canvas=(800, 800))).save(path)
+    with httpx.Client(base_url=app_server["url"]) as http:
+        direct = http.post("gradio_api/run/classify", json={"data": [file_data(png_data_url(path.read_bytes()))]})
+    through_gradio = Client(app_server["url"], verbose=False).predict(handle_file(str(path)), api_name="/classify")
+    assert direct.json()["data"][0] == through_gradio
+
+
 def test_a_body_over_the_limit_is_refused_from_its_length_before_it_is_sent(app_server):
     address = urlparse(app_server["url"])
     with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
