@@ -3,7 +3,7 @@
 The pad is a 600x400 canvas (room for a few digits side by side; on a phone it shrinks to
 the screen's width) drawn with a round brush of radius 18 canvas pixels, 36 px wide strokes,
 as the Sketchpad drew before it. After each stroke it sends only the ink's box with a margin,
-downscaled to at most SENT_SIDE on its long side: the jury reads a 256 px copy anyway.
+downscaled to at most `sent_side` on its long side: the jury reads a 256 px copy anyway.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, Reposito
                                     RevisionNotFoundError)
 from PIL import Image as PILImage
 
+from helpers import PROJECT
 from testing.hub import LocalHub
 from testing.local_app import free_port
 
@@ -314,6 +315,9 @@ LOAD = textwrap.dedent("""
         label = data.features["label"]
         out[name] = {"labels": sorted(data["label"]), "size": list(data[0]["image"].size),
                      "names": label.names if isinstance(label, ClassLabel) else None}
+    from training.retrain import load_feedback  # what `python -m training.retrain --revision` reads
+    pinned = load_feedback("team/app-feedback", sys.argv[2])
+    out["pinned"] = {"labels": sorted(pinned.labels.tolist()), "revision": pinned.origin["feedback_revision"]}
     print(json.dumps(out))
 """)
 
@@ -332,7 +336,7 @@ def _shard(labels: list[int], path) -> None:
     data.to_parquet(str(path))
 
 
-def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api, tmp_path):
+def test_load_dataset_and_the_retraining_read_the_repos_at_main_and_at_an_older_revision(hub, api, tmp_path):
     """Parquet shards with a dataset card (at main and at the first commit), and the folder the
     app's FeedbackStore writes (its Parquet shards under data/, no card, a private repo), uploaded
     as it lies on disk. HubSync's own pushes: tests/test_feedback_push.py."""
@@ -354,6 +358,9 @@ def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api,
     for digit in (2, 7, 7):
         store.save(sample_of(np.pad(np.full((60, 16), 255, np.uint8), 40), digit, source="sketch"))
     api.create_repo("team/app-feedback", repo_type="dataset", private=True)
+    app_first = api.upload_folder(folder_path=store.folder, repo_id="team/app-feedback", repo_type="dataset",
+                                  ignore_patterns=["*.tmp"]).oid
+    store.save(sample_of(np.pad(np.full((60, 16), 255, np.uint8), 40), 1, source="sketch"))
     api.upload_folder(folder_path=store.folder, repo_id="team/app-feedback", repo_type="dataset",
                       ignore_patterns=["*.tmp"])
 
@@ -363,13 +370,14 @@ def test_load_dataset_reads_the_repos_at_main_and_at_an_older_revision(hub, api,
         "HF_HOME": str(tmp_path / "hf_home"), "HF_DATASETS_CACHE": str(tmp_path / "datasets_cache"),
         "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_TELEMETRY": "1"}
     loads = [("main", "team/feedback", None), ("old", "team/feedback", first), ("app", "team/app-feedback", None)]
-    result = subprocess.run([sys.executable, "-c", LOAD, json.dumps(loads)], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", LOAD, json.dumps(loads), app_first], env=env, cwd=PROJECT,
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["main"]["labels"] == [1, 2, 3, 4, 5] and loaded["old"]["labels"] == [1, 2, 3]
     assert loaded["main"]["size"] == [28, 28] and loaded["main"]["names"] == [str(d) for d in range(10)]
-    assert loaded["app"]["labels"] == [2, 7, 7] and loaded["app"]["size"] == [96, 140]
+    assert loaded["app"]["labels"] == [1, 2, 7, 7] and loaded["app"]["size"] == [96, 140]
+    assert loaded["pinned"] == {"labels": [2, 7, 7], "revision": app_first}  # the retraining's --revision
     statuses = {(method, path.split("?")[0].rsplit("/", 1)[-1], status) for method, path, status in hub.state.log}
     assert ("HEAD", "dataset_infos.json", 404) in statuses  # what datasets probes and the Hub lacks
     assert hub.state.refused == 0
