@@ -1,4 +1,5 @@
-"""Following a Hub model repo: the app serves the newest promoted jury and picks up the next.
+"""The model repo's protocol, both sides: the retraining promotes a jury into a Hub model repo,
+the app serves the newest promoted jury and picks up the next.
 
 The retraining pushes a jury to the model repo only when it is promoted, so the repo's
 newest commit is the newest promoted jury. At start the app fetches it (falling back to the
@@ -19,11 +20,14 @@ import shutil
 from pathlib import Path
 
 from digit.hub import hub_api
-from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, ModelSlot, load_checked_model
+from digit.config import model_dir
+from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, ModelError, ModelSlot, load_checked_model,
+                               read_card)
 from digit.polling import Poller
 
 log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before
+JURY_FILES = [MODEL_FILE, CARD_FILE, README_FILE]  # what a promotion commits and a follower fetches
 REFUSED_FILE = "refused.json"  # in the cache: {commit: why its jury was refused}
 
 
@@ -35,7 +39,7 @@ def fetch(repo_id: str, revision: str, cache: Path) -> Path:
         partial = cache / f".{revision}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         hub_api().snapshot_download(
-            repo_id, revision=revision, local_dir=partial, allow_patterns=[MODEL_FILE, CARD_FILE, README_FILE])
+            repo_id, revision=revision, local_dir=partial, allow_patterns=JURY_FILES)
         shutil.rmtree(partial / ".cache", ignore_errors=True)  # huggingface_hub's download bookkeeping
         partial.replace(folder)
     return folder
@@ -45,6 +49,26 @@ def newest_revision(repo_id: str) -> str | None:
     """The newest commit of a model repo that holds a jury (None: no jury promoted there yet)."""
     info = hub_api().model_info(repo_id)
     return info.sha if any(sibling.rfilename == MODEL_FILE for sibling in info.siblings or []) else None
+
+
+def promote(folder: Path, repo_id: str) -> str:
+    """Upload a promoted jury (its folder) to a model repo, which is created if missing: the
+    Spaces that follow the repo serve it. Returns the commit's URL."""
+    api = hub_api()
+    api.create_repo(repo_id, repo_type="model", exist_ok=True)
+    version = read_card(folder).get("version", "?")
+    info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model", allow_patterns=JURY_FILES,
+                             commit_message=f"Promote jury {version}")
+    return info.commit_url
+
+
+def served_copy(repo_id: str, folder: Path) -> Path:
+    """A copy in folder of the jury a model repo serves now (the shipped models/ while it has
+    none), to compare a candidate with and to promote into."""
+    revision = newest_revision(repo_id) if hub_api().repo_exists(repo_id, repo_type="model") else None
+    source = fetch(repo_id, revision, folder.parent / f".{folder.name}-fetched") if revision else model_dir()
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns(".*"))
+    return folder
 
 
 def refused_commits(cache: Path) -> dict[str, str]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -40,9 +39,9 @@ from digit.hub import hub_api
 from digit.jurors import SVC_NAME
 from digit.feedback.votes import VOTES, Standing, read_votes, tallies
 from digit.model_card import history
-from digit.model_hub import fetch, newest_revision
+from digit.model_hub import promote, served_copy
 from digit.neighbours import ORIGINS
-from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, load_model, read_card, save_model
+from digit.model_store import load_model, save_model
 from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
@@ -387,32 +386,6 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     return report
 
 
-def push_model(folder: Path, repo_id: str) -> str:
-    """Upload the promoted model folder to a Hub model repo (token from HF_TOKEN); the Space
-    that follows the repo serves it. Returns the commit's URL."""
-    api = hub_api()
-    api.create_repo(repo_id, repo_type="model", exist_ok=True)
-    version = read_card(folder).get("version", "?")
-    info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model",
-                             allow_patterns=[MODEL_FILE, CARD_FILE, README_FILE],
-                             commit_message=f"Promote jury {version}")
-    return info.commit_url
-
-
-def current_model(repo_id: str, scratch: Path) -> Path:
-    """A copy of the jury a model repo serves now (the shipped models/ while it has none),
-    to compare a candidate with and to promote into."""
-    folder = scratch / "current"
-    revision = newest_revision(repo_id) if repo_exists(repo_id) else None
-    shutil.copytree(fetch(repo_id, revision, scratch / "hub") if revision else model_dir(), folder,
-                    ignore=shutil.ignore_patterns(".*"))
-    return folder
-
-
-def repo_exists(repo_id: str) -> bool:
-    return hub_api().repo_exists(repo_id, repo_type="model")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description="Retrain the jury with feedback; promote if better.")
     parser.add_argument("--feedback", required=True, help="feedback folder or Hub dataset repo id")
@@ -427,12 +400,12 @@ def main() -> int:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         if arguments.push_model and arguments.model_dir is None:
-            folder = current_model(arguments.push_model, Path(scratch))
+            folder = served_copy(arguments.push_model, Path(scratch) / "current")
         else:
             folder = arguments.model_dir or model_dir()
         report = retrain(arguments.feedback, folder, arguments.seed, arguments.mnist_limit, arguments.revision)
         if report["promoted"] and arguments.push_model:
-            report["pushed"] = push_model(folder, arguments.push_model)
+            report["pushed"] = promote(folder, arguments.push_model)
     print(json.dumps(report))
     verdict = f"promoted version {report['version']}" if report["promoted"] else "kept the current model"
     print(f"{verdict}: {report['reason']}", file=sys.stderr)
