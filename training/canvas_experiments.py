@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from digit.features import Columns, Deskew
-from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
+from digit.jurors import DIRECTIONS, KNN_JUROR, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
 from digit.jury import Jury
 from digit.model_store import MODEL_FILE, save_model
 from digit.neighbours import ORIGINS
@@ -189,7 +189,7 @@ def full_jury(study: Study, out: Path, strokes: int, reshaped: int, topology_wei
                                            origins=np.full(len(labels), generated, np.int8)))
     jurors = build_jurors()
     if not knn_mnist_only:
-        dict(jurors)["knn"].set_params(origins=tuple(ORIGINS))
+        dict(jurors)[KNN_JUROR.name].set_params(origins=tuple(ORIGINS))
     start = time.perf_counter()
     jury = Jury(front=build_front(topology_weight), jurors=jurors)
     metadata = {} if train.origins is None else {"sample_weight": train.weights, "origin": train.origins}
