@@ -8,8 +8,9 @@ gives the figures):
   gradient histograms it replaces;
 - topology (holes, stroke ends, junctions) beside them: what a canvas digit's shape is made
   of survives flat tops and boxy strokes that pixels and gradients do not;
-- the k-NN searches its candidates among the directions and re-ranks 50 of them, and doubts
-  a digit unlike every reference it keeps (MNIST and feedback digits, not generated ones).
+- the k-NN searches its candidates among the directions and re-ranks 50 of them; it keeps
+  MNIST and feedback digits as references and a quarter of the stroke digits (issue 21:
+  `python -m training.experiments knn-canvas`), and no longer doubts.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ PIXELS = 28 * 28  # the front's output starts with the deskewed pixels,
 DIRECTIONS = GradientDirections().n_features  # then the gradient directions (as build_front makes them),
 TOPOLOGY_WEIGHT = 0.25  # then the topology features, times this weight (0.1-0.5 read alike on validation)
 SVC_GAMMA_FACTOR = 2.0  # times scikit-learn's "scale": 2 / (features x variance), here on unit variance
-KNN_DOUBT = 2.0  # the k-NN's vote fades for digits unlike its references (canvas validation 98.4 -> 99.7 %)
+# The k-NN's vote fading for digits unlike its references helped while it kept MNIST digits only;
+# with stroke digits among them no doubt weight (1-4) reads MNIST validation as well as none (issue 21).
+KNN_DOUBT = None
+KNN_ORIGINS = ("mnist", "feedback", "stroke")  # the digits it keeps as references (training marks which strokes)
 
 
 def build_front(topology_weight: float = TOPOLOGY_WEIGHT) -> Pipeline:
@@ -67,7 +71,7 @@ def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int
     """The untrained jurors, sized so that all model files stay under 20 MB.
 
     The SVC and the forest request sample weights, the k-NN each digit's origin (metadata
-    routing): it keeps MNIST and feedback digits as references, not generated ones.
+    routing): it keeps MNIST, feedback and stroke digits as references, not other generated ones.
     """
     shape_columns = DIRECTIONS + Topology().n_features
     with config_context(enable_metadata_routing=True):
@@ -79,7 +83,7 @@ def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int
         forest = RandomForestClassifier(n_estimators=forest_trees, max_leaf_nodes=forest_leaves, n_jobs=n_jobs,
                                         random_state=0).set_fit_request(sample_weight=True)
         knn = DeformationNeighbours(pixels=PIXELS, search=DIRECTIONS, candidates=knn_candidates, n_neighbors=3,
-                                    tau=0.2, doubt=KNN_DOUBT).set_fit_request(origin=True)
+                                    tau=0.2, origins=KNN_ORIGINS, doubt=KNN_DOUBT).set_fit_request(origin=True)
     return [
         (SVC_NAME, Pipeline([("shape", Columns(PIXELS, unit_variance=True, reference=DIRECTIONS)),
                              (SVC_NAME, calibrated)])),

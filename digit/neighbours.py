@@ -17,7 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 from digit.float_rows import Float32Rows
 
 QUERY_CHUNK = 1000  # queries per distance block: 1000 x 50k float32 = 200 MB
-ORIGINS = {"mnist": 0, "feedback": 1, "generated": 2}  # where a reference digit comes from
+# Where a training digit comes from: "stroke" digits are the training generator's
+# (training/stroke_digits.py), "generated" ones other made digits (feedback copies, hard cases).
+ORIGINS = {"mnist": 0, "feedback": 1, "generated": 2, "stroke": 3}
 
 
 class NearestNeighbours(Float32Rows, ClassifierMixin, BaseEstimator):
@@ -97,8 +99,9 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, origin=None) -> "DeformationNeighbours":
         """origin: where each digit comes from (ORIGINS; routed here as metadata). Only digits of
-        the `origins` kinds become references (generated training digits would make the file
-        grow past its budget), and the page can say which neighbours came from feedback."""
+        the `origins` kinds become references (the recipe: MNIST, feedback and the stroke digits
+        training marks so; never feedback copies, which would let one visitor's flood become
+        neighbours), and the page can say which neighbours came from feedback."""
         origin = np.zeros(len(X), np.int8) if origin is None else np.asarray(origin, np.int8)
         kept = np.isin(origin, [ORIGINS[name] for name in self.origins])
         X, y = np.asarray(X, dtype=np.float32)[kept], np.asarray(y)[kept]

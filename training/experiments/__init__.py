@@ -22,6 +22,9 @@ Issue 14, what more accuracy would take (`knn`, `svc`, `juries`):
     latency         the shipped model and the recipe's juries taking turns on canvas drawings
     final-fit       the recipe on all 60k digits, weights out of fold: cost and cross-validated figure
 
+Issue 21, canvas-style digits (`canvas_knn`):
+    knn-canvas      the k-NN keeping stroke digits (training generator) as references too, against its doubt weight
+
 "The recipe's jury" is the first stage of `training.train` (training split + stroke digits),
 fitted once and cached: the shipped model has seen the validation split in its final fit.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from training.experiments.canvas_knn import knn_canvas
 from training.experiments.common import Study
 from training.experiments.dropped import augment, idm, test_time_augmentation
 from training.experiments.juries import combine, final_fit, latency, recipe
@@ -14,7 +15,7 @@ EXPERIMENTS = {"augment": augment, "tta": test_time_augmentation, "idm": idm,
                "knn-references": knn_references, "knn-parameters": knn_parameters,
                "svc-features": svc_features, "svc-sizes": svc_sizes, "svc-grid": svc_grid,
                "vsv": virtual_support_vectors, "combine": combine, "recipe": recipe,
-               "latency": latency, "final-fit": final_fit}
+               "latency": latency, "final-fit": final_fit, "knn-canvas": knn_canvas}
 SIZED = ("svc-features", "vsv")  # these take --size
 
 
