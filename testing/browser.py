@@ -116,7 +116,8 @@ def wait_for_verdict(page, accept, seconds: float = 30) -> str:
         if accept(text):
             return text
         page.wait_for_timeout(10)
-    raise AssertionError(f"the verdict did not come within {seconds} s: {verdict(page)!r}")
+    toasts = page.locator(".toast-body").all_inner_texts()  # what Gradio said went wrong, if anything
+    raise AssertionError(f"the verdict did not come within {seconds} s: {verdict(page)!r}; messages: {toasts}")
 
 
 def headline(text: str) -> str:
