@@ -76,6 +76,26 @@ def test_a_body_over_the_limit_is_refused_from_its_length_before_it_is_sent(app_
     assert answer.startswith("HTTP/1.1 413") and "Request too large" in answer
 
 
+def test_a_chunked_body_past_the_limit_is_refused_with_the_same_message(app_server):
+    address = urlparse(app_server["url"])
+    chunk = b"%x\r\n%s\r\n" % (2**20, b"x" * 2**20)
+    with socket.create_connection((address.hostname, address.port), timeout=20) as connection:
+        connection.sendall(b"POST /gradio_api/run/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n")  # no Content-Length: counted as it comes
+        try:
+            for _ in range(40):  # 40 MB, past the 27 MB limit
+                connection.sendall(chunk)
+        except OSError:  # the server answered and closed while we were still sending
+            pass
+        answer = b""
+        while b"}" not in answer:
+            part = connection.recv(4096)
+            if not part:
+                break
+            answer += part
+    assert answer.startswith(b"HTTP/1.1 413") and b"Request too large: the limit is 27 MB." in answer
+
+
 def test_the_mcp_server_lists_classify_and_flag_and_classify_reads_a_data_url(app_server):
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client

@@ -92,7 +92,7 @@ class Guard:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.body_limit):
-            return await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
+            return await self.too_large(send)
         if length is None:
             receive = _capped(receive, self.body_limit)
         if not READING_ROUTE.search(scope["path"]):
@@ -114,13 +114,16 @@ class Guard:
         finally:
             self._turns.give_back()
 
+    async def too_large(self, send) -> None:
+        await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
+
     async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], receive, send) -> None:
         """Call the function with the body's data in a worker thread; answer as Gradio's /run/ route
         does: {"data": [result], ...}, or status 500 and {"error": message} for a gr.Error."""
         function, signature = answering
         body = await _body(receive)
-        if body is None:
-            return  # the client went away (or sent more than the limit)
+        if body is None:  # more than the limit without a Content-Length (or the client went away)
+            return await self.too_large(send)
         try:
             data = orjson.loads(body)["data"]
             if not isinstance(data, list):
