@@ -74,24 +74,42 @@ def test_usage_errors_exit_with_2(arguments):
     assert "usage:" in result.stderr
 
 
-def _strokes_png(path, strokes: list[list[tuple[float, float]]]) -> str:
+def _strokes(strokes: list[list[tuple[float, float]]]) -> np.ndarray:
     """Strokes in a unit box, drawn as the pad sends them (black ink, transparent paper, 400 px)."""
     alpha = np.zeros((400, 400), np.uint8)
     for stroke in strokes:
         points = np.array([(100 + 200 * x, 50 + 300 * y) for x, y in stroke])
         cv2.polylines(alpha, [np.round(points).astype(np.int32)], False, 255, 24, cv2.LINE_AA)
-    Image.fromarray(np.dstack([np.zeros((400, 400, 3), np.uint8), alpha])).save(path)
-    return str(path)
+    return np.dstack([np.zeros((400, 400, 3), np.uint8), alpha])
 
 
-def test_the_jury_says_unsure_with_two_candidates_for_a_1_or_7_and_not_for_a_clear_0(tmp_path):
-    # A 1 whose flag is as long as a 7's bar (the browser test's ONE_OR_SEVEN), and a round 0.
-    one_or_seven = _strokes_png(tmp_path / "one_or_seven.png", [[(0.3, 0.05), (0.6, 0.05), (0.6, 0.95)]])
-    zero = _strokes_png(tmp_path / "zero.png", [[(0.5 + 0.45 * np.cos(t), 0.5 + 0.45 * np.sin(t))
-                                                 for t in np.linspace(0, 2 * np.pi, 40)]])
-    result = run_cli("predict", "--json", one_or_seven, zero)
+def _flagged_one(lowered: float) -> np.ndarray:
+    """A 7's level bar (0) turned into a 1's short steep flag (1) on an upright stem."""
+    return _strokes([[(0.1 + 0.3 * lowered, 0.05 + 0.36 * lowered), (0.6, 0.05), (0.6, 0.95)]])
+
+
+def test_where_a_7_turns_into_a_1_the_jury_says_unsure_naming_both_and_not_for_a_clear_0(tmp_path):
+    # Lower the flag step by step (bisection, in process) to where the reading turns from 7 to 1;
+    # there the command line must say unsure, both digits its candidates. A round 0 it does not doubt.
+    from digit.model_store import load_model
+
+    classifier = load_model().classifier
+    seven, one = 0.0, 1.0
+    assert [classifier.predict(_flagged_one(seven)).digit, classifier.predict(_flagged_one(one)).digit] == [7, 1]
+    for _ in range(10):
+        middle = (seven + one) / 2
+        seven, one = (middle, one) if classifier.predict(_flagged_one(middle)).digit == 7 else (seven, middle)
+    paths = []
+    for name, picture in [("seven", _flagged_one(seven)), ("one", _flagged_one(one)),
+                          ("zero", _strokes([[(0.5 + 0.45 * np.cos(t), 0.5 + 0.45 * np.sin(t))
+                                              for t in np.linspace(0, 2 * np.pi, 40)]]))]:
+        Image.fromarray(picture).save(tmp_path / f"{name}.png")
+        paths.append(str(tmp_path / f"{name}.png"))
+    result = run_cli("predict", "--json", *paths)
     assert result.returncode == 0, result.stderr
-    ambiguous, clear = (json.loads(line) for line in result.stdout.splitlines())
-    assert ambiguous["unsure"] is True and sorted(ambiguous["candidates"]) == [1, 7], ambiguous
-    assert ambiguous["candidates"][0] == ambiguous["digit"]
+    *boundary, clear = (json.loads(line) for line in result.stdout.splitlines())
+    assert [reading["digit"] for reading in boundary] == [7, 1], boundary
+    for reading in boundary:
+        assert reading.get("unsure") is True and sorted(reading["candidates"]) == [1, 7], reading
+        assert reading["candidates"][0] == reading["digit"], reading
     assert clear["digit"] == 0 and "unsure" not in clear and "candidates" not in clear, clear
