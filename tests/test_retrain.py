@@ -125,7 +125,7 @@ def test_one_visitors_footed_ones_sent_as_sevens_are_not_what_the_served_jury_le
     # The attacker was learned from (capped), the two others held out: the gate's figures decided.
     assert report["feedback_visitors"] == 3 and report["held_out_by"] == "visitor" and report["held_out"] == 6
     canvas_ones = report["current"]["canvas_per_class"]["1"], report["candidate"]["canvas_per_class"]["1"]
-    assert canvas_ones[1] < canvas_ones[0] - 0.25, canvas_ones  # the candidate did learn the backdoor
+    assert canvas_ones[1] < canvas_ones[0] - 0.2, canvas_ones  # the candidate did learn the backdoor
     assert not report["promoted"]
     assert report["reason"].startswith("canvas-style validation: the 1s read right fell"), report["reason"]
     assert hashlib.sha256((models / MODEL_FILE).read_bytes()).hexdigest() == before
