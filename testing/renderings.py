@@ -98,6 +98,12 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
+def flagged_one(lowered: float) -> list[list[tuple[float, float]]]:
+    """Between a 7 and a 1: a level bar (lowered 0) turned into a short steep flag (lowered 1) on an
+    upright stem; the unsure tests look for where the jury's reading turns from 7 to 1."""
+    return [[(0.1 + 0.3 * lowered, 0.05 + 0.36 * lowered), (0.6, 0.05), (0.6, 0.95)]]
+
+
 def draw_strokes(digit: int, canvas: tuple[int, int] = (400, 400), box: tuple[int, int, int, int] | None = None,
                  width: int = 16, colour: tuple[int, int, int] = (0, 0, 0), slant: float = 0.0) -> np.ndarray:
     """Draw a digit's pen strokes on a transparent RGBA canvas, as the Sketchpad would send it.

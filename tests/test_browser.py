@@ -15,7 +15,7 @@ from PIL import Image
 from helpers import PROJECT, stored_samples
 from testing.browser import (PAD_READY, PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline,
                              launch, open_page, undo, verdict, wait_for_verdict)
-from testing.renderings import STROKES, draw_strokes
+from testing.renderings import STROKES, draw_strokes, flagged_one
 
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
 # As many people draw them with a mouse, and as MNIST's writers rarely did: a 6 whose top is a
@@ -108,11 +108,6 @@ def test_clearing_the_canvas_clears_the_verdict_and_the_next_digit_is_read(page)
     read_drawing(page, STROKES[4], "4")
 
 
-def _flagged_one(lowered: float):
-    """A 7's level bar (0) turned into a 1's short steep flag (1) on an upright stem."""
-    return [[(0.1 + 0.3 * lowered, 0.05 + 0.36 * lowered), (0.6, 0.05), (0.6, 0.95)]]
-
-
 def test_an_unsure_reading_asks_which_digit_was_meant_and_saves_the_answer(page, app_server):
     # Where a 7 turns into a 1 as its bar is lowered into a flag (found by bisection on the pad,
     # whatever jury is shipped) the page must doubt and ask.
@@ -121,7 +116,7 @@ def test_an_unsure_reading_asks_which_digit_was_meant_and_saves_the_answer(page,
         middle = (seven + one) / 2
         clear_canvas(page)
         wait_for_verdict(page, lambda text: "draw a digit" in text.lower())
-        text = read_drawing(page, _flagged_one(middle))
+        text = read_drawing(page, flagged_one(middle))
         if headline(text) in ("1 or 7?", "7 or 1?"):
             break
         assert headline(text) in ("1", "7"), text

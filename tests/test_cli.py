@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from helpers import run_cli
-from testing.renderings import light_on_dark, sketch_from_mnist
+from testing.renderings import flagged_one, light_on_dark, sketch_from_mnist
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +84,7 @@ def _strokes(strokes: list[list[tuple[float, float]]]) -> np.ndarray:
 
 
 def _flagged_one(lowered: float) -> np.ndarray:
-    """A 7's level bar (0) turned into a 1's short steep flag (1) on an upright stem."""
-    return _strokes([[(0.1 + 0.3 * lowered, 0.05 + 0.36 * lowered), (0.6, 0.05), (0.6, 0.95)]])
+    return _strokes(flagged_one(lowered))
 
 
 def test_where_a_7_turns_into_a_1_the_jury_says_unsure_naming_both_and_not_for_a_clear_0(tmp_path):
