@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 import time
+import weakref
+from collections import deque
 from pathlib import Path
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,9 +46,22 @@ def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: b
         cdp.send("Network.enable")
         cdp.send("Network.emulateNetworkConditions", network)
     page.on("close", lambda _: _close_quietly(context))
+    _watch_calls(page)
     page.goto(url)
     page.locator(PAD_READY).first.wait_for()
     return page
+
+
+# The page's last calls to the app (route, status or failure): said when a verdict does not come.
+_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _watch_calls(page) -> None:
+    calls = _CALLS.setdefault(page, deque(maxlen=8))
+    page.on("response", lambda response: "/gradio_api/" in response.url and calls.append(
+        f"{response.request.method} {response.url.split('/gradio_api/')[1][:40]}: {response.status}"))
+    page.on("requestfailed", lambda request: "/gradio_api/" in request.url and calls.append(
+        f"{request.method} {request.url.split('/gradio_api/')[1][:40]}: failed ({request.failure})"))
 
 
 def _close_quietly(context) -> None:
@@ -117,7 +132,8 @@ def wait_for_verdict(page, accept, seconds: float = 30) -> str:
             return text
         page.wait_for_timeout(10)
     toasts = page.locator(".toast-body").all_inner_texts()  # what Gradio said went wrong, if anything
-    raise AssertionError(f"the verdict did not come within {seconds} s: {verdict(page)!r}; messages: {toasts}")
+    raise AssertionError(f"the verdict did not come within {seconds} s: {verdict(page)!r}; messages: {toasts}; "
+                         f"the page's last calls: {list(_CALLS.get(page, []))}")
 
 
 def headline(text: str) -> str:

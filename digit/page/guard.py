@@ -63,6 +63,12 @@ class Turns:
                 return True
             queue.remove(turn)
             return False
+        except asyncio.CancelledError:  # the request went away while it waited: its turn is not lost
+            if turn.done():
+                self.give_back()
+            else:
+                queue.remove(turn)
+            raise
 
     def give_back(self) -> None:
         for queue in self.waiting:
