@@ -47,17 +47,28 @@ def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: b
         cdp.send("Network.emulateNetworkConditions", network)
     page.on("close", lambda _: _close_quietly(context))
     _watch_calls(page)
+    context.add_init_script(COUNT_STROKES)
     page.goto(url)
-    page.locator(PAD_READY).first.wait_for()
+    wait_until_ready(page)
     return page
 
 
-# The page's last calls to the app (route, status or failure): said when a verdict does not come.
+def wait_until_ready(page) -> None:
+    """Until the pad's script runs: strokes drawn from then on are drawn and sent."""
+    page.locator(PAD_READY).first.wait_for()
+
+
+# The page's last calls to the app (route, status or failure) and script errors: said when a
+# verdict does not come.
 _CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+COUNT_STROKES = ("window.__strokes = 0; document.addEventListener('pointerup', (event) => {"
+                 " if (event.target.closest && event.target.closest('#sketchpad')) window.__strokes += 1; }, true);")
 
 
 def _watch_calls(page) -> None:
-    calls = _CALLS.setdefault(page, deque(maxlen=8))
+    calls = _CALLS.setdefault(page, deque(maxlen=10))
+    page.on("console", lambda message: message.type == "error" and calls.append(f"console: {message.text[:200]}"))
+    page.on("pageerror", lambda error: calls.append(f"script error: {str(error)[:200]}"))
     page.on("response", lambda response: "/gradio_api/" in response.url and calls.append(
         f"{response.request.method} {response.url.split('/gradio_api/')[1][:40]}: {response.status}"))
     page.on("requestfailed", lambda request: "/gradio_api/" in request.url and calls.append(
@@ -133,6 +144,7 @@ def wait_for_verdict(page, accept, seconds: float = 30) -> str:
         page.wait_for_timeout(10)
     toasts = page.locator(".toast-body").all_inner_texts()  # what Gradio said went wrong, if anything
     raise AssertionError(f"the verdict did not come within {seconds} s: {verdict(page)!r}; messages: {toasts}; "
+                         f"strokes the pad got since the page loaded: {page.evaluate('window.__strokes')}; "
                          f"the page's last calls: {list(_CALLS.get(page, []))}")
 
 

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from helpers import PROJECT, stored_samples
-from testing.browser import (PAD_READY, PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline,
-                             launch, open_page, undo, verdict, wait_for_verdict)
+from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline,
+                             launch, open_page, undo, verdict, wait_for_verdict, wait_until_ready)
 from testing.renderings import STROKES, draw_strokes, flagged_one
 
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
@@ -60,7 +60,7 @@ def page(open_tab):
     """The page as a new visitor finds it: one tab reloaded for each test (a new page costs
     about twice as much: Gradio's ~200 scripts and styles are read again)."""
     open_tab.reload()
-    open_tab.locator(PAD_READY).first.wait_for()
+    wait_until_ready(open_tab)
     return open_tab
 
 

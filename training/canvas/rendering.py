@@ -10,6 +10,8 @@ the ink's box downscaled; normalised to 28x28 the two agree (ink overlap 0.98, t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -38,6 +40,12 @@ def mouse_events(stroke: np.ndarray, spacing: float, rng: np.random.Generator) -
 
 
 
+@lru_cache(maxsize=None)
+def _steps(count: int) -> np.ndarray:
+    """np.linspace(0, 1, count) as a column: a segment's stamps (a few counts, hundreds of thousands of segments)."""
+    return np.linspace(0, 1, count)[:, None]
+
+
 def render(events: list[np.ndarray], brush: int, canvas: int = CANVAS) -> np.ndarray:
     """RGBA like the Sketchpad's composite: black filled circles of radius brush along each
     segment between mouse events (spaced max(brush / 3, 2) apart), on opaque white."""
@@ -51,10 +59,10 @@ def render(events: list[np.ndarray], brush: int, canvas: int = CANVAS) -> np.nda
             if length < 0.1:
                 continue
             count = max(int(np.ceil(length / max(brush / 3, 2))), 2)
-            stamps.append(a + (b - a) * np.linspace(0, 1, count)[:, None])
-        for x, y in np.vstack(stamps):
-            cv2.circle(ink, (int(round(x * (1 << shift))), int(round(y * (1 << shift)))), radius, 255, -1,
-                       cv2.LINE_8, shift)
+            stamps.append(a + (b - a) * _steps(count))
+        # np.rint rounds halves to even as round() does: the same centres, ~3 times faster.
+        for x, y in np.rint(np.vstack(stamps) * (1 << shift)).astype(np.int64).tolist():
+            cv2.circle(ink, (x, y), radius, 255, -1, cv2.LINE_8, shift)
     rgba = np.full((canvas, canvas, 4), 255, np.uint8)
     rgba[ink > 0, :3] = 0
     return rgba
