@@ -88,8 +88,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     actions.flagging().setup([last_input, correction], feedback_dir())
     shown = [verdict, confidences, view, jurors, neighbours, unsure, first, second, saved, last_input]
     # Read as you draw: each stroke sends one small PNG; the last one wins and no overlay flickers.
-    sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden", queue=False,
-                  api_visibility="private")
+    strokes = sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden",
+                            queue=False, api_visibility="private")
     upload.change(actions.show_upload, upload, shown, api_visibility="private")
     confirm.click(actions.confirm, last_input, saved, api_visibility="private")
     correction.input(actions.correct, [last_input, correction], [saved, correction], api_visibility="private")
@@ -113,4 +113,4 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     gr.api(actions.flag, api_name="flag")
 
 if __name__ == "__main__":
-    serve(demo, actions.start(), mcp_server=True, app_kwargs={"middleware": [actions.guard()]})
+    serve(demo, actions.start(), mcp_server=True, app_kwargs={"middleware": [actions.guard(strokes)]})

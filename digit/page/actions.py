@@ -87,11 +87,18 @@ def visitor(request: gr.Request | None) -> str:
     return visitor_of(request.headers, request.client.host if request.client else None)
 
 
-def guard() -> Middleware:
-    """The middleware in front of the app: body limit, readings per visitor, readings at once."""
+def guard(strokes: dict) -> Middleware:
+    """The middleware in front of the app: body limit, readings per visitor, readings at once.
+    strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
     return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
                       at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES,
-                      answers={"classify": classify})
+                      answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
+
+
+def refused_stroke(message: str) -> list:
+    """What a stroke the guard refused shows, in the order of app.py's `shown`: the refusal as the
+    verdict, everything else as it was."""
+    return [problem(message), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
 
 
 @lru_cache(maxsize=1)

@@ -6,8 +6,8 @@ cut off at the limit). For the routes that read a digit off the queue (`/run/<na
 pad's strokes and the one-request `classify` arrive, and the MCP tools) it counts the visitor's
 readings against their limit (429 and when to try again) and computes at most `at_once` at a
 time: the rest wait up to `wait` seconds for a turn (the page's strokes ahead of API calls), then
-get 503 "busy". Gradio's queue, which would bound them, is what these routes skip to answer in
-one request.
+get 503 "busy" (a stroke on the page gets either refusal as its verdict: `page_refusals`).
+Gradio's queue, which would bound them, is what these routes skip to answer in one request.
 
 The one-request API route (`POST /gradio_api/run/<name>` for a name in `answers`) is answered
 here, in Gradio's shape, by the same function gr.api registers: Gradio's own route builds a
@@ -83,9 +83,12 @@ class Turns:
 class Guard:
     def __init__(self, app, *, visitor_of: Callable[[dict[str, str], str | None], str], readings: RateLimit,
                  at_once: int, wait: float, body_limit: int,
-                 answers: Mapping[str, Callable[..., Any]] | None = None):
+                 answers: Mapping[str, Callable[..., Any]] | None = None,
+                 page_refusals: Mapping[int, Callable[[str], list]] | None = None):
         self.app = app
         self.answers = {name: (function, inspect.signature(function)) for name, function in (answers or {}).items()}
+        # The page's events off the queue (by fn_index): the outputs that show a refusal's message.
+        self.page_refusals = dict(page_refusals or {})
         self.visitor_of = visitor_of
         self.readings = readings
         self.wait = wait
@@ -105,12 +108,15 @@ class Guard:
             return await self.app(scope, receive, send)
         peer = scope.get("client")[0] if scope.get("client") else None
         wait = self.readings.wait(self.visitor_of(headers, peer))
+        page = PAGE_ROUTE.search(scope["path"]) is not None
         if wait:
             seconds = math.ceil(wait)
-            return await refuse(send, 429, f"Too many readings: at most {self.readings.per_minute} a minute from one "
-                                           f"visitor. Try again in {seconds} s.", retry_after=seconds)
-        if not await self._turns.take(first=PAGE_ROUTE.search(scope["path"]) is not None, wait=self.wait):
-            return await refuse(send, 503, "The server is busy; try again in a moment.", retry_after=1)
+            return await self.refuse_reading(page, receive, send, 429, f"Too many readings: at most "
+                                             f"{self.readings.per_minute} a minute from one visitor. Try again in "
+                                             f"{seconds} s.", retry_after=seconds)
+        if not await self._turns.take(first=page, wait=self.wait):
+            return await self.refuse_reading(page, receive, send, 503, "The server is busy; try again in a moment.",
+                                             retry_after=1)
         try:
             answered = ANSWERED_ROUTE.search(scope["path"])
             if answered and answered.group(1) in self.answers:
@@ -119,6 +125,17 @@ class Guard:
                 await self.app(scope, receive, send)
         finally:
             self._turns.give_back()
+
+    async def refuse_reading(self, page: bool, receive, send, status: int, message: str, retry_after: int) -> None:
+        """Refuse a reading. Gradio's page shows nothing for an error off the queue (its toast is
+        left hidden), so a stroke refused there would leave the last verdict standing: the page's
+        own events get the message in their outputs instead."""
+        outputs = self.page_refusals.get(await _fn_index(receive)) if page and self.page_refusals else None
+        if outputs is None:
+            return await refuse(send, status, message, retry_after)
+        await respond(send, 200, {"data": outputs(message), "is_generating": False, "duration": 0.0,
+                                  "average_duration": 0.0, "render_config": None, "changed_state_ids": []},
+                      retry_after)
 
     async def too_large(self, send) -> None:
         await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
@@ -175,6 +192,16 @@ async def _body(receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def _fn_index(receive) -> int | None:
+    """The event a page's request is for (Gradio's fn_index in its JSON body), or None."""
+    body = await _body(receive)
+    try:
+        found = orjson.loads(body).get("fn_index") if body else None
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return found if type(found) is int else None
 
 
 def _capped(receive, limit: int) -> Callable[[], Awaitable[dict]]:
