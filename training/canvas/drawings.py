@@ -79,6 +79,12 @@ def canvas_set(part: str = "all", writers: int = WRITERS, seed: int = SEED) -> l
     return drawings
 
 
+def part_size(part: str, writers: int = WRITERS, seed: int = SEED) -> int:
+    """How many drawings canvas_set(part) holds, without drawing them: 10 digits and the hands a writer."""
+    in_part = {"all": writers, "validation": min(writers, VALIDATION_WRITERS)}.get(part, writers - VALIDATION_WRITERS)
+    return in_part * (10 + len(hands(make_writer(0, seed), np.random.default_rng(0))))
+
+
 def normalized(drawings: list[Drawing]) -> np.ndarray:
     """The 28x28 digits the jury reads, (n, 784) uint8, through the app's preprocessing."""
     from digit.preprocess import normalize

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.canvas.drawings import Drawing, canvas_set, normalized
+from training.canvas.drawings import Drawing, canvas_set, normalized, part_size
 from training.disk_cache import CACHE, NORMALIZE_CODE, code_key, kept
 
 # The code that makes the cached parts: a change to any of it makes a new cache entry, never a stale one.
@@ -24,16 +24,15 @@ def canvas_pixels(part: str, most: int | None = None) -> tuple[np.ndarray, np.nd
     """A part of the set as the jury reads it, (n, 784) uint8, and the labels; kept on disk
     under a key made of this generator's and the preprocessing's code (never stale).
 
-    most: at most this many drawings, spread evenly over the part (runs on a reduced MNIST)."""
-    pixels, labels, _ = _canvas_part(part)
-    keep = _spread(len(labels), most)
-    return pixels[keep], labels[keep]
+    most: at most this many drawings, spread evenly over the part (runs on a reduced MNIST);
+    only those are drawn."""
+    pixels, labels, _ = _canvas_part(part, most)
+    return pixels, labels
 
 
 def canvas_tags(part: str, most: int | None = None) -> list[set[str]]:
     """The style tags of the drawings canvas_pixels(part, most) returns, in the same order."""
-    tags = _canvas_part(part)[2]
-    return [set(str(tags[index]).split(",")) for index in _spread(len(tags), most)]
+    return [set(str(tags).split(",")) for tags in _canvas_part(part, most)[2]]
 
 
 def _spread(count: int, most: int | None) -> np.ndarray:
@@ -42,13 +41,17 @@ def _spread(count: int, most: int | None) -> np.ndarray:
     return np.arange(count)
 
 
-def _canvas_part(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _canvas_part(part: str, most: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    most = most if most is not None and most < part_size(part) else None  # all of it: one cache entry
+
     def compute() -> dict[str, np.ndarray]:
         drawings = canvas_set(part)
+        drawings = [drawings[index] for index in _spread(len(drawings), most)]
         return {"pixels": normalized(drawings), "labels": np.array([d.label for d in drawings], np.int64),
                 "tags": np.array([",".join(d.tags + (d.allograph,)) for d in drawings])}
 
-    found = kept(CACHE / f"canvas-{part}-{code_key([*CODE, *NORMALIZE_CODE])}.npz", compute)
+    name = f"canvas-{part}" if most is None else f"canvas-{part}-{most}-spread"
+    found = kept(CACHE / f"{name}-{code_key([*CODE, *NORMALIZE_CODE])}.npz", compute)
     return found["pixels"], found["labels"], found["tags"]
 
 
