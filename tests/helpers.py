@@ -94,31 +94,3 @@ def load_repo_in_fresh_process(hub, repo_id: str, token: str, folder: Path, revi
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-REFERENCE_PER_DIGIT = 6  # the model check's reference digits: a few dozen keep its child process quick
-
-
-def reference_digits(mnist) -> dict:
-    """The model check's reference digits (digit/model_check.py REFERENCE_FILE) as they were made:
-    REFERENCE_PER_DIGIT MNIST validation digits of each digit drawn at random (seed 0; never test
-    digits: the check is not a measurement), normalised as the app does. To write the file again:
-    .venv/bin/python -c "import sys; sys.path.insert(0, 'tests'); import helpers; helpers.write_reference_digits()"
-    """
-    import numpy as np
-
-    from digit.preprocess import normalize
-
-    labels = mnist.validation.labels
-    rng = np.random.default_rng(0)
-    index = np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == digit), REFERENCE_PER_DIGIT, replace=False)
-                                    for digit in range(10)]))
-    pixels = np.stack([normalize(mnist.validation.images[i]).pixels.reshape(-1) for i in index])
-    return {"pixels": pixels.astype(np.uint8), "labels": labels[index].astype(np.uint8), "validation_index": index}
-
-
-def write_reference_digits() -> None:
-    import numpy as np
-
-    from digit.model_check import REFERENCE_FILE
-    from training.data import load_mnist
-
-    np.savez_compressed(REFERENCE_FILE, **reference_digits(load_mnist()))

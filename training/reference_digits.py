@@ -1,0 +1,36 @@
+"""The model check's reference digits (digit/model_check.py REFERENCE_FILE): the plain digits 0-9
+of the canvas set's first six validation writers, our own drawings, normalised as the app does.
+Any jury we train reads them well; one that misreads (a swapped or damaged juror) does not.
+
+    python -m training.reference_digits     # writes models/reference_digits.npz again
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from digit.model_check import REFERENCE_FILE
+from training.canvas.drawings import canvas_set, normalized
+
+WRITERS = 6  # six of each digit: 60 drawings, read in the check's child in well under a second
+
+
+def reference_digits() -> dict[str, np.ndarray]:
+    """Each writer's first ten drawings, their digits 0-9 (canvas_set draws them before the hands)."""
+    drawings = canvas_set("validation", writers=WRITERS)
+    plain = [drawing for writer in range(WRITERS)
+             for drawing in [d for d in drawings if d.writer == writer][:10]]
+    return {"pixels": normalized(plain).astype(np.uint8), "labels": np.array([d.label for d in plain], np.uint8)}
+
+
+def main() -> None:
+    argparse.ArgumentParser(description="Write the model check's reference digits "
+                                        f"({REFERENCE_FILE.relative_to(REFERENCE_FILE.parents[1])}).").parse_args()
+    np.savez_compressed(REFERENCE_FILE, **reference_digits())
+    print(f"wrote {REFERENCE_FILE}")
+
+
+if __name__ == "__main__":
+    main()
