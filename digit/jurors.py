@@ -25,7 +25,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC
 
 from digit.fast_svc import FastRBFSVC
-from digit.features import Columns, Deskew, GradientDirections
+from digit.features import Columns, Deskew, GradientDirections, Slant
 from digit.jury import Jury
 from digit.neighbours import DeformationNeighbours
 from digit.topology import Topology
@@ -50,6 +50,9 @@ SHOWN = {juror.name: juror.shown for juror in JURORS}
 PIXELS = 28 * 28  # the front's output starts with the deskewed pixels,
 DIRECTIONS = GradientDirections().n_features  # then the gradient directions (as build_front makes them),
 TOPOLOGY_WEIGHT = 0.25  # then the topology features, times this weight (0.1-0.5 read alike on validation)
+# then the slant, times this weight: 1.7 is 10 after the SVC's unit-variance scaling (x5.8), the best
+# of 0, 3, 10 and 20 for the SVC on validation (`python -m training.experiments svc-slant`).
+SLANT_WEIGHT = 1.7
 SVC_GAMMA_FACTOR = 2.0  # times scikit-learn's "scale": 2 / (features x variance), here on unit variance
 # The k-NN's vote fading for digits unlike its references helped while it kept MNIST digits only;
 # with stroke digits among them no doubt weight (1-4) reads MNIST validation as well as none (issue 21).
@@ -57,13 +60,15 @@ KNN_DOUBT = None
 KNN_ORIGINS = ("mnist", "feedback", "stroke")  # the digits it keeps as references (training marks which strokes)
 
 
-def build_front(topology_weight: float = TOPOLOGY_WEIGHT) -> Pipeline:
-    """Deskew, then [pixels | gradient directions | topology]."""
-    return Pipeline([
+def build_front(topology_weight: float = TOPOLOGY_WEIGHT, slant_weight: float = SLANT_WEIGHT) -> FeatureUnion:
+    """[deskewed pixels | gradient directions | topology | slant]: all but the slant read the
+    deskewed digit (the slant is what deskewing takes away)."""
+    deskewed = Pipeline([
         ("deskew", Deskew()),
         ("views", FeatureUnion([("pixels", "passthrough"), ("directions", GradientDirections()),
                                 ("topology", Topology(weight=topology_weight))])),
     ])
+    return FeatureUnion([("deskewed", deskewed), ("slant", Slant(weight=slant_weight))])
 
 
 def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int = 1000, knn_candidates: int = 50,

@@ -36,7 +36,7 @@ from sklearn.tree._tree import Tree
 from digit.config import PROJECT_DIR
 from digit.fast_svc import FastRBFSVC
 from digit.jurors import FOREST_NAME, JURORS, KNN_NAME, SVC_NAME
-from digit.features import Columns, Deskew, GradientDirections
+from digit.features import Columns, Deskew, GradientDirections, Slant
 from digit.jury import Jury
 from digit.neighbours import DeformationNeighbours, NearestNeighbours
 from digit.topology import Topology
@@ -53,7 +53,7 @@ DIGITS = np.arange(10)
 # Every type a jury from digit/jurors.py holds (the sklearn ones beyond TRUSTED_TYPES are what skops trusts
 # by itself); `check_structure` then says where each may be. SVC is only the unfitted template of the
 # calibration: the fitted SVC is shipped as FastRBFSVC.
-KNOWN_TYPES = {Jury, Pipeline, FeatureUnion, FunctionTransformer, Deskew, GradientDirections, Topology, Columns,
+KNOWN_TYPES = {Jury, Pipeline, FeatureUnion, FunctionTransformer, Deskew, GradientDirections, Topology, Slant, Columns,
                CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration, SVC, FastRBFSVC,
                DeformationNeighbours, NearestNeighbours, PCA, RandomForestClassifier, DecisionTreeClassifier, Tree}
 PLAIN_TYPES = (type(None), bool, int, float, str)
@@ -78,8 +78,9 @@ def check_structure(jury: object) -> None:
 def _check_structure(jury: object) -> None:
     _only_known_types(jury)
     _expect(jury, Jury, "the file")
-    _pipeline(jury.front_, "the front", [("deskew", Deskew), ("views", FeatureUnion)])
-    views = jury.front_.steps[1][1]
+    deskewed = _front(jury.front_)
+    _pipeline(deskewed, "the front", [("deskew", Deskew), ("views", FeatureUnion)])
+    views = deskewed.steps[1][1]
     parts = [(name, "passthrough" if _is_passthrough(part) else type(part)) for name, part in views.transformer_list]
     if parts != [("pixels", "passthrough"), ("directions", GradientDirections), ("topology", Topology)] \
             or views.transformer_weights is not None:
@@ -93,6 +94,21 @@ def _check_structure(jury: object) -> None:
     _check_svc(jury.jurors_[SVC_NAME])
     _check_knn(jury.jurors_[KNN_NAME])
     _check_forest(jury.jurors_[FOREST_NAME])
+
+
+def _front(front: object) -> object:
+    """The front's deskewed part: the front itself for a jury trained before the slant (issue 21),
+    else the first of [deskewed views | slant]."""
+    if isinstance(front, Pipeline):
+        return front
+    _expect(front, FeatureUnion, "the front")
+    parts = [(name, type(part)) for name, part in front.transformer_list]
+    if parts != [("deskewed", Pipeline), ("slant", Slant)] or front.transformer_weights is not None:
+        raise Refused(f"its front is {parts}, not the deskewed views and the slant")
+    weight = front.transformer_list[1][1].weight
+    if type(weight) not in (int, float) or not np.isfinite(weight):
+        raise Refused(f"its slant weight {weight!r} is not a finite number")
+    return front.transformer_list[0][1]
 
 
 def _only_known_types(root: object) -> None:

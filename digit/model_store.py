@@ -37,6 +37,7 @@ TRUSTED_TYPES = [
     "digit.features.Columns",
     "digit.features.Deskew",
     "digit.features.GradientDirections",
+    "digit.features.Slant",
     "digit.jury.Jury",
     "digit.neighbours.DeformationNeighbours",
     "digit.neighbours.NearestNeighbours",

@@ -17,13 +17,14 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from digit.jurors import build_front, build_jurors, for_serving
 from digit.jury import Jury
 from digit.model_check import FLOOR, ReadingTrial, Refused, check_reading, check_structure, reference_digits
 from digit.model_hub import HubModelFollower, refused_commits
 from testing.hub import LocalHub
 from testing.local_app import free_port, running_app
 from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot,
-                               load_checked_model, load_model)
+                               _without_routing_requests, load_checked_model, load_model)
 from training.reference_digits import reference_digits as made_reference_digits
 
 TOKEN = "hf_model_check_token_for_tests"
@@ -99,6 +100,21 @@ def test_a_constant_seven_forest_behind_a_function_transformer_is_refused_at_loa
     assert not set(sio.get_untrusted_types(file=folder / MODEL_FILE)) - set(TRUSTED_TYPES)  # skops lets it in
     with pytest.raises(ModelError, match="DummyClassifier, which this project does not build"):
         load_checked_model(folder)
+
+
+def test_a_jury_trained_before_the_slant_is_still_built_as_we_build_it():
+    # Promotions on the Hub from before issue 21's slant have the deskewed views as their whole front.
+    pixels, labels = reference_digits()  # 6 of each digit
+    front = build_front().transformer_list[0][1]
+    old = Jury(front=front, jurors=build_jurors(knn_candidates=5, n_jobs=1)).fit(pixels, labels)
+    check_structure(_without_routing_requests(for_serving(old)))  # as save_model writes it
+
+
+def test_a_slant_weight_that_is_not_a_number_is_refused_at_load(small_models, tmp_path):
+    jury = jury_of(small_models)
+    jury.front_.transformer_list[1][1].weight = float("nan")
+    with pytest.raises(ModelError, match="slant weight nan is not a finite number"):
+        load_checked_model(saved(jury, small_models, tmp_path))
 
 
 @pytest.mark.parametrize("tamper, reason", [(pointing_outside, "child index outside its"),

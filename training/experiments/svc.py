@@ -170,12 +170,12 @@ def svc_slant(study: Study, size: int | None = None) -> None:
 
     size = min(size or study.scaled(12_000), study.size)
     strokes, stroke_labels = stroke_digits(size // 5)
-    front = build_front().fit(study.data["train"][:size])
+    front = build_front(slant_weight=0.0).fit(study.data["train"][:size])  # its slant column, last, is added here
     train_pixels = np.concatenate([study.data["train"][:size], strokes])
     labels = np.concatenate([study.data["train_labels"][:size], stroke_labels])
     canvas, canvas_labels = study.canvas
     parts = {"train": train_pixels, "validation": study.data["validation"], "canvas": canvas}
-    shapes = {name: front.transform(pixels)[:, PIXELS:].astype(np.float32) for name, pixels in parts.items()}
+    shapes = {name: front.transform(pixels)[:, PIXELS:-1].astype(np.float32) for name, pixels in parts.items()}
     slants = {name: slant(pixels) for name, pixels in parts.items()}
     scale = 1.0 / shapes["train"][:, :DIRECTIONS].std()
     gamma = SVC_GAMMA_FACTOR / shapes["train"].shape[1]
