@@ -46,7 +46,7 @@ REFERENCE_FILE = PROJECT_DIR / "models" / "reference_digits.npz"
 READ_SECONDS = 30.0  # the child takes ~2 s (mostly imports); a loaded machine may take a few times that
 MARGIN = 0.10  # 60 digits: 10 points is ~3.5 standard deviations for a juror at 95 %
 FLOOR = 0.80  # whatever its card claims: every jury we train reads these plain digits better (the tests' small
-# jury, 800 MNIST digits: its forest 87 %, the others 90-100 %)
+# jury, 800 MNIST digits: 88-100 % per juror)
 NAMES = [juror.name for juror in JURORS]  # in the jury's order
 DIGITS = np.arange(10)
 
