@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import cv2
 import numpy as np
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
@@ -154,12 +153,6 @@ def calibrated_svc(study: Study, name: str, train: np.ndarray, labels: np.ndarra
     return study.pickled(f"svc_{name}", fit)
 
 
-def slant(pixels: np.ndarray) -> np.ndarray:
-    """The shear Deskew removes from each normalised digit (mu11 / mu02): how its main axis leans."""
-    moments = [cv2.moments(image.reshape(28, 28).astype(np.float32)) for image in pixels]
-    return np.array([m["mu11"] / m["mu02"] if abs(m["mu02"]) > 1e-2 else 0.0 for m in moments], np.float32)
-
-
 def svc_slant(study: Study, size: int | None = None) -> None:
     """The SVC on the recipe's [directions | topology], with the deskew's slant as one more column
     at several weights: deskewing makes a 7's slanting stem upright, and a 1 with a long, nearly
@@ -170,13 +163,14 @@ def svc_slant(study: Study, size: int | None = None) -> None:
 
     size = min(size or study.scaled(12_000), study.size)
     strokes, stroke_labels = stroke_digits(size // 5)
-    front = build_front(slant_weight=0.0).fit(study.data["train"][:size])  # its slant column, last, is added here
+    front = build_front(slant_weight=1.0).fit(study.data["train"][:size])  # the slant, last, is weighed below
     train_pixels = np.concatenate([study.data["train"][:size], strokes])
     labels = np.concatenate([study.data["train_labels"][:size], stroke_labels])
     canvas, canvas_labels = study.canvas
     parts = {"train": train_pixels, "validation": study.data["validation"], "canvas": canvas}
-    shapes = {name: front.transform(pixels)[:, PIXELS:-1].astype(np.float32) for name, pixels in parts.items()}
-    slants = {name: slant(pixels) for name, pixels in parts.items()}
+    outputs = {name: front.transform(pixels).astype(np.float32) for name, pixels in parts.items()}
+    shapes = {name: output[:, PIXELS:-1] for name, output in outputs.items()}
+    slants = {name: output[:, -1] for name, output in outputs.items()}
     scale = 1.0 / shapes["train"][:, :DIRECTIONS].std()
     gamma = SVC_GAMMA_FACTOR / shapes["train"].shape[1]
     for weight in (0.0, 3.0, 10.0, 20.0):
