@@ -69,20 +69,22 @@ def canvas_set(part: str = "all", writers: int = WRITERS, seed: int = SEED) -> l
     part: "validation" (writers 0..99, for choices), "report" (100..199, only reported) or "all".
     """
     drawings = []
-    for index in range(writers):
+    for index in _writers_of(part, writers):
         writer = make_writer(index, seed)
-        if part not in ("all", "validation" if index < VALIDATION_WRITERS else "report"):
-            continue
         rng = np.random.default_rng([seed, index, 1])
         drawings += [draw(digit, writer, rng) for digit in range(10)]
         drawings += hands(writer, np.random.default_rng([seed, index, 3]))
     return drawings
 
 
+def _writers_of(part: str, writers: int) -> list[int]:
+    return [index for index in range(writers)
+            if part in ("all", "validation" if index < VALIDATION_WRITERS else "report")]
+
+
 def part_size(part: str, writers: int = WRITERS, seed: int = SEED) -> int:
     """How many drawings canvas_set(part) holds, without drawing them: 10 digits and the hands a writer."""
-    in_part = {"all": writers, "validation": min(writers, VALIDATION_WRITERS)}.get(part, writers - VALIDATION_WRITERS)
-    return in_part * (10 + len(hands(make_writer(0, seed), np.random.default_rng(0))))
+    return len(_writers_of(part, writers)) * (10 + len(hands(make_writer(0, seed), np.random.default_rng(0))))
 
 
 def normalized(drawings: list[Drawing]) -> np.ndarray:
