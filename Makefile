@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The model check's reference digits: our own drawings, made here rather than carried in git.
+REFERENCE := models/reference_digits.npz
 
 .PHONY: app test train evaluate bench retrain deploy browser clean
 
@@ -14,10 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .  # the `digit` command
 	touch $(STAMP)
 
-app: $(STAMP)
+$(REFERENCE): $(STAMP) training/reference_digits.py $(wildcard training/canvas/*.py) digit/preprocess.py
+	$(PY) -m training.reference_digits
+
+app: $(STAMP) $(REFERENCE)
 	$(PY) app.py
 
-test: $(STAMP)
+test: $(STAMP) $(REFERENCE)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
@@ -27,14 +32,14 @@ train: $(STAMP)
 evaluate: $(STAMP)
 	$(PY) -m training.evaluate
 
-bench: $(STAMP)
+bench: $(STAMP) $(REFERENCE)
 	$(PY) -m bench
 
 retrain: $(STAMP)
 	$(PY) -m training.retrain --feedback $${FEEDBACK_DIR:-data/feedback}
 
 # Upload the app to a Space: make deploy SPACE=owner/name (HF_TOKEN: a write token).
-deploy: $(STAMP)
+deploy: $(STAMP) $(REFERENCE)
 	@test -n "$(SPACE)" || (echo "usage: make deploy SPACE=owner/name" && exit 2)
 	$(PY) -m digit deploy $(SPACE)
 

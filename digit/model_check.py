@@ -22,6 +22,7 @@ import pickle
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
@@ -236,9 +237,17 @@ def tree_problem(tree: Tree, n_features: int) -> str | None:
 
 # -- 2. reading -----------------------------------------------------------------------------------
 
+def reference_file() -> Path:
+    """REFERENCE_FILE, or why it is missing: training makes it (make app, test, bench and deploy do),
+    git does not carry it."""
+    if not REFERENCE_FILE.is_file():
+        raise FileNotFoundError(f"no reference digits at {REFERENCE_FILE}: run `python -m training.reference_digits`")
+    return REFERENCE_FILE
+
+
 def reference_digits() -> tuple[np.ndarray, np.ndarray]:
     """The reference digits (n, 784) uint8 as the jury reads them, and their labels."""
-    with np.load(REFERENCE_FILE) as data:
+    with np.load(reference_file()) as data:
         return data["pixels"], data["labels"]
 
 

@@ -32,6 +32,13 @@ from helpers import HUB_TOKEN, SMALL_MNIST, run_module
 from testing.hub import LocalHub
 from testing.local_app import free_port, running_app
 from training.data import load_mnist
+from training.reference_digits import ensure as ensure_reference_digits
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_digits_file():
+    """The model check's reference digits, made if missing (`make test` makes them first)."""
+    return ensure_reference_digits()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,17 @@
 """The model check's reference digits (digit/model_check.py REFERENCE_FILE): the plain digits 0-9
 of the canvas set's first six validation writers, our own drawings, normalised as the app does.
 Any jury we train reads them well; one that misreads (a swapped or damaged juror) does not.
+Made, not carried: `make app`, `make test`, `make bench` and `make deploy` write the file when
+it is missing (git ignores it), and so do the tests (conftest.py).
 
-    python -m training.reference_digits     # writes models/reference_digits.npz again
+    python -m training.reference_digits     # writes models/reference_digits.npz
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -25,11 +29,23 @@ def reference_digits() -> dict[str, np.ndarray]:
     return {"pixels": normalized(plain).astype(np.uint8), "labels": np.array([d.label for d in plain], np.uint8)}
 
 
+def write() -> Path:
+    """Write the file whole or not at all (staged, then renamed): two writers at once are harmless."""
+    staged = REFERENCE_FILE.with_name(f".{REFERENCE_FILE.stem}.{os.getpid()}.npz")
+    np.savez_compressed(staged, **reference_digits())
+    staged.replace(REFERENCE_FILE)
+    return REFERENCE_FILE
+
+
+def ensure() -> Path:
+    """The file, written first if it is missing."""
+    return REFERENCE_FILE if REFERENCE_FILE.is_file() else write()
+
+
 def main() -> None:
     argparse.ArgumentParser(description="Write the model check's reference digits "
                                         f"({REFERENCE_FILE.relative_to(REFERENCE_FILE.parents[1])}).").parse_args()
-    np.savez_compressed(REFERENCE_FILE, **reference_digits())
-    print(f"wrote {REFERENCE_FILE}")
+    print(f"wrote {write()}")
 
 
 if __name__ == "__main__":
