@@ -4,6 +4,7 @@ playwright's own browser download does not work here."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
 import weakref
@@ -47,22 +48,47 @@ def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: b
         cdp.send("Network.emulateNetworkConditions", network)
     page.on("close", lambda _: _close_quietly(context))
     _watch_calls(page)
-    context.add_init_script(COUNT_STROKES)
+    context.add_init_script(WATCH_PAD)
     page.goto(url)
     wait_until_ready(page)
     return page
 
 
-def wait_until_ready(page) -> None:
-    """Until the pad's script runs: strokes drawn from then on are drawn and sent."""
+def wait_until_ready(page, seconds: float = 20) -> None:
+    """Until the pad's script runs and the page takes input: strokes drawn from then on are
+    drawn and sent. On a busy machine Chromium once dropped every event of the first stroke
+    after a reload (the pad saw none); hovering over the pad until the page sees the pointer
+    makes sure it is listening first."""
     page.locator(PAD_READY).first.wait_for()
+    area = page.locator("#sketchpad canvas").first.bounding_box()
+    deadline = time.monotonic() + seconds
+    for attempt in itertools.count():
+        page.mouse.move(area["x"] + 4 + attempt % 2, area["y"] + 4)  # a corner, no button down: no ink
+        if page.evaluate("window.__hovers"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page did not take the pointer within {seconds} s: {_landed(page, area)}")
+        page.wait_for_timeout(50)
 
 
 # The page's last calls to the app (route, status or failure) and script errors: said when a
 # verdict does not come.
 _CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-COUNT_STROKES = ("window.__strokes = 0; document.addEventListener('pointerup', (event) => {"
-                 " if (event.target.closest && event.target.closest('#sketchpad')) window.__strokes += 1; }, true);")
+# The page's own count of the pointer events that reach the pad (moves and ends of strokes).
+WATCH_PAD = ("window.__strokes = 0; window.__hovers = 0;"
+             " const onPad = (event) => event.target.closest && event.target.closest('#sketchpad');"
+             " document.addEventListener('pointerup', (event) => { if (onPad(event)) window.__strokes += 1; }, true);"
+             " document.addEventListener('pointermove', (event) => { if (onPad(event)) window.__hovers += 1; }, true);")
+
+
+def _landed(page, area: dict) -> str:
+    """What is under a point of the pad's box now, and where the pad is: said when input is lost."""
+    return page.evaluate("""(area) => {
+        const hit = document.elementFromPoint(area.x + 4, area.y + 4);
+        const canvas = document.querySelector('#sketchpad canvas'), now = canvas && canvas.getBoundingClientRect();
+        return `under (${Math.round(area.x + 4)}, ${Math.round(area.y + 4)}): ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'};`
+          + ` the pad now at ${now ? [now.x, now.y, now.width, now.height].map(Math.round) : 'none'};`
+          + ` visibility ${document.visibilityState}, focus ${document.hasFocus()}`; }""", area)
 
 
 def _watch_calls(page) -> None:
@@ -96,12 +122,16 @@ def draw(page, strokes: Strokes, width: int = 120, height: int = 190, steps: int
     returns the time of the last mouse-up (time.perf_counter)."""
     released = time.perf_counter()
     for points in _screen_points(page, strokes, width, height, left):
+        ended = page.evaluate("window.__strokes")
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:
             page.mouse.move(*point, steps=steps)
         page.mouse.up()
         released = time.perf_counter()
+        if page.evaluate("window.__strokes") == ended:  # said now, not as a verdict that never came
+            start = {"x": points[0][0] - 4, "y": points[0][1] - 4}
+            raise AssertionError(f"the pad did not get the stroke: {_landed(page, start)}")
     return released
 
 
