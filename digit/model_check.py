@@ -190,6 +190,13 @@ def _check_knn(juror: object) -> None:
     _expect(juror.pca_, PCA, "the knn juror's projection")
     _expect(juror.search_, NearestNeighbours, "the knn juror's search")
     _classes(juror, "the knn juror")
+    slant = getattr(juror, "slant", 0.0)  # a k-NN saved before issue 21's lean has none
+    if type(slant) not in (int, float) or not np.isfinite(slant) or slant < 0:
+        raise Refused(f"the knn juror's slant {slant!r} is not a finite number >= 0")
+    leans = getattr(juror, "slants_", None)
+    if slant and (type(leans) is not np.ndarray or leans.shape != (len(juror.search_.samples_),)
+                  or not np.all(np.isfinite(leans))):
+        raise Refused("the knn juror's references' leans are not one finite number each")
 
 
 def _check_forest(juror: object) -> None:

@@ -117,6 +117,29 @@ def test_a_slant_weight_that_is_not_a_number_is_refused_at_load(small_models, tm
         load_checked_model(saved(jury, small_models, tmp_path))
 
 
+def _slanted(leans) -> callable:
+    def tamper(jury: Jury) -> Jury:
+        knn = jury.jurors_["knn"]
+        knn.slant = 1.0
+        knn.slants_ = leans(len(knn.search_.samples_))
+        return jury
+    return tamper
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (_slanted(lambda count: np.full(count, np.nan, np.float16)), "leans are not one finite number each"),
+    (_slanted(lambda count: np.zeros(count - 1, np.float16)), "leans are not one finite number each"),
+    (_slanted(lambda count: np.zeros(count, np.float16)), None),  # as training makes it: read
+], ids=["a NaN lean", "one lean too few", "sound leans"])
+def test_the_knn_jurors_leans_are_checked_at_load(small_models, tmp_path, tamper, reason):
+    folder = saved(tamper(jury_of(small_models)), small_models, tmp_path)
+    if reason is None:
+        assert load_checked_model(folder).classifier.jury.jurors_["knn"].slant == 1.0
+        return
+    with pytest.raises(ModelError, match=reason):
+        load_checked_model(folder)
+
+
 @pytest.mark.parametrize("tamper, reason", [(pointing_outside, "child index outside its"),
                                             (root_its_own_child, "at or before its parent")])
 def test_a_tree_that_would_crash_or_hang_is_refused_before_it_is_read(small_models, tmp_path, tamper, reason):

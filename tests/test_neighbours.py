@@ -78,3 +78,21 @@ def test_a_unanimous_neighbourhood_skips_the_re_ranking_with_the_same_answer(mni
     # The full re-ranking, for every row, gives the same probabilities.
     full = model.votes(model.idm_distances(queries, candidates), codes)
     assert np.allclose(fast, full)
+
+
+def test_with_the_slant_a_digit_finds_the_references_that_lean_as_it_did(mnist):
+    # Each reference twice, the same deskewed pixels with two labels and two leans (the last
+    # column): IDM alone cannot tell the copies apart; the lean can.
+    pixels = Deskew().transform(mnist.validation.images[:300].reshape(300, -1))
+    lean = np.repeat([[0.6], [-0.6]], 300, axis=0).astype(np.float32)
+    rows = np.hstack([np.vstack([pixels, pixels]), np.vstack([pixels, pixels]), lean])
+    labels = np.repeat([7, 1], 300)
+    moved = _shifted(pixels[5], 1, 1)  # near the pair of copies of pixels[5], not on them
+    queries = [np.hstack([moved, moved, [side]])[None].astype(np.float32) for side in (0.5, -0.5)]
+    blind = DeformationNeighbours(search=784, components=20, n_neighbors=4).fit(rows, labels)
+    assert np.allclose(blind.predict_proba(queries[0]), 0.5)  # a tie between 1 and 7
+    seeing = DeformationNeighbours(search=784, components=20, n_neighbors=4, slant=2.0).fit(rows, labels)
+    assert seeing.slants_.dtype == np.float16 and len(seeing.slants_) == len(rows)
+    assert seeing.predict(queries[0])[0] == 7 and seeing.predict(queries[1])[0] == 1
+    for query, label in zip(queries, (7, 1)):  # the nearest shown as a reason is the copy that leans alike
+        assert labels[seeing.nearest(query, count=1)[0][0, 0]] == label

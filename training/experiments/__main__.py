@@ -9,13 +9,15 @@ from training.experiments.common import Study
 from training.experiments.dropped import augment, idm, test_time_augmentation
 from training.experiments.juries import combine, final_fit, latency, recipe
 from training.experiments.knn import knn_parameters, knn_references
+from training.experiments.knn_slant import knn_slant
 from training.experiments.svc import svc_features, svc_grid, svc_sizes, svc_slant, virtual_support_vectors
 
 EXPERIMENTS = {"augment": augment, "tta": test_time_augmentation, "idm": idm,
                "knn-references": knn_references, "knn-parameters": knn_parameters,
                "svc-features": svc_features, "svc-sizes": svc_sizes, "svc-grid": svc_grid, "svc-slant": svc_slant,
                "vsv": virtual_support_vectors, "combine": combine, "recipe": recipe,
-               "latency": latency, "final-fit": final_fit, "knn-canvas": knn_canvas}
+               "latency": latency, "final-fit": final_fit, "knn-canvas": knn_canvas,
+               "knn-slant": knn_slant}
 SIZED = ("svc-features", "vsv", "svc-slant")  # these take --size
 
 
