@@ -190,7 +190,7 @@ def _check_knn(juror: object) -> None:
     _expect(juror.pca_, PCA, "the knn juror's projection")
     _expect(juror.search_, NearestNeighbours, "the knn juror's search")
     _classes(juror, "the knn juror")
-    slant = getattr(juror, "slant", 0.0)  # a k-NN saved before issue 21's lean has none
+    slant = juror.slant
     if type(slant) not in (int, float) or not np.isfinite(slant) or slant < 0:
         raise Refused(f"the knn juror's slant {slant!r} is not a finite number >= 0")
     leans = getattr(juror, "slants_", None)

@@ -97,6 +97,10 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.doubt = doubt
         self.slant = slant
 
+    def __setstate__(self, state: dict) -> None:
+        # A k-NN saved before issue 21's lean (an older promotion on the Hub) ranks as it did.
+        super().__setstate__({"slant": 0.0, **state})
+
     def _search_columns(self, X: np.ndarray) -> np.ndarray:
         """The columns the candidate search reads: the `search` columns after the pixels (all if None)."""
         return X[:, self.pixels:] if self.search is None else X[:, self.pixels:self.pixels + self.search]
@@ -176,11 +180,10 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
 
     def stretched(self, X, candidates: np.ndarray, distances: np.ndarray) -> np.ndarray:
         """IDM distances times exp(slant x |the query's lean - the candidate's|)."""
-        slant = getattr(self, "slant", 0.0)  # a k-NN saved before the parameter has none
-        if not slant:
+        if not self.slant:
             return distances
         lean = np.asarray(X, dtype=np.float32)[:, -1:]
-        return distances * np.exp(slant * np.abs(lean - self.slants_[candidates].astype(np.float32)))
+        return distances * np.exp(self.slant * np.abs(lean - self.slants_[candidates].astype(np.float32)))
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import skops.io as sio
+from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 
 from digit.features import Deskew
@@ -96,3 +97,17 @@ def test_with_the_slant_a_digit_finds_the_references_that_lean_as_it_did(mnist):
     assert seeing.predict(queries[0])[0] == 7 and seeing.predict(queries[1])[0] == 1
     for query, label in zip(queries, (7, 1)):  # the nearest shown as a reason is the copy that leans alike
         assert labels[seeing.nearest(query, count=1)[0][0, 0]] == label
+
+
+def test_a_knn_saved_before_the_lean_loads_clones_and_ranks_as_it_did(mnist):
+    # Promotions on the Hub from before issue 21's lean have no `slant`; retraining clones them.
+    pixels = Deskew().transform(mnist.validation.images[:400].reshape(400, -1))
+    rows, labels = np.hstack([pixels, pixels]), mnist.validation.labels[:400]
+    model = DeformationNeighbours(components=20).fit(rows[:350], labels[:350])
+    before = model.predict_proba(rows[350:])
+    del model.slant  # as such a file holds it
+    data = sio.dumps(model)
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))  # our own file
+    assert loaded.slant == 0.0
+    assert np.allclose(loaded.predict_proba(rows[350:]), before)
+    assert clone(loaded).get_params()["slant"] == 0.0
