@@ -81,6 +81,19 @@ def doubted(probabilities: np.ndarray, ratio: np.ndarray, doubt: float | None) -
     return confidence * probabilities + (1 - confidence) / probabilities.shape[1]
 
 
+def with_knn(study: Study, found: dict[str, np.ndarray], knn: dict[str, np.ndarray]):
+    """The studied jury with another k-NN's probabilities on MNIST validation and canvas validation
+    (knn["validation"], knn["canvas"]), its weights and temperature chosen as `training.train` chooses
+    them: the voting jury, every juror's probabilities on both sets, and the calibration's figures."""
+    mnist_labels, (_, canvas_labels) = study.data["validation_labels"], study.canvas
+    mnist = {"svc": study.jury_probabilities["svc"], "knn": knn["validation"], "rf": study.jury_probabilities["rf"]}
+    canvas = {"svc": found["canvas_svc"], "knn": knn["canvas"], "rf": found["canvas_rf"]}
+    weights = choose_weights(mnist, mnist_labels, canvas, canvas_labels)
+    voter = copy.copy(study.jury).set_params(weights=weights, temperature=1.0, unsure_below=0.0)
+    figures = calibrate(voter, [mnist, canvas], [mnist_labels, canvas_labels])
+    return voter, mnist, canvas, figures
+
+
 def knn_canvas(study: Study) -> None:
     """The k-NN's references (MNIST alone or plus stroke digits) against its doubt weight."""
     found = studied_features(study)
@@ -94,11 +107,8 @@ def knn_canvas(study: Study) -> None:
         readings = knn_readings(study, found, share, levels)
         for doubt in DOUBTS:
             knn = {name: doubted(readings[name], readings[f"{name}_ratio"], doubt) for name in ("validation", "canvas")}
-            mnist = {"svc": on_mnist["svc"], "knn": knn["validation"], "rf": on_mnist["rf"]}
-            canvas = {"svc": on_canvas["svc"], "knn": knn["canvas"], "rf": on_canvas["rf"]}
-            weights = choose_weights(mnist, mnist_labels, canvas, canvas_labels)
-            voter = copy.copy(jury).set_params(weights=weights, temperature=1.0, unsure_below=0.0)
-            figures = calibrate(voter, [mnist, canvas], [mnist_labels, canvas_labels])
+            voter, mnist, canvas, figures = with_knn(study, found, knn)
+            weights = voter.weights
             voted = voter.vote(canvas)
             right = voted.argmax(axis=1) == canvas_labels
             sure = confident_wrong(canvas_labels, voted)

@@ -17,16 +17,14 @@ neither the k-NN nor the jury.)
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from digit.neighbours import ORIGINS, DeformationNeighbours
 from training.canvas.report import canvas_tags, confident_wrong
-from training.experiments.canvas_knn import HANDS, studied_features
+from training.experiments.canvas_knn import HANDS, studied_features, with_knn
 from training.experiments.common import Study, accuracy, say
 from training.experiments.knn import recipe_knn
-from training.train import KNN_STROKE_SHARE, calibrate, choose_weights
+from training.train import KNN_STROKE_SHARE
 
 SLANTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)  # per unit of the slant column (its std ~0.46 on MNIST)
 SETS = ("validation", "canvas")
@@ -75,29 +73,22 @@ def voted(knn: DeformationNeighbours, readings: dict[str, np.ndarray], rows: np.
 def knn_slant(study: Study) -> None:
     """The k-NN's slant weight in its ranking, alone and in the jury."""
     found = studied_features(study)
-    jury = study.jury
     knn = slanted_knn(study, found)
     readings = ranked(study, found, knn)
     mnist_labels, (_, canvas_labels) = study.data["validation_labels"], study.canvas
     tags = canvas_tags("validation")
     hands = {hand: np.array([hand in each for each in tags]) for hand in HANDS}
     ones = canvas_labels == 1
-    on_mnist = {name: p for name, p in study.jury_probabilities.items() if name != "knn"}
-    on_canvas = {"svc": found["canvas_svc"], "rf": found["canvas_rf"]}
     for slant in SLANTS:
         knn.set_params(slant=slant)
         read = {name: voted(knn, readings, found[name], name) for name in SETS}
-        mnist = {"svc": on_mnist["svc"], "knn": read["validation"], "rf": on_mnist["rf"]}
-        canvas = {"svc": on_canvas["svc"], "knn": read["canvas"], "rf": on_canvas["rf"]}
-        weights = choose_weights(mnist, mnist_labels, canvas, canvas_labels)
-        voter = copy.copy(jury).set_params(weights=weights, temperature=1.0, unsure_below=0.0)
-        figures = calibrate(voter, [mnist, canvas], [mnist_labels, canvas_labels])
+        voter, mnist, canvas, figures = with_knn(study, found, read)
         on_page = voter.vote(canvas)
         answers = on_page.argmax(axis=1)
         sure = confident_wrong(canvas_labels, on_page)
         say(f"slant {slant}: k-NN MNIST validation {accuracy(read['validation'], mnist_labels):.2%}, canvas validation "
             f"{accuracy(read['canvas'], canvas_labels):.2%} (1s read as 7: {int(np.sum(read['canvas'][ones].argmax(1) == 7))}); "
-            f"jury (weights {weights}) MNIST validation {accuracy(voter.vote(mnist), mnist_labels):.2%}, "
+            f"jury (weights {voter.weights}) MNIST validation {accuracy(voter.vote(mnist), mnist_labels):.2%}, "
             f"canvas validation {np.mean(answers == canvas_labels):.2%} (1s read as 7: {int(np.sum(answers[ones] == 7))}; "
             f"{', '.join(f'{h} {np.mean(answers[m] == canvas_labels[m]):.1%}' for h, m in hands.items())}); "
             f"T {figures['temperature']}, confident wrong {sure['confident_wrong']} of {sure['wrong']}")
