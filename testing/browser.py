@@ -62,12 +62,13 @@ def wait_until_ready(page, seconds: float = 20) -> None:
     page.locator(PAD_READY).first.wait_for()
     area = page.locator("#sketchpad canvas").first.bounding_box()
     deadline = time.monotonic() + seconds
+    corner = (area["x"] + 4, area["y"] + 4)
     for attempt in itertools.count():
-        page.mouse.move(area["x"] + 4 + attempt % 2, area["y"] + 4)  # a corner, no button down: no ink
+        page.mouse.move(corner[0] + attempt % 2, corner[1])  # no button down: no ink
         if page.evaluate("window.__hovers"):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"the page did not take the pointer within {seconds} s: {_landed(page, area)}")
+            raise AssertionError(f"the page did not take the pointer within {seconds} s: {_landed(page, corner)}")
         page.wait_for_timeout(50)
 
 
@@ -81,14 +82,14 @@ WATCH_PAD = ("window.__strokes = 0; window.__hovers = 0;"
              " document.addEventListener('pointermove', (event) => { if (onPad(event)) window.__hovers += 1; }, true);")
 
 
-def _landed(page, area: dict) -> str:
-    """What is under a point of the pad's box now, and where the pad is: said when input is lost."""
-    return page.evaluate("""(area) => {
-        const hit = document.elementFromPoint(area.x + 4, area.y + 4);
+def _landed(page, point: tuple[float, float]) -> str:
+    """What is under a point now, and where the pad is: said when input is lost."""
+    return page.evaluate("""([x, y]) => {
+        const hit = document.elementFromPoint(x, y);
         const canvas = document.querySelector('#sketchpad canvas'), now = canvas && canvas.getBoundingClientRect();
-        return `under (${Math.round(area.x + 4)}, ${Math.round(area.y + 4)}): ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'};`
+        return `under (${Math.round(x)}, ${Math.round(y)}): ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'};`
           + ` the pad now at ${now ? [now.x, now.y, now.width, now.height].map(Math.round) : 'none'};`
-          + ` visibility ${document.visibilityState}, focus ${document.hasFocus()}`; }""", area)
+          + ` visibility ${document.visibilityState}, focus ${document.hasFocus()}`; }""", list(point))
 
 
 def _watch_calls(page) -> None:
@@ -120,18 +121,17 @@ def draw(page, strokes: Strokes, width: int = 120, height: int = 190, steps: int
          left: float | None = None) -> float:
     """Draw strokes with the mouse in the middle of the pad (or from `left` px into it);
     returns the time of the last mouse-up (time.perf_counter)."""
-    released = time.perf_counter()
+    released, ended = time.perf_counter(), page.evaluate("window.__strokes")
     for points in _screen_points(page, strokes, width, height, left):
-        ended = page.evaluate("window.__strokes")
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:
             page.mouse.move(*point, steps=steps)
         page.mouse.up()
         released = time.perf_counter()
-        if page.evaluate("window.__strokes") == ended:  # said now, not as a verdict that never came
-            start = {"x": points[0][0] - 4, "y": points[0][1] - 4}
-            raise AssertionError(f"the pad did not get the stroke: {_landed(page, start)}")
+        ended += 1
+        if page.evaluate("window.__strokes") < ended:  # said now, not as a verdict that never came
+            raise AssertionError(f"the pad did not get the stroke: {_landed(page, points[0])}")
     return released
 
 
