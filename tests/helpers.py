@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -94,3 +95,22 @@ def load_repo_in_fresh_process(hub, repo_id: str, token: str, folder: Path, revi
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def browser_api():
+    """Playwright's sync API for the browser tests, once Debian's chromium is here. Without them
+    a test (or a whole module, when called at its top) skips and says how to get them, except in
+    CI (CI=true), where the browser tests must run: there it is a failure."""
+    import pytest
+
+    from testing.browser import have_chromium
+
+    if not have_chromium():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must run the browser tests: install Debian's chromium (make browser)")
+        pytest.skip("no Chromium here: run `make browser` (as root) to run the browser tests", allow_module_level=True)
+    try:
+        import playwright.sync_api
+    except ImportError:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must run the browser tests: install playwright (requirements-dev.txt)") from None
+        pytest.skip("no playwright here: install requirements-dev.txt to run the browser tests", allow_module_level=True)
+    return playwright.sync_api

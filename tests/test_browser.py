@@ -6,14 +6,13 @@ in CI (CI=true), where a missing browser is a failure: there they must run.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from PIL import Image
 
-from helpers import PROJECT, stored_samples
-from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, have_chromium, headline,
+from helpers import PROJECT, browser_api, stored_samples
+from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, headline,
                              launch, open_page, undo, verdict, wait_for_verdict, wait_until_ready)
 from testing.renderings import STROKES, draw_strokes, flagged_one
 
@@ -24,17 +23,8 @@ FLAT_TOPPED_SIX = [[(0.85, 0.05), (0.2, 0.05), (0.15, 0.5), (0.15, 0.85), (0.4, 
                     (0.7, 0.52), (0.35, 0.52), (0.15, 0.65)]]
 ONE_WITH_A_FOOT = [[(0.35, 0.2), (0.55, 0.05), (0.55, 0.95)], [(0.25, 0.95), (0.85, 0.95)]]
 
-if not have_chromium():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install Debian's chromium (make browser)")
-    pytest.skip("no Chromium here: run `make browser` (as root) to run the browser tests", allow_module_level=True)
-
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install playwright (requirements-dev.txt)") from None
-    pytest.skip("no playwright here: install requirements-dev.txt to run the browser tests", allow_module_level=True)
+playwright_api = browser_api()  # or the module skips and says why (in CI: fails)
+expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
 # What the page shows, not how fast (make bench measures that): on a busy 2-core machine a
 # tab's first render can take longer than Playwright's default 5 s.
 expect.set_options(timeout=20_000)

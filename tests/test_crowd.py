@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from helpers import stored_samples
+from helpers import browser_api, stored_samples
 from testing.local_app import file_data, png_data_url, running_app
 from testing.renderings import STROKES, draw_strokes
 
@@ -184,11 +184,9 @@ def test_readings_beyond_the_bound_are_told_the_server_is_busy_and_the_rest_are_
 def test_a_stroke_over_the_reading_limit_shows_the_refusal_as_the_verdict(strict_app):
     # Gradio's page shows nothing for an error off its queue: without the guard's answer in the
     # pad's outputs, the last verdict would stay as if the stroke had been read.
-    from testing.browser import clear_canvas, draw, have_chromium, launch, open_page, wait_for_verdict
+    from testing.browser import clear_canvas, draw, launch, open_page, wait_for_verdict
 
-    if not have_chromium():
-        pytest.skip("no Chromium here (test_browser.py says how to install it; CI must have it)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    sync_playwright = browser_api().sync_playwright
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
