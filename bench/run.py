@@ -1,4 +1,5 @@
-"""`make bench`: every figure of the README table, measured here, printed as a table and JSON.
+"""`make bench`: every figure of the measured table, printed as a table and JSON, and written into
+docs/benchmarks.md (README quotes its headline rows).
 
 Accuracy (MNIST test, validation, each juror, our canvas-style set and its confident wrong
 answers, MNIST digits rendered as people send them), model size and load time, in-process
@@ -40,6 +41,9 @@ from training.data import load_mnist
 from training.evaluate import evaluate
 
 KINDS = {"sketch": sketch_from_mnist, "photo": photo_from_mnist, "light_on_dark": light_on_dark}
+BENCHMARKS = PROJECT_DIR / "docs" / "benchmarks.md"
+# The table sits between these markers; the notes around it are written by hand and kept.
+TABLE_START, TABLE_END = "<!-- make bench: start -->", "<!-- make bench: end -->"
 
 
 def percentiles(values: list[float], points=(50, 95, 99)) -> dict[str, float]:
@@ -326,6 +330,19 @@ def crowd_rows(report: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def write_benchmarks(table_text: str, path: Path = BENCHMARKS) -> None:
+    """Put a run's table (with its date, machine and model) between the page's markers, keeping
+    the notes around it; a page without the markers becomes the table alone."""
+    block = f"{TABLE_START}\n{table_text}\n{TABLE_END}"
+    page = path.read_text() if path.exists() else ""
+    if TABLE_START in page and TABLE_END in page.split(TABLE_START, 1)[1]:
+        head, rest = page.split(TABLE_START, 1)
+        page = head + block + rest.split(TABLE_END, 1)[1]
+    else:
+        page = f"# Measured figures\n\nWritten by `make bench`.\n\n{block}\n"
+    path.write_text(page)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure accuracy, speed and size.")
     parser.add_argument("--load-seconds", type=float, default=60)
@@ -348,6 +365,7 @@ def main() -> None:
     out = PROJECT_DIR / "artifacts"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_benchmarks(table(report))
     print(table(report))
     print(json.dumps(report))
 
