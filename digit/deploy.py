@@ -14,7 +14,7 @@ from digit.hub import hub_api
 from digit.model_check import reference_file
 
 SPACE_FILES = ["app.py", "requirements.txt", "README.md", "digit/*.py", "digit/**/*.py", "digit/page/examples/*",
-               "models/*", "docs/*.png"]
+               "models/*", "docs/*.png", "docs/*.md"]  # README's pictures and the pages it links to
 NEVER = ["**/__pycache__/**", "*.pyc", "**/*.pyi"]
 
 
