@@ -15,8 +15,10 @@ The candidate replaces the model in MODEL_DIR only if its validation accuracy (s
 MNIST's training set) is at most 0.1 pp below the current model's, no digit of MNIST
 validation or of the canvas-style validation part is read right fewer times than the
 current model does by more than the bound (CLASS_DROP_DIGITS), and its held-out feedback
-accuracy is not lower and plausible; otherwise the current model stays and the reason is
-printed. The MNIST test set is reported, never used to decide.
+accuracy is not lower and plausible, and it then passes the check every Space makes before
+it serves a jury (digit/model_check.py, run on the files as saved): one rule decides what may
+serve. Otherwise the current model stays and the reason is printed. The MNIST test set is
+reported, never used to decide.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -41,7 +45,7 @@ from digit.feedback.votes import VOTES, Standing, read_votes, tallies
 from digit.model_card import history
 from digit.model_hub import promote, served_copy
 from digit.neighbours import ORIGINS
-from digit.model_store import load_model, save_model
+from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, load_checked_model, load_model, save_model
 from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
@@ -381,9 +385,28 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
         card["metrics"]["canvas_validation_served_per_class_accuracy"] = figures["candidate"]["canvas_per_class"]
         card["data"]["feedback_held_out_by"] = split.by
         card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
-        save_model(trained.jury, folder, card)
-        report["version"] = card["version"]
+        try:
+            save_served(trained.jury, folder, card)
+            report["version"] = card["version"]
+        except ModelError as error:
+            report |= {"promoted": False, "reason": f"the serving check refused the candidate: {error}"}
     return report
+
+
+def save_served(jury, folder: Path, card: dict) -> dict:
+    """Save a promoted jury into folder only if a Space would serve it: written beside folder
+    first, checked there as the app checks what it loads (load_checked_model), then moved in
+    (the card last, as save_model does). Raises ModelError, and then folder is as it was."""
+    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}-candidate-", dir=folder.parent))
+    try:
+        card = save_model(jury, staged, card)
+        load_checked_model(staged)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in (MODEL_FILE, README_FILE, CARD_FILE):
+            os.replace(staged / name, folder / name)
+        return card
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def main() -> int:
