@@ -52,3 +52,36 @@ def test_votes_reach_the_hub_once_a_wiped_disk_gets_them_back_and_the_retraining
     flaggers = {record["id"]: record["visitor"] for record in store.records()}
     assert {sample: tally.standing for sample, tally in tallies(from_hub, flaggers).items()} == {
         confirmed: Standing.CONFIRMED, rejected: Standing.REJECTED}
+
+
+def requests_of(hub, *kinds: str) -> dict[str, int]:
+    return {kind: hub.state.requests[kind] for kind in kinds}
+
+
+def test_with_new_samples_at_every_push_the_votes_file_goes_only_when_it_grew_and_the_others_votes_come_at_once(
+        hub, tmp_path):
+    first = shared(tmp_path / "first")
+    first.save(sample_of(draw_strokes(1, canvas=(200, 200)), 7, predicted=1, confidence=0.95, model_version="test",
+                         source="sketch", visitor=FLAGGER))
+    (contested,) = (record["id"] for record in first.records())
+    assert first.sync.sync_once()
+    other = shared(tmp_path / "other")  # another disk on the same repo: it votes, and pushes its votes
+    assert other.sync.sync_once()
+    other.vote(contested, OTHER, agree=True)
+    assert other.sync.sync_once() and vote_commits(hub) == 1
+
+    sent, counted = [], []
+    for cycle, voter in enumerate(["anon:" + "3" * 16, None, "anon:" + "4" * 16, None]):
+        first.save(sample_of(draw_strokes(cycle % 10, canvas=(200, 200)), cycle % 10, source="sketch",
+                             visitor=f"anon:{cycle + 16:016x}"))  # a new sample at every push
+        if voter:
+            first.vote(contested, voter, agree=True)
+        commits_before, before = vote_commits(hub), requests_of(hub, "preupload", "commit")
+        assert first.sync.sync_once(), first.sync.error
+        after = requests_of(hub, "preupload", "commit")
+        sent.append(vote_commits(hub) - commits_before)
+        # Every commit the push prepares is made: none prepared (preupload) for a file the Hub holds already.
+        assert after["preupload"] - before["preupload"] == after["commit"] - before["commit"], (cycle, before, after)
+        counted.append(first.tallies()[contested].agree)
+    assert sent == [1, 0, 1, 0]  # this disk's votes file: sent when it grew, only then
+    assert counted == [2, 2, 3, 3]  # the other disk's vote counted from the first push on
