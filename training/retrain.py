@@ -7,8 +7,11 @@ Feedback samples are few, so each one trained on is multiplied by small random d
 and weighted; training digits the current jury finds hard are repeated (hard-negative
 mining). No one visitor weighs much: their samples of one digit count as VISITOR_CLASS_CAP
 samples at most, all of theirs as VISITOR_CAP (the k-NN keeps as many of them as references),
-so 100 consistent wrong flags weigh as 10. A flag other visitors confirmed ("Check these")
-weighs CONFIRMED_WEIGHT times as much; one they rejected is left out. About a quarter of the
+so 100 consistent wrong flags weigh as 10. A contested correction (digit/feedback/votes.py:
+it contradicts a confident jury, or is a prompted drawing that fooled it) is learned from, held
+out or kept as a reference only once others confirmed it ("Check these"), and then weighs
+CONFIRMED_WEIGHT times as much; until then it is held back (counted in the report and the card as
+feedback_unconfirmed); a correction others rejected is left out. About a quarter of the
 feedback is held out, as whole visitors: nobody's samples vouch for the model that learned from them.
 
 The candidate replaces the model in MODEL_DIR only if its validation accuracy (split from
@@ -41,7 +44,7 @@ from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
 from digit.hub import hub_api
 from digit.jurors import SVC_NAME
-from digit.feedback.votes import VOTES, Standing, read_votes, tallies
+from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
 from digit.model_card import history
 from digit.model_hub import promote, served_copy
 from digit.neighbours import ORIGINS
@@ -134,13 +137,22 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
         # One image decoded at a time: 50,000 decoded sketches would not fit in memory at once.
         pixels = normalized_pixels(chosen["image"], "normalise feedback") if keep else np.zeros((0, 784), np.uint8)
         votes = read_votes(vote_files(source, revision, Path(cache)))
+        # What decides whether a correction is contested, and who sent it (older datasets lack some).
+        columns = {name: chosen[name] if name in chosen.column_names else [None] * len(chosen)
+                   for name in ("predicted", "confidence", "source", "network")}
     sample_ids = [str(ids[index]) for index in keep]
-    standing = tallies(votes, dict(zip(sample_ids, visitors)))
+    records = [dict(zip(columns, values), label=int(label)) for *values, label in zip(*columns.values(), labels)]
+    contested = np.array([to_check(record) for record in records], bool)
+    standing = tallies(votes, {sample_id: Sender(visitor, record["network"])
+                               for sample_id, visitor, record in zip(sample_ids, visitors, records)})
     said = [standing[sample_id].standing if sample_id in standing else Standing.UNCONFIRMED for sample_id in sample_ids]
-    confirmed = np.array([state is Standing.CONFIRMED for state in said], bool)
+    confirmed = contested & np.array([state is Standing.CONFIRMED for state in said], bool)
     rejected = np.array([state is Standing.REJECTED for state in said], bool)
-    origin |= {"feedback_confirmed": int(confirmed.sum()), "feedback_rejected": int(rejected.sum())}
-    keep_rows = pixels.any(axis=1) & ~rejected  # no digit (a foreign dataset); or more people said it is wrong
+    waiting = contested & ~confirmed & ~rejected  # held back until others confirm them
+    origin |= {"feedback_confirmed": int(confirmed.sum()), "feedback_rejected": int(rejected.sum()),
+               "feedback_unconfirmed": int(waiting.sum())}
+    # No digit (a foreign dataset); more people said it is wrong; or contested and not confirmed yet.
+    keep_rows = pixels.any(axis=1) & ~rejected & ~waiting
     return Feedback(pixels[keep_rows], labels[keep_rows], visitors[keep_rows], origin, confirmed[keep_rows])
 
 
