@@ -112,7 +112,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     # bounded by the guard in front of the app (digit/page/guard.py).
     gr.api(actions.classify, api_name="classify", queue=False)
     gr.api(actions.flag, api_name="flag")
-    gr.api(check_tab.next_correction, api_name="next_check")  # confirming contested corrections from a script
+    gr.api(check_tab.next_correction, api_name="next_correction")  # confirming contested corrections from a script
     gr.api(check_tab.check, api_name="check")
 
 if __name__ == "__main__":
