@@ -17,6 +17,7 @@ from digit.feedback import votes
 from digit.feedback.votes import VOTES_PER_SAMPLE, Sender, Tally, tallies, vote_record
 from digit.page import check_tab, dataset_tab
 from digit.preprocess import normalize
+from helpers import SMALL_MNIST, last_json_line, run_module
 from training.retrain import CONFIRMED_WEIGHT, feedback_training_set, load_feedback
 
 FLAGGER, OTHER, THIRD, FOURTH = (f"anon:{index:016x}" for index in range(1, 5))
@@ -70,6 +71,16 @@ def test_a_challenge_drawing_that_fooled_the_jury_waits_for_confirmation_however
     assert list(load_feedback(str(store.folder)).labels) == [3]
     store.vote(fooled, "hf:carol", agree=True, network=NET_B)  # one visitor logged in confirms it
     assert sorted(load_feedback(str(store.folder)).labels) == [3, 7]
+
+
+def test_a_retraining_with_only_unconfirmed_contested_corrections_learns_nothing_and_says_how_many_wait(
+        store, tmp_path):
+    for digit in range(9):
+        contradicting_flag(store, digit, (digit + 1) % 10, visitor=f"anon:{0xabc0 + digit:016x}")
+    report = last_json_line(run_module("training.retrain", "--feedback", str(store.folder), "--model-dir",
+                                       str(tmp_path / "models"), "--mnist-limit", str(SMALL_MNIST)))
+    assert not report["promoted"] and report["reason"] == "only 0 feedback samples (need 8)"
+    assert report["feedback_unconfirmed"] == 9 and report["feedback_confirmed"] == 0
 
 
 def test_one_network_counts_once_however_many_addresses_vote_from_it(store):

@@ -347,7 +347,8 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     (the current one's from its card) and the held-out quarter of the feedback."""
     feedback = load_feedback(source, revision)
     if len(feedback.labels) < MIN_SAMPLES:
-        return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})"}
+        return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})",
+                **feedback.origin}
     split = split_feedback(feedback, seed)
     learn, held_out = split.learn, split.held_out
     current = load_model(folder)
