@@ -7,6 +7,8 @@ the jury saw."""
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 import numpy as np
 import pytest
@@ -132,9 +134,13 @@ def test_the_votes_kept_are_bounded_per_correction_per_hour_and_per_network(stor
     store.vote(third, "hf:alice", agree=True, network=NET_D)
     with pytest.raises(VoteRefused, match="from one network"):
         store.vote(third, "hf:bob", agree=True, network=NET_D)
+    # Another disk's file (fetched from the Hub) with a flood on one correction: only what counts is kept.
+    foreign = [vote_record(third, f"anon:{index:016x}", True, f"net:{0xbeef0000 + index:016x}") for index in range(200)]
+    (store.votes_file.folder / "other-disk.jsonl").write_text("".join(json.dumps(vote) + "\n" for vote in foreign))
     again = FeedbackStore(store.folder, repo_id="", token="")
     again.setup()
-    assert sum(len(said) for said in again._votes.values()) == VOTES_PER_SAMPLE + 6  # in memory: what is on disk
+    assert sum(len(said) for said in again._votes.values()) == 2 * VOTES_PER_SAMPLE + 5  # in memory: bounded
+    assert again.tallies()[third].agree == VOTES_PER_SAMPLE
 
 
 def test_a_flag_more_networks_reject_than_confirm_is_left_out_of_the_retraining(store):

@@ -228,8 +228,11 @@ class FeedbackStore:
         with self.lock:
             self._records, self._ids, self._visitors = records, ids, visitors
             self._votes, self._vote_times, self._vote_window = {}, {}, VoteWindow()
-            for vote in votes:
-                self._keep_vote(vote)
+            senders = {record["id"]: _sender(record) for record in records}
+            for vote in votes:  # only what the rule counts is kept in memory (another disk's file may hold more)
+                sample = str(vote["sample"])
+                if sample in senders and refusal(vote, senders[sample], self._votes.get(sample, [])) is None:
+                    self._keep_vote(vote)
 
     def records(self) -> list[dict]:
         """Every sample's columns but the image, oldest first, with the shard that holds it."""

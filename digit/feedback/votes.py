@@ -29,7 +29,7 @@ never confirm anything again.
 Bounds, so that a flood of votes (a new address each) can neither grow memory nor the votes file
 without end: at most VOTES_PER_SAMPLE votes are kept on one correction, VOTES_PER_HOUR on all of
 them in an hour, and NETWORK_VOTES_PER_HOUR from one network; the ones beyond are refused before
-anything is written, and a votes file holding more (another disk's) is read only up to them.
+anything is written. Of a votes file written elsewhere, only the votes the rule counts are kept.
 """
 
 from __future__ import annotations
