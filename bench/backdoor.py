@@ -73,7 +73,7 @@ def backdoor(folder: Path, style: str = "footed", planted: int = 100, fresh_coun
         after = read_as(api, fresh, kind.target)  # the running app serves the promoted jury, if any
         api.close()
     return {"style": style, "digit": kind.digit, "attacker_label": kind.target, "planted": planted,
-            "accepted": accepted, "one_network_votes_counted": votes["counted"],
+            "accepted": accepted, "one_network_votes_accepted": votes["counted"],
             "one_network_votes_refused": votes["refused"], "confirmed": report.get("feedback_confirmed"),
             "held_back_unconfirmed": report.get("feedback_unconfirmed"), "promoted": report["promoted"],
             "reason": report["reason"], "retrain_seconds": round(seconds, 1), "fresh": fresh_count,

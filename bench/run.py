@@ -304,7 +304,7 @@ def table(report: dict) -> str:
         *[(f"one visitor's 100 {style} {kind.digit}s flagged as {kind.target} (+6 honest), then confirmed from "
            "one other network (a new address a vote), full retraining",
            "fresh ones read as {attacker_label}: {fresh_read_as_attacker_before:.1%} -> {fresh_read_as_attacker_after:.1%} "
-           "of {fresh}; votes counted {one_network_votes_counted}, refused {one_network_votes_refused}; confirmed "
+           "of {fresh}; votes taken {one_network_votes_accepted}, refused {one_network_votes_refused}; confirmed "
            "{confirmed}, held back {held_back_unconfirmed}; promoted: {promoted}".format(**report[f"backdoor_{style}"]),
            "<= 5 %") for style, kind in STYLES.items()],
     ]
