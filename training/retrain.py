@@ -69,9 +69,10 @@ MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach 
 UNKNOWN_VISITOR = "unknown"  # samples that do not say who sent them (older datasets): one visitor together
 VISITOR_CLASS_CAP = 10.0  # effective samples one visitor gives one digit at most...
 VISITOR_CAP = 50.0  # ...and in all: a person correcting the jury sends a few of each digit
-# A flag confirmed by others has two people behind it (the flagger, and more who agree than
-# disagree): it weighs twice its capped share, as if a second person had sent it, and no more, so
-# a visitor with an accomplice at most doubles what the caps let them weigh (the gate still judges).
+# A confirmed correction has others behind it (two other networks, or a visitor logged in, and
+# more agreeing than not: digit/feedback/votes.py): it weighs twice its capped share, as if a
+# second person had sent it, and no more, so a visitor with accomplices at most doubles what the
+# caps let them weigh (the gate still judges).
 CONFIRMED_WEIGHT = 2.0
 MAX_HELD_VISITOR_SHARE = 0.5  # a visitor with more of the feedback than this is learned from (capped), never held out
 # A digit of MNIST validation or of the canvas validation part may be read right this many
