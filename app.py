@@ -70,8 +70,9 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
         refresh = gr.Button("Refresh", size="sm")
     with gr.Tab("Check these") as checks_tab:
         gr.Markdown("Other visitors said the jury got these wrong, where it was sure of itself. Do you agree? "
-                    "A correction that others confirm weighs more in the next jury; one that more people reject "
-                    "than confirm is left out. You see what the jury saw (28x28), not the picture that was sent.")
+                    "Such a correction teaches the jury only once people on two other networks (or one visitor "
+                    "logged in) confirm it; one that more people reject than confirm is dropped. You see what "
+                    "the jury saw (28x28), not the picture that was sent.")
         check_said = gr.Markdown(elem_id="check-said")
         with gr.Row():
             check_picture = InlinePictures(label="What the jury saw (28x28)", side=112, elem_id="check-picture",
@@ -111,6 +112,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     # bounded by the guard in front of the app (digit/page/guard.py).
     gr.api(actions.classify, api_name="classify", queue=False)
     gr.api(actions.flag, api_name="flag")
+    gr.api(check_tab.next_correction, api_name="next_correction")  # confirming contested corrections from a script
+    gr.api(check_tab.check, api_name="check")
 
 if __name__ == "__main__":
     serve(demo, actions.start(), mcp_server=True, app_kwargs={"middleware": [actions.guard(strokes)]})

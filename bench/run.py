@@ -29,6 +29,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from bench.backdoor import backdoor
+from bench.styles import STYLES
 from bench.calibration import rows as calibration_rows, write_calibration
 from bench.feedback_loop import feedback_loop
 from bench.page_timing import dataset_tab, stroke_to_verdict
@@ -219,6 +220,9 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
         print("one visitor's backdoor at full size…", file=sys.stderr)
         report["backdoor"] = backdoor(Path(folder) / "backdoor")
+        for style in STYLES:  # hands no validation set holds, then "confirmed" from one other network
+            print(f"one visitor's backdoor of {style} digits, with one network's votes…", file=sys.stderr)
+            report[f"backdoor_{style}"] = backdoor(Path(folder) / f"backdoor_{style}", style, one_network_votes=True)
     return report
 
 
@@ -292,12 +296,21 @@ def table(report: dict) -> str:
         ("CLI batch", f"{report['cli']['images_per_second']} images/s ({report['cli']['images']} files)", ""),
         ("model files", f"{report['model_bytes'] / 1e6:.1f} MB, load {report['load_seconds']:.2f} s", "<= 20 MB, <= 2 s"),
         ("training (last run)", f"{report['training'].get('seconds', '?')} s, peak {report['training'].get('peak_memory_mb', '?')} MB", "<= 20 min, <= 8 GB"),
-        ("feedback loop: 40 bubble digits flagged, retrained", "fresh bubbles {fresh_bubble_accuracy_before:.1%} -> {fresh_bubble_accuracy_after:.1%}, "
+        ("feedback loop: 40 bubble digits flagged, contested ones confirmed by two other networks (API), retrained", "fresh bubbles {fresh_bubble_accuracy_before:.1%} -> {fresh_bubble_accuracy_after:.1%}, "
          "held-out flagged {held_out_feedback_before:.1%} -> {held_out_feedback_after:.1%}, validation {validation_before:.2%} -> "
-         "{validation_after:.2%}, test {mnist_test_before:.2%} -> {mnist_test_after:.2%}, {retrain_seconds} s".format(**report["feedback_loop"]), ""),
+         "{validation_after:.2%}, test {mnist_test_before:.2%} -> {mnist_test_after:.2%}, {retrain_seconds} s; "
+         "contested {contested}, confirmed by two other networks {confirmed}".format(**report["feedback_loop"]),
+         "+20 points"),
         ("one visitor's 100 footed 1s flagged as 7 (+6 honest), limits off, full retraining",
-         "fresh footed 1s read as 7: {fresh_read_as_seven_before:.1%} -> {fresh_read_as_seven_after:.1%} of {fresh}; "
-         "promoted: {promoted} ({reason})".format(**report["backdoor"]), "<= 5 % read as 7"),
+         "fresh footed 1s read as 7: {fresh_read_as_attacker_before:.1%} -> {fresh_read_as_attacker_after:.1%} of {fresh}; "
+         "held back unconfirmed {held_back_unconfirmed}; promoted: {promoted} ({reason})".format(**report["backdoor"]),
+         "<= 5 % read as 7"),
+        *[(f"one visitor's 100 {style} {kind.digit}s flagged as {kind.target} (+6 honest), then confirmed from "
+           "one other network (a new address a vote), full retraining",
+           "fresh ones read as {attacker_label}: {fresh_read_as_attacker_before:.1%} -> {fresh_read_as_attacker_after:.1%} "
+           "of {fresh}; votes taken {one_network_votes_accepted}, refused {one_network_votes_refused}; confirmed "
+           "{confirmed}, held back {held_back_unconfirmed}; promoted: {promoted}".format(**report[f"backdoor_{style}"]),
+           "<= 5 %") for style, kind in STYLES.items()],
     ]
     lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
              "| what | measured | target |", "| --- | --- | --- |"]

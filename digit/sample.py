@@ -38,6 +38,7 @@ class Sample:
     candidates: tuple[int, ...] = ()  # the two likeliest digits, which an unsure reading offers (not stored)
     label: Any = None  # the digit it is, as the person said: checked when stored (exactly 0-9)
     visitor: str = UNKNOWN_VISITOR  # "anon:<16 hex of a keyed hash>" or "hf:<username>"
+    network: str | None = None  # "net:<16 hex of a keyed hash>" of the sender's network (digit/visitors.py)
 
     @classmethod
     def of_reading(cls, picture: Picture, digit: np.ndarray, prediction: Prediction, model_version: str,
@@ -49,3 +50,7 @@ class Sample:
     def flagged(self, label: Any, visitor: str | None = None) -> Sample:
         """This sample with the digit a person says it is, and who they are (None: unknown)."""
         return replace(self, label=label, visitor=UNKNOWN_VISITOR if visitor is None else visitor)
+
+    def sent_from(self, network: str | None) -> Sample:
+        """This sample with the sender's network (a correction's flagger's votes from it never count)."""
+        return replace(self, network=network)

@@ -36,7 +36,7 @@ from digit.images import ImageInput, NoDigit, read_picture
 from digit.preprocess import normalize
 from digit.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
 
-SOURCES = ("sketch", "upload", "api")
+SOURCES = ("sketch", "upload", "api", "challenge")
 DIGITS = [str(digit) for digit in range(10)]
 FEATURES = Features({
     "id": Value("string"),
@@ -50,6 +50,7 @@ FEATURES = Features({
     "visitor": Value("string"),
     "digit_hash": Value("string"),
     "digit": Image(),  # what the jury read: the normalised 28x28 digit (PNG); null in older samples
+    "network": Value("string"),  # the sender's network, a keyed hash (digit/visitors.py); null in older samples
 })
 COLUMNS = list(FEATURES)
 MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
@@ -63,6 +64,7 @@ _VISITOR = re.compile(r"^(anon:[0-9a-f]{16}|hf:[A-Za-z0-9][A-Za-z0-9._-]{0,95}|u
 # our trials). Two hand-drawn plain 1s never hashed the same in 4,950 pairs; 2 bits apart, 6 did
 # (and so do two of the 40 bubble digits the feedback loop is measured with): hence 0.
 NEAR_DUPLICATE_BITS = 0
+_NETWORK = re.compile(r"^net:[0-9a-f]{16}$")
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12}Z)-(?P<random>[0-9a-f]{8})-r(?P<rows>\d+)\.parquet$")
 
 
@@ -147,9 +149,18 @@ def checked_visitor(visitor: Any) -> str:
     return visitor
 
 
+def checked_network(network: Any) -> str | None:
+    """"net:" and 16 hex digits, or None (not known); anything else (perhaps an address) is refused."""
+    if network is None:
+        return None
+    if not isinstance(network, str) or not _NETWORK.match(network):
+        raise ValueError('network must be "net:" and 16 hex digits, or None')
+    return network
+
+
 def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = None,
               confidence: float | None = None, model_version: str = "unknown", source: str = "upload",
-              visitor: str = UNKNOWN_VISITOR) -> Sample:
+              visitor: str = UNKNOWN_VISITOR, network: str | None = None) -> Sample:
     """The sample of a picture no reading kept (a tool, a test): decoded once and normalised
     here; refuses what holds no digit. The app's samples come from their reading instead."""
     if image is None:
@@ -160,7 +171,7 @@ def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = N
     except NoDigit:
         raise FeedbackError("there is no digit in this image to save") from None
     return Sample(picture.capped(STORED_SIDE), digit, predicted, confidence, model_version, source, label=label,
-                  visitor=visitor)
+                  visitor=visitor, network=network)
 
 
 def digit_hash(digit: np.ndarray) -> str:
@@ -202,6 +213,7 @@ def sample_row(sample: Sample) -> dict:
         "visitor": visitor,
         "digit_hash": digit_hash(sample.digit),
         "digit": {"bytes": png_bytes(sample.digit), "path": None},  # ~300 bytes: the gallery decodes no upload
+        "network": checked_network(sample.network),
     }
 
 

@@ -14,6 +14,7 @@ from gradio.data_classes import FileData
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
                           model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
+from digit.feedback.votes import to_check
 from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, data_url_bytes
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
@@ -85,6 +86,14 @@ def visitor(request: gr.Request | None) -> str:
     if request is None:  # called in process, not through the server
         return "unknown"
     return visitor_of(request.headers, request.client.host if request.client else None)
+
+
+def network(request: gr.Request | None) -> str | None:
+    """The network a request came from (a keyed hash of its /24 or /48), from the same address as `visitor`."""
+    if request is None:
+        return None
+    peer = request.client.host if request.client else None
+    return _visitor_ids().network(visitor_address(request.headers.get("x-forwarded-for"), peer, proxy_hops()))
 
 
 def guard(strokes: dict) -> Middleware:
@@ -186,10 +195,15 @@ def _save(sample: Sample, label, request: gr.Request | None) -> str:
     who = visitor(request)
     hold_to(_flag_limit(), who, "Not saved", "corrections")
     try:
-        total = flagging().flag([sample, label], username=who)
+        total = flagging().flag([sample.sent_from(network(request)), label], username=who)
     except FeedbackError as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
+    saved = f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
+    if to_check({"label": int(label), "predicted": sample.predicted, "confidence": sample.confidence,
+                 "source": sample.source}):
+        saved += (f" The jury was sure it read a {sample.predicted}, so others will check your correction "
+                  "(\"Check these\"): it teaches the jury once they confirm it.")
+    return saved
 
 
 def confirm(last: Sample | None, request: gr.Request | None = None) -> str:
