@@ -27,13 +27,16 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
-from digit.classifier import Classifier
 from digit.config import PROJECT_DIR
 from digit.images import BadImage, ImageInput, read_picture
 from digit.prediction import Prediction
 from digit.preprocess import normalize
 from digit.sample import Sample
+
+if TYPE_CHECKING:  # the server imports this module first thing (start_early), before scikit-learn
+    from digit.classifier import Classifier
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
@@ -74,9 +77,13 @@ class _Worker:
             self.ready = True
 
     def hand(self, jury: tuple[int, bytes]) -> None:
-        """Send the jury to serve unless this worker holds it already."""
+        """Send the jury to serve unless this worker holds it already, and wait until it is loaded
+        (apart from any reading's time limit: loading takes longer than a reading)."""
         if self.holds != jury[0]:
             self.connection.send(("jury", jury[1]))
+            if not self.connection.poll(START_SECONDS):
+                raise ReadingFailed(f"the reader did not load the jury within {START_SECONDS:g} s")
+            self.connection.recv()
             self.holds = jury[0]
 
     def read(self, jury: tuple[int, bytes], request: tuple, seconds: float) -> tuple[Sample | None, Prediction]:
@@ -116,6 +123,16 @@ class _Worker:
         self.stop()
 
 
+_EARLY: list[_Worker] = []  # started by start_early, adopted by the pool that starts next
+
+
+def start_early() -> None:
+    """Start one reading worker now, first thing at launch: its imports (scikit-learn, OpenCV: seconds)
+    run on the other core while the server imports Gradio and builds the page, and it is ready for
+    the first reading once the pool hands it the jury."""
+    _EARLY.append(_Worker(CPU_SECONDS))
+
+
 class ReadingPool:
     """At most `size` worker processes, started as readings first overlap; each reads one picture
     at a time. A caller waits for an idle worker: the callers are already bounded (Gradio's queue
@@ -136,10 +153,14 @@ class ReadingPool:
         self._closed = False
 
     def start(self, classifier: Classifier) -> None:
-        """Start every worker and hand it the jury now, in the background while the server
-        starts: neither the first visitor nor the first crowd waits for a worker to start."""
+        """Hand the jury to the worker started early (start_early), or start one, in the background
+        while the server starts: the first visitor does not wait for a worker to start. The others
+        start once the first reading is answered (on a small machine, starting them at once would
+        only slow the server's own start, which the first visitor waits for)."""
         self._pickled(classifier)
-        for _ in range(self.size):
+        while _EARLY and self._started < self.size:
+            self._grow(even_if_starting=True, worker=_EARLY.pop())
+        if not self._started:
             self._grow(even_if_starting=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
@@ -157,6 +178,8 @@ class ReadingPool:
             raise
         finally:
             self._give_back(worker, failed)
+            if self._started < self.size:
+                self._grow()  # the pool fills up after the first reading
 
     def close(self) -> None:
         with self._lock:
@@ -191,9 +214,10 @@ class ReadingPool:
             if worker.process.poll() is None:
                 return worker  # else it died while idle: its thread is replacing it
 
-    def _grow(self, even_if_starting: bool = False) -> None:
+    def _grow(self, even_if_starting: bool = False, worker: _Worker | None = None) -> None:
         """Start one more worker in the background, if fewer than size run; it joins the idle
-        ones once it has loaded the jury, and its thread waits for it to end to replace it."""
+        ones once it has loaded the jury, and its thread waits for it to end to replace it.
+        worker: one already started (start_early) to take in instead of a new one."""
         with self._lock:
             if self._closed or self._started >= self.size or (self._starting and not even_if_starting):
                 return
@@ -201,9 +225,9 @@ class ReadingPool:
             self._starting += 1
             jury = self._jury
 
-        def warm() -> None:
+        def warm(worker: _Worker | None) -> None:
             try:
-                worker = _Worker(self.cpu_seconds)
+                worker = worker or _Worker(self.cpu_seconds)
             except OSError as error:
                 log.error("a reading worker could not start: %s", error)
                 with self._lock:
@@ -222,7 +246,7 @@ class ReadingPool:
             self._idle.put(worker)
             self._forget(worker, worker.process.wait())
 
-        threading.Thread(target=warm, daemon=True, name="reader-start").start()
+        threading.Thread(target=warm, args=(worker,), daemon=True, name="reader-start").start()
 
     def _give_back(self, worker: _Worker, failed: bool = False) -> None:
         if failed:
@@ -267,8 +291,11 @@ def _serve(connection: Connection, cpu_seconds: float) -> None:
         except EOFError:  # the server is gone
             return
         if kind == "jury":
+            from digit.classifier import Classifier
+
             jury, version = pickle.loads(payload)
             classifier = Classifier(jury, version)
+            connection.send(("held", None))
             continue
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)  # past it, SIGPROF ends this process
         try:
