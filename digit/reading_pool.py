@@ -310,4 +310,7 @@ def _serve(connection: Connection, cpu_seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])), float(sys.argv[2]))
+    try:
+        _serve(Connection(int(sys.argv[1])), float(sys.argv[2]))
+    except (BrokenPipeError, ConnectionResetError):  # the server went away as this worker answered it
+        pass
