@@ -163,7 +163,7 @@ def test_with_no_proxy_in_front_x_forwarded_for_is_ignored_and_one_peer_is_one_v
     from gradio_client import Client, handle_file
 
     said = []
-    for digit in range(5):  # five sessions, each with its own made-up address: one visitor, 3 flags a minute
+    for digit in range(8):  # eight sessions, each with its own made-up address: one visitor, 3 flags a minute
         picture = tmp_path / f"{digit}.png"
         Image.fromarray(draw_strokes(digit)).save(picture)
         client = Client(guarded_app["url"], verbose=False, headers={"X-Forwarded-For": f"198.51.100.{digit + 1}"})
@@ -171,5 +171,5 @@ def test_with_no_proxy_in_front_x_forwarded_for_is_ignored_and_one_peer_is_one_v
             said.append(client.predict(handle_file(str(picture)), digit, api_name="/flag"))
         except Exception as error:  # noqa: BLE001 - the refusal is what is checked
             said.append(str(error))
-    assert [text.startswith("Saved as a") for text in said] == [True] * 3 + [False] * 2, said
+    assert [text.startswith("Saved as a") for text in said] == [True] * 3 + [False] * 5, said
     assert "at most 3 corrections a minute from one visitor" in said[3]
