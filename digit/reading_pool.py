@@ -134,8 +134,8 @@ def start_early() -> None:
 
 
 class ReadingPool:
-    """At most `size` worker processes, started as readings first overlap; each reads one picture
-    at a time. A caller waits for an idle worker: the callers are already bounded (Gradio's queue
+    """At most `size` worker processes (one started with the server, the others after the first
+    reading or as readings overlap); each reads one picture at a time. A caller waits for an idle worker: the callers are already bounded (Gradio's queue
     and the guard's turns). A worker that dies (crashed, killed after a hung reading, or by anyone)
     is replaced at once, in the background, by the thread that started it: the pool stays full."""
 
@@ -256,13 +256,13 @@ class ReadingPool:
 
     def _forget(self, worker: _Worker, code: int) -> None:
         """A worker ended: forget it, and start another unless the pool is closing (or the worker
-        never started: the next reading tries again, rather than a loop of failing starts)."""
+        never loaded a jury: the next reading tries again, rather than a loop of failing starts)."""
         with self._lock:
             if worker not in self._workers:
                 return
             self._workers.remove(worker)
             self._started -= 1
-            replace = not self._closed and worker.ready
+            replace = not self._closed and worker.holds is not None
         worker.connection.close()
         if replace:
             log.error("a reading worker ended (exit code %s); starting another", code)
