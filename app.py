@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # served: a reading worker starts now, its imports beside Gradio's (digit/reading_pool.py)
+    from digit.reading_pool import start_early
+
+    start_early()
+
 import gradio as gr
 
 from digit.config import feedback_dir, upload_cache_seconds

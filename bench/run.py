@@ -32,6 +32,7 @@ from bench.backdoor import backdoor
 from bench.styles import STYLES
 from bench.calibration import rows as calibration_rows, write_calibration
 from bench.feedback_loop import feedback_loop
+from bench.hostile import rows as hostile_rows, table_rows as hostile_table_rows
 from bench.page_timing import dataset_tab, stroke_to_verdict
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
@@ -212,6 +213,8 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     report["training"] = card.get("training", {})
     with tempfile.TemporaryDirectory() as folder:
         report |= crowd(Path(folder), mnist, load_seconds)
+        print("hostile clients beside a normal visitor, a killed reader, a cold start…", file=sys.stderr)
+        report["hostile"] = hostile_rows(Path(folder) / "hostile", load_seconds)
         print("the page in Chromium…", file=sys.stderr)
         with running_app(Path(folder) / "page") as app:
             report["stroke_to_verdict"] = stroke_to_verdict(app["url"])
@@ -285,6 +288,7 @@ def table(report: dict) -> str:
         ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),
         ("light on dark", f"{kinds['light_on_dark']:.2%} ({(kinds['light_on_dark'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", ""),
         *crowd_rows(report),
+        *hostile_table_rows(report["hostile"]),
         ("live reading in headless Chromium, home connection emulated: mouse-up to verdict ({count} strokes)"
          .format(**report["stroke_to_verdict"]),
          "p50 {p50} ms, p95 {p95} ms, {lost} lost, {misread} misread; requests a stroke: max {r[max]}, mean {r[mean]}"
@@ -363,7 +367,15 @@ def main() -> None:
     parser.add_argument("--sweep-concurrency", metavar="LEVELS", help="only compare queue concurrency, e.g. 1,2,4,8")
     parser.add_argument("--crowd", action="store_true",
                         help="only the speed rows: one reading in process, the API latency and the load (about 7 minutes)")
+    parser.add_argument("--hostile", action="store_true",
+                        help="only the hostile rows: slow bodies, scan bombs, a killed reader, the cold start")
     arguments = parser.parse_args()
+    if arguments.hostile:
+        with tempfile.TemporaryDirectory() as folder:
+            report = hostile_rows(Path(folder), arguments.load_seconds)
+        print("\n".join(f"| {a} | {b} | {c} |" for a, b, c in hostile_table_rows(report)))
+        print(json.dumps(report))
+        return
     if arguments.crowd:
         with tempfile.TemporaryDirectory() as folder:
             report = {"latency_ms_800px_sketch_one_core": in_process_latency(load_model().classifier),

@@ -93,6 +93,12 @@ def reading_wait_seconds() -> float:
     return float(_text("READING_WAIT_SECONDS") or 2)
 
 
+def reading_body_seconds() -> float:
+    """How long a reading's body off the queue may take to arrive, past which it must keep up
+    64 KB/s (READING_BODY_SECONDS, default 10): a slower one is refused (408) before it takes a turn."""
+    return float(_text("READING_BODY_SECONDS") or 10)
+
+
 def visitor_key() -> str | None:
     """The key of the visitors' hashes (VISITOR_KEY, a secret); unset: a key kept in FEEDBACK_DIR."""
     return _text("VISITOR_KEY")

@@ -12,7 +12,8 @@ from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
-                          model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
+                          model_poll_minutes, model_repo, proxy_hops, reading_body_seconds, reading_wait_seconds,
+                          visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.votes import to_check
 from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, data_url_bytes
@@ -101,6 +102,7 @@ def guard(strokes: dict) -> Middleware:
     strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
     return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
                       at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES,
+                      body_seconds=reading_body_seconds(),
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
 
 
