@@ -31,6 +31,7 @@ from bench.backdoor import backdoor
 from bench.calibration import rows as calibration_rows, write_calibration
 from bench.feedback_loop import feedback_loop
 from bench.page_timing import dataset_tab, stroke_to_verdict
+from bench.scheduled_job import row as scheduled_job_row, scheduled_job
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
 from digit.model_store import load_model
@@ -215,6 +216,9 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
         print("one visitor's backdoor at full size…", file=sys.stderr)
         report["backdoor"] = backdoor(Path(folder) / "backdoor")
+        print("the scheduled retraining Job's run at full size…", file=sys.stderr)
+        (Path(folder) / "scheduled").mkdir()
+        report["scheduled_job"] = scheduled_job(Path(folder) / "scheduled")
     return report
 
 
@@ -294,6 +298,7 @@ def table(report: dict) -> str:
         ("one visitor's 100 footed 1s flagged as 7 (+6 honest), limits off, full retraining",
          "fresh footed 1s read as 7: {fresh_read_as_seven_before:.1%} -> {fresh_read_as_seven_after:.1%} of {fresh}; "
          "promoted: {promoted} ({reason})".format(**report["backdoor"]), "<= 5 % read as 7"),
+        scheduled_job_row(report["scheduled_job"]),
     ]
     lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
              "| what | measured | target |", "| --- | --- | --- |"]
