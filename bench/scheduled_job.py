@@ -3,7 +3,7 @@
 A local Hub holds what a deployed Space has: the Space (deployed from this checkout), a model
 repo serving the shipped jury and a feedback dataset repo of `--samples` drawings. The Job's own
 steps then run here as the Job runs them, in a fresh folder with no cache, as in a fresh container
-(digit/hub_jobs.py STEPS: the Space's code downloaded, the retraining on all of MNIST, the promotion): measured are the wall time and the peak memory
+(digit/hub_jobs.py STEPS: the Space's code downloaded, the due check, the retraining on all of MNIST and its gate, the promotion): measured are the wall time and the peak memory
 of that run, beside the Job's timeout and the Jobs default of 30 minutes. Not measured: the Job's
 pip install of the Space's requirements (the network's speed; add it), and the queueing before a Job starts.
 
@@ -38,7 +38,7 @@ RUN_STEPS = ("code", "retrain")  # the Job's steps after its pip installs
 # process per run, so that the figure is this run's.
 MEASURED = """
 import resource, subprocess, sys
-done = subprocess.run(["sh", "-c", sys.argv[1]])
+done = subprocess.run(["sh", "-c", sys.argv[1], "job", *sys.argv[2:]])
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(done.returncode)
 """
@@ -60,21 +60,21 @@ def scheduled_job(folder: Path, samples: int = 40, mnist_limit: int | None = Non
                           allow_patterns=["data/*"])
         job = hub_jobs.RetrainJob(SPACE, FEEDBACK, MODEL)
         command = " && ".join(hub_jobs.STEPS[name] for name in RUN_STEPS)
-        if mnist_limit:
-            command += f" --mnist-limit {mnist_limit}"
+        extra = ["--mnist-limit", str(mnist_limit)] if mnist_limit else []  # "$@" of the retrain step
         work = folder / "job"
         work.mkdir()
         env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # the downloaded code runs
         env |= {**job.env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
                 "MODEL_CACHE": str(folder / "model-cache")}
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", MEASURED, command], cwd=work, env=env, capture_output=True,
-                              text=True)
+        done = subprocess.run([sys.executable, "-c", MEASURED, command, *extra], cwd=work, env=env,
+                              capture_output=True, text=True)
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise RuntimeError(f"the Job's command failed: {done.stderr[-3000:]}")
         *_, report_line, peak_line = done.stdout.strip().splitlines()
         report = json.loads(report_line)
+        due_line = next((line for line in done.stdout.splitlines() if line.startswith("retraining")), None)
     finally:
         hub.stop()
         for key, value in saved.items():
@@ -86,13 +86,13 @@ def scheduled_job(folder: Path, samples: int = 40, mnist_limit: int | None = Non
             "peak_memory_mb": round(int(peak_line) / 1024), "timeout_seconds": hub_jobs.TIMEOUT_SECONDS,
             "jobs_default_timeout_seconds": JOBS_DEFAULT_TIMEOUT,
             "share_of_default_timeout": round(seconds / JOBS_DEFAULT_TIMEOUT, 2),
-            "promoted": report["promoted"], "reason": report["reason"]}
+            "due": due_line, "promoted": report["promoted"], "reason": report["reason"]}
 
 
 def row(result: dict) -> tuple[str, str, str]:
     """The `make bench` table's row."""
-    return (f"scheduled retraining Job's run ({result['feedback_samples']} feedback samples; code fetched, retrained, "
-            "promoted; pip install not included)",
+    return (f"scheduled retraining Job's run ({result['feedback_samples']} feedback samples: code fetched, due check, "
+            "retraining and its gate; pip install not included)",
             "{seconds} s ({share_of_default_timeout:.0%} of 30 min), peak {peak_memory_mb} MB; job timeout "
             "{minutes} min; promoted: {promoted}".format(**result, minutes=result["timeout_seconds"] // 60),
             "fits 30 min with margin")

