@@ -3,8 +3,9 @@
 A local Hub holds what a deployed Space has: the Space (deployed from this checkout), a model
 repo serving the shipped jury and a feedback dataset repo of `--samples` drawings. The Job's own
 steps then run here as the Job runs them, in a fresh folder with no cache, as in a fresh container
-(digit/hub_jobs.py STEPS: the Space's code downloaded, the due check, the retraining on all of MNIST and its gate, the promotion): measured are the wall time and the peak memory
-of that run, beside the Job's timeout and the Jobs default of 30 minutes. Not measured: the Job's
+(digit/hub_jobs.py STEPS: the Space's code downloaded, the due check, the retraining on all of
+MNIST and its gate, the promotion): measured are the wall time and the peak memory of that run,
+beside the Job's timeout and the Jobs default of 30 minutes. Not measured: the Job's
 pip install of the Space's requirements (the network's speed; add it), and the queueing before a Job starts.
 
 `--mnist-limit N` runs it small, to check that it works (its figures say nothing then).
