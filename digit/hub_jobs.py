@@ -3,8 +3,14 @@ feedback dataset repo and promotes to the model repo the Space follows (`python 
 
 The Job runs on a stock Python image and takes its code from the Space (`digit deploy` uploads the
 library, the training code and the model check's reference digits there), so it retrains with the
-code the Space serves; it installs the Space's requirements, then retrains. The retraining decides
-itself whether to promote (its gate), so a run with nothing new to learn changes nothing.
+code the Space serves; it installs the Space's requirements, then retrains only if enough arrived
+since the dataset commit the served jury learned from (`python -m digit.hub_jobs due`: DUE_SAMPLES
+new samples or DUE_VOTES new votes), so a run with nothing new costs minutes and changes nothing;
+the retraining's own gate then decides whether to promote.
+
+No webhook starts it when the dataset changes: the app pushes every few minutes while people flag,
+and Jobs a webhook starts may overlap (a scheduled Job has concurrency=False), so two retrainings
+would race to promote; `--schedule @hourly` with the due check answers within the hour instead.
 
 One RetrainJob builds the command; the scheduled Job runs it, and a test runs its steps against
 the local Hub. Our jobs carry the label ROLE_LABEL and a name made from the Space: listing and
