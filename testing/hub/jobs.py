@@ -1,11 +1,10 @@
-"""The local Hub's Jobs routes: who the token is (/api/whoami-v2, which the Jobs client asks for its
-namespace), Jobs (/api/jobs/<namespace>), scheduled Jobs (/api/scheduled-jobs/<namespace>) and
-webhooks that start a Job (/api/settings/webhooks), as huggingface_hub 2.4.0's HfApi calls them.
+"""The local Hub's scheduled Jobs: who the token is (/api/whoami-v2, which the Jobs client asks for
+its namespace) and scheduled Jobs (/api/scheduled-jobs/<namespace>: create, list, delete),
+as huggingface_hub 2.4.0's HfApi calls them.
 
-Nothing runs here: a Job stays SCHEDULING until cancelled, a scheduled Job never fires. What a test
-checks is what the client sent (HubState.jobs, .scheduled_jobs, .webhooks) and that listing and
-removing answer in the Hub's shapes (JobInfo, ScheduledJobInfo, WebhookInfo); a test runs the
-command itself.
+Nothing runs here: a scheduled Job never fires. What a test checks is what the client sent
+(HubState.scheduled_jobs) and that listing and removing answer in the Hub's shape
+(ScheduledJobInfo); a test runs the command itself.
 """
 
 from __future__ import annotations
@@ -29,36 +28,19 @@ def valid_schedule(schedule: str) -> bool:
 
 
 class JobsRoutes(Routes):
-    """/api/whoami-v2, /api/jobs/..., /api/scheduled-jobs/..., /api/settings/webhooks..."""
+    """/api/whoami-v2, /api/scheduled-jobs/..."""
 
     def route_jobs(self, method: str, s: list[str]):
         """s: the path after /api/."""
         match method, s:
             case "GET", ["whoami-v2"]:
                 return "whoami", self.whoami
-            case "POST", ["jobs", namespace]:
-                return "jobs", lambda request: self.run_job(request, namespace)
-            case "GET", ["jobs", namespace]:
-                return "jobs", lambda request: self.list_jobs(request, namespace)
-            case "GET", ["jobs", namespace, job_id]:
-                return "jobs", lambda request: Response.of_json(self._job(request, namespace, job_id))
-            case "POST", ["jobs", namespace, job_id, "cancel"]:
-                return "jobs", lambda request: self.cancel_job(request, namespace, job_id)
             case "POST", ["scheduled-jobs", namespace]:
                 return "scheduled-jobs", lambda request: self.create_scheduled(request, namespace)
             case "GET", ["scheduled-jobs", namespace]:
                 return "scheduled-jobs", lambda request: self.list_scheduled(request, namespace)
-            case "GET", ["scheduled-jobs", namespace, job_id]:
-                return "scheduled-jobs", lambda request: Response.of_json(self._scheduled(request, namespace, job_id))
             case "DELETE", ["scheduled-jobs", namespace, job_id]:
                 return "scheduled-jobs", lambda request: self.delete_scheduled(request, namespace, job_id)
-            case "POST", ["settings", "webhooks"]:
-                return "webhooks", self.create_webhook
-            case "GET", ["settings", "webhooks"]:
-                return "webhooks", lambda request: Response.of_json(
-                    [hook for hook in self.state.webhooks.values() if self._signed_in(request)])
-            case "DELETE", ["settings", "webhooks", webhook_id]:
-                return "webhooks", lambda request: self.delete_webhook(request, webhook_id)
         return None
 
     # who ----------------------------------------------------------------------------------------
@@ -81,47 +63,17 @@ class JobsRoutes(Routes):
                                  "auth": {"type": "access_token", "accessToken": {"displayName": "tests",
                                                                                   "role": "write"}}})
 
-    # jobs -----------------------------------------------------------------------------------------
-    def _spec(self, spec: dict) -> dict:
-        """The job spec as kept here: secrets are write-only (their names come back, never their values)."""
-        if not spec.get("command") or not (spec.get("dockerImage") or spec.get("spaceId")):
-            raise HubError(400, "A Job needs a command and a dockerImage or a spaceId")
-        return spec | {"secrets": dict.fromkeys(spec.get("secrets") or {})}
-
-    def run_job(self, request: Request, namespace: str) -> Response:
-        owner = self._owner(request, namespace)
-        job = {"id": uuid.uuid4().hex[:24], "createdAt": now(), **self._spec(request.json()),
-               "status": {"stage": "SCHEDULING", "message": None}, "owner": owner,
-               "initiator": {"type": "user", "id": owner["id"], "name": owner["name"]}}
-        self.state.jobs[job["id"]] = job
-        return Response.of_json(job)
-
-    def _job(self, request: Request, namespace: str, job_id: str) -> dict:
-        self._owner(request, namespace)
-        job = self.state.jobs.get(job_id)
-        if job is None or job["owner"]["name"] != namespace:
-            raise HubError(404, f"Job {job_id} not found")
-        return job
-
-    def list_jobs(self, request: Request, namespace: str) -> Response:
-        self._owner(request, namespace)
-        stages, labels = request.query.get("stage", []), request.query.get("label", [])
-        jobs = [job for job in self.state.jobs.values() if job["owner"]["name"] == namespace
-                and (not stages or job["status"]["stage"] in stages) and labelled(job, labels)]
-        return Response.of_json(jobs)
-
-    def cancel_job(self, request: Request, namespace: str, job_id: str) -> Response:
-        job = self._job(request, namespace, job_id)
-        job["status"] = {"stage": "CANCELED", "message": None}
-        return Response.of_json({})
-
     # scheduled jobs -------------------------------------------------------------------------------
     def create_scheduled(self, request: Request, namespace: str) -> Response:
         owner = self._owner(request, namespace)
         body = request.json()
         if not valid_schedule(str(body.get("schedule", ""))):
             raise HubError(400, f"Invalid schedule: {body.get('schedule')!r}")
-        scheduled = {"id": uuid.uuid4().hex[:24], "createdAt": now(), "jobSpec": self._spec(body.get("jobSpec") or {}),
+        spec = body.get("jobSpec") or {}
+        if not spec.get("command") or not (spec.get("dockerImage") or spec.get("spaceId")):
+            raise HubError(400, "A Job needs a command and a dockerImage or a spaceId")
+        spec |= {"secrets": dict.fromkeys(spec.get("secrets") or {})}  # write-only: names come back, never values
+        scheduled = {"id": uuid.uuid4().hex[:24], "createdAt": now(), "jobSpec": spec,
                      "schedule": body["schedule"], "suspend": bool(body.get("suspend", False)),
                      "concurrency": bool(body.get("concurrency", False)), "owner": owner,
                      "status": {"lastJob": None, "nextJobRunAt": None}}  # nothing fires here
@@ -144,30 +96,6 @@ class JobsRoutes(Routes):
     def delete_scheduled(self, request: Request, namespace: str, job_id: str) -> Response:
         self._scheduled(request, namespace, job_id)
         del self.state.scheduled_jobs[job_id]
-        return Response.of_json({})
-
-    # webhooks -------------------------------------------------------------------------------------
-    def create_webhook(self, request: Request) -> Response:
-        self._signed_in(request)
-        body = request.json()
-        source = self.state.jobs.get(body.get("jobSourceId") or "")
-        if bool(body.get("url")) == bool(source):
-            raise HubError(400, "A webhook needs a url or the id of an existing Job (jobSourceId)")
-        job = None
-        if source is not None:  # the Job to start: the source's spec, with the webhook's own secrets
-            job = {key: value for key, value in source.items() if key not in ("id", "createdAt", "status", "owner",
-                                                                              "initiator")}
-            job["secrets"] = sorted(body.get("secrets") or {})
-        hook = {"id": uuid.uuid4().hex[:24], "url": body.get("url"), "job": job, "watched": body.get("watched") or [],
-                "domains": body.get("domains") or ["repo", "discussion"], "secret": body.get("secret"),
-                "disabled": False}
-        self.state.webhooks[hook["id"]] = hook
-        return Response.of_json({"webhook": hook})
-
-    def delete_webhook(self, request: Request, webhook_id: str) -> Response:
-        self._signed_in(request)
-        if self.state.webhooks.pop(webhook_id, None) is None:
-            raise HubError(404, f"Webhook {webhook_id} not found")
         return Response.of_json({})
 
 

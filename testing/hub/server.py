@@ -22,7 +22,7 @@ from testing.hub.storage import StorageRoutes
 
 # Request kinds, as counted in HubState.requests and named in LocalHub.fail_next.
 KINDS = ("create", "delete", "validate-yaml", "info", "tree", "paths-info", "commits", "refs", "preupload",
-         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "variables", "agent-harnesses", "whoami", "jobs", "scheduled-jobs", "webhooks", "unknown")
+         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "variables", "agent-harnesses", "whoami", "scheduled-jobs", "unknown")
 
 
 class Hub(ApiRoutes, GitRoutes, JobsRoutes, StorageRoutes):
