@@ -102,13 +102,13 @@ class ScheduledRetraining:
     feedback_repo: str
     model_repo: str
     flavor: str
-    timeout_seconds: int | None
+    timeout_seconds: int | None  # as the Hub reports it (huggingface_hub reads `timeout`; it sends `timeoutSeconds`)
     suspended: bool
     next_run: str | None  # ISO 8601, when the Hub says
     last_job: str | None  # the id of the last Job it started
 
     def describe(self) -> str:
-        timeout = f"{self.timeout_seconds // 60} min" if self.timeout_seconds else "the default timeout"
+        timeout = f"timeout {self.timeout_seconds // 60} min" if self.timeout_seconds else "timeout not reported"
         when = f"next run {self.next_run}" if self.next_run else "next run not reported"
         last = f", last Job {self.last_job}" if self.last_job else ""
         paused = " (suspended)" if self.suspended else ""
