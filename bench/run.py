@@ -34,6 +34,7 @@ from bench.calibration import rows as calibration_rows, write_calibration
 from bench.feedback_loop import feedback_loop
 from bench.hostile import rows as hostile_rows, table_rows as hostile_table_rows
 from bench.page_timing import dataset_tab, stroke_to_verdict
+from bench.scheduled_job import row as scheduled_job_row, scheduled_job
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
 from digit.model_store import load_model
@@ -226,6 +227,9 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         for style in STYLES:  # hands no validation set holds, then "confirmed" from one other network
             print(f"one visitor's backdoor of {style} digits, with one network's votes…", file=sys.stderr)
             report[f"backdoor_{style}"] = backdoor(Path(folder) / f"backdoor_{style}", style, one_network_votes=True)
+        print("the scheduled retraining Job's run at full size…", file=sys.stderr)
+        (Path(folder) / "scheduled").mkdir()
+        report["scheduled_job"] = scheduled_job(Path(folder) / "scheduled")
     return report
 
 
@@ -315,6 +319,7 @@ def table(report: dict) -> str:
            "of {fresh}; votes taken {one_network_votes_accepted}, refused {one_network_votes_refused}; confirmed "
            "{confirmed}, held back {held_back_unconfirmed}; promoted: {promoted}".format(**report[f"backdoor_{style}"]),
            "<= 5 %") for style, kind in STYLES.items()],
+        scheduled_job_row(report["scheduled_job"]),
     ]
     lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
              "| what | measured | target |", "| --- | --- | --- |"]
