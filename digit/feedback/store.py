@@ -58,7 +58,7 @@ from digit.images import BadImage
 from digit.preprocess import normalize
 
 log = logging.getLogger(__name__)
-RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit")]  # the pictures stay on disk
+RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit", "strokes")]  # they stay on disk
 DAY_SECONDS = 24 * 3600
 # A flag is put to others when the jury read another digit with at least this confidence: the
 # GUIDE's "confident" (a wrong answer at >= 80 %), where the flagger or the jury is most likely

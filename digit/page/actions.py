@@ -14,10 +14,10 @@ from gradio.data_classes import FileData
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
                           model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, data_url_bytes
+from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
-from digit.pad import PAD
+from digit.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
@@ -145,13 +145,16 @@ class Shown(NamedTuple):
         return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str) -> Shown:
-    """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
+def _show(image, source: str, drawing: PadDrawing | None = None) -> Shown:
+    """Read an input and say why; keep what a confirmation or a correction needs (the last input,
+    with the pad's strokes when drawn)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
         last, prediction = read(image, explain=True, keep=source)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
+    if drawing is not None:
+        last = last.drawn(drawing.strokes)
     unsure = prediction.unsure and not prediction.parts
     first, second = prediction.candidates
     return Shown(verdict(prediction), label_confidences(prediction), jury_view(prediction), jurors_table(prediction),
@@ -159,13 +162,13 @@ def _show(image, source: str) -> Shown:
                  gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(drawing: str | None) -> Shown:
-    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict)."""
+def show_sketch(value: Any) -> Shown:
+    """Each finished stroke: read the pad's drawing (digit/pad.py; an empty pad clears the verdict)."""
     try:
-        picture = data_url_bytes(drawing, PAD.max_sent_bytes) if drawing else None
+        drawing = PadDrawing.from_value(value)
     except BadImage as error:
         return Shown.nothing(problem(str(error)))
-    return _show(picture, "sketch")
+    return _show(drawing and drawing.image, "sketch", drawing)
 
 
 def show_upload(path: str | bytes | None) -> Shown:
