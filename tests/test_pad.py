@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
 from digit.images import BadImage
 from digit.pad import PAD, PadDrawing
-from testing.local_app import png_data_url
+from helpers import BROWSER_ID as BROWSER, ONE_STROKE as SEVEN, pad_value as drawn
 from testing.renderings import draw_strokes
-
-BROWSER = "0123456789abcdef" * 2
-SEVEN = [[[200, 300, 250], [100, 100, 300], [0, 40, 120]]]
 
 
 def pad_value(strokes=SEVEN, browser=BROWSER) -> dict:
-    buffer = io.BytesIO()
-    Image.fromarray(draw_strokes(7, canvas=(256, 256))).save(buffer, format="PNG")
-    return {"image": png_data_url(buffer.getvalue()), "strokes": strokes, "browser": browser}
+    return drawn(draw_strokes(7, canvas=(256, 256)), strokes, browser)
 
 
 def test_the_pads_value_is_read_into_its_picture_strokes_and_browser():

@@ -47,6 +47,7 @@ import numpy as np
 import pyarrow as pa
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
+from digit.feedback.challenges import CHALLENGE, ChallengeCounts, challenge_counts, fooled
 from digit.feedback.legacy import legacy_folders, legacy_rows
 from digit.feedback.merging import compact_due, merge_plan
 from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
@@ -67,7 +68,10 @@ CHECK_CONFIDENCE = 0.8
 
 
 def to_check(record: dict) -> bool:
-    """Whether a sample is a flag that contradicts a confident jury (others are asked about it)."""
+    """Whether a sample is a flag that contradicts a confident jury, or a challenge that fooled the
+    jury (a visitor asked for a 4 may have drawn a 1): others are asked about it."""
+    if record["source"] == CHALLENGE:
+        return fooled(record)
     return (record["predicted"] is not None and record["confidence"] is not None
             and record["predicted"] != record["label"] and record["confidence"] >= CHECK_CONFIDENCE)
 
@@ -320,6 +324,11 @@ class FeedbackStore:
             if not open_:
                 return None
             return min(reversed(open_), key=lambda record: len(self._voted.get(record["id"], {})))
+
+    def challenge_counts(self, model_version: str, visitor: str | None = None) -> ChallengeCounts:
+        """"Fool the jury" for the jury `model_version`: per digit, drawings that fooled it out of
+        drawings named for it, and `visitor`'s own (digit/feedback/challenges.py)."""
+        return challenge_counts(self.records(), model_version, visitor)
 
     def images(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The stored PNG bytes of the samples with these ids."""
