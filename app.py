@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digit.config import feedback_dir, upload_cache_seconds
+from digit.config import feedback_dir, hub_login, upload_cache_seconds
 from digit.page import actions, check_tab, fool_tab
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
@@ -25,6 +25,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
         "read it as you draw, vote with their probabilities, and show why. When they get it wrong, "
         "tell them the right digit: your correction goes into a shared dataset that trains the next jury."
     )
+    if hub_login():  # on a Space with hf_oauth: samples and votes then say "hf:<username>"
+        gr.LoginButton()
     last_input = gr.State(None)
     with gr.Tab("Read a digit"):
         with gr.Row():

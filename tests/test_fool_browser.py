@@ -70,6 +70,7 @@ def shown_counts(page) -> dict[int, tuple[int, int]]:
 
 def test_drawings_are_stored_with_the_digit_asked_for_and_one_that_fools_the_jury_is_put_to_others(browser, app):
     page = open_fool_tab(browser, app["url"], "192.0.2.10")
+    assert page.get_by_role("button", name="Sign in with Hugging Face").count() == 0  # no login off a Space
     target = asked(page)
     verdict = show_the_jury(page, target)
     assert "Not fooled" in verdict, verdict

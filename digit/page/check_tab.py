@@ -16,7 +16,7 @@ import numpy as np
 
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
-from digit.page.actions import feedback, hold_to, visitor
+from digit.page.actions import feedback, flag_limit, hold_to, visitor
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
 
@@ -40,15 +40,16 @@ def _vote_limit() -> RateLimit:
     return RateLimit(flags_per_minute())
 
 
-def next_check(current: dict | None = None, request: gr.Request | None = None) -> CheckShown:
+def next_check(current: dict | None = None, request: gr.Request | None = None,
+               profile: gr.OAuthProfile | None = None) -> CheckShown:
     """The next flag for this visitor to check (none skipped, none of theirs, none they voted on)."""
-    return _next(current, request, "")
+    return _next(current, visitor(request, profile), "")
 
 
-def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckShown:
+def _next(current: dict | None, who: str, said: str) -> CheckShown:
     store = feedback()
     skipped = list((current or {}).get("skipped", []))
-    record = store.next_to_check(visitor(request), skip=set(skipped))
+    record = store.next_to_check(who, skip=set(skipped))
     if record is None:
         hidden = gr.update(visible=False)
         return CheckShown(said, None, NOTHING_LEFT, {"sample": None, "skipped": skipped}, hidden, hidden)
@@ -60,12 +61,13 @@ def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckS
                       gr.update(value=f"No, it is not a {record['label']}", visible=True))
 
 
-def _vote(current: dict | None, agree: bool, request: gr.Request | None) -> CheckShown:
+def _vote(current: dict | None, agree: bool, request: gr.Request | None,
+          profile: gr.OAuthProfile | None) -> CheckShown:
     sample = (current or {}).get("sample")
     if not sample:
         raise gr.Error("Open the tab to see a correction to check first.", print_exception=False)
-    who = visitor(request)
-    hold_to(_vote_limit(), who, "Not counted", "answers")
+    who = visitor(request, profile)
+    hold_to(flag_limit(who, _vote_limit(), "answers"), who, "Not counted", "answers")
     try:
         tally = feedback().vote(sample, who, agree)
     except FeedbackError as error:
@@ -73,22 +75,25 @@ def _vote(current: dict | None, agree: bool, request: gr.Request | None) -> Chec
     standing = {Standing.CONFIRMED: "it counts as confirmed", Standing.REJECTED: "it counts as rejected",
                 Standing.UNCONFIRMED: "it is not settled yet"}[tally.standing]
     said = f"Thank you: {tally.agree} agree, {tally.disagree} disagree so far; {standing}."
-    return _next(current, request, said)
+    return _next(current, who, said)
 
 
-def agree(current: dict | None, request: gr.Request | None = None) -> CheckShown:
-    return _vote(current, True, request)
+def agree(current: dict | None, request: gr.Request | None = None,
+          profile: gr.OAuthProfile | None = None) -> CheckShown:
+    return _vote(current, True, request, profile)
 
 
-def disagree(current: dict | None, request: gr.Request | None = None) -> CheckShown:
-    return _vote(current, False, request)
+def disagree(current: dict | None, request: gr.Request | None = None,
+             profile: gr.OAuthProfile | None = None) -> CheckShown:
+    return _vote(current, False, request, profile)
 
 
-def skip(current: dict | None, request: gr.Request | None = None) -> CheckShown:
+def skip(current: dict | None, request: gr.Request | None = None,
+         profile: gr.OAuthProfile | None = None) -> CheckShown:
     """Cannot tell: show another one (this one again only once the others are done)."""
     sample = (current or {}).get("sample")
     skipped = list((current or {}).get("skipped", [])) + ([sample] if sample else [])
-    shown = next_check({"skipped": skipped}, request)
+    shown = next_check({"skipped": skipped}, request, profile)
     if shown.current["sample"] is None and skipped:  # all skipped: start over
-        return next_check(None, request)
+        return next_check(None, request, profile)
     return shown

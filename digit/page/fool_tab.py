@@ -68,12 +68,13 @@ def _shown(verdict_text: str | dict, who: str) -> FoolShown:
     return FoolShown(verdict_text, prompt(target), rows, mine(counts.mine_fooled, counts.mine_drawn), target)
 
 
-def show(request: gr.Request | None = None) -> FoolShown:
+def show(request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> FoolShown:
     """The tab opened: a digit to draw, the counts."""
-    return _shown(gr.update(), visitor(request))
+    return _shown(gr.update(), visitor(request, profile))
 
 
-def judge(value: Any, target: int | None, request: gr.Request | None = None) -> FoolShown:
+def judge(value: Any, target: int | None, request: gr.Request | None = None,
+          profile: gr.OAuthProfile | None = None) -> FoolShown:
     """The visitor's drawing for the named digit: read it, store it labelled so, say whether it fooled the jury."""
     if target is None:
         raise gr.Error("Open the tab to be given a digit to draw first.", print_exception=False)
@@ -86,6 +87,6 @@ def judge(value: Any, target: int | None, request: gr.Request | None = None) -> 
         raise gr.Error(problem(str(error)).strip("*"), print_exception=False) from None
     if prediction.parts:
         raise gr.Error(f"Draw one digit, a {target}, not {len(prediction.parts)}.", print_exception=False)
-    saved = _save(sample.drawn(drawing.strokes), target, request)
+    saved = _save(sample.drawn(drawing.strokes), target, request, profile)
     said = f"{verdict(target, prediction.digit, prediction.confidence)}\n\n{saved} {CLEAR_FIRST}"
-    return _shown(said, visitor(request))
+    return _shown(said, visitor(request, profile))
