@@ -1,4 +1,4 @@
-"""The drawing pad: a 2D canvas of our own on gr.HTML that sends one small PNG per stroke.
+"""The drawing pad: a 2D canvas of our own on gr.HTML that sends one small drawing per stroke.
 
 gr.Sketchpad (Gradio's image editor) exports and uploads the background, every layer and the
 composite of a WebGL canvas after each stroke, then does it again when the server answers:
