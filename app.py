@@ -64,7 +64,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
         fool_prompt = gr.Markdown(elem_id="fool-prompt")
         with gr.Row():
             with gr.Column():
-                fool_pad = DrawingPad(label=fool_tab.PAD_LABEL, elem_id="fool-pad")
+                fool_pad = DrawingPad(label=fool_tab.PAD_LABEL, elem_id=fool_tab.PAD_ID)
                 fool_submit = gr.Button(fool_tab.SUBMIT, variant="primary", elem_id="fool-submit")
             with gr.Column():
                 fool_verdict = gr.Markdown(elem_id="fool-verdict")
@@ -121,7 +121,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     # Fool the jury: a drawing is read and stored only when shown to the jury (no reading a stroke).
     fool_shown = [fool_verdict, fool_prompt, fool_counts, fool_mine, fool_target]
     fool_tab_.select(fool_tab.show, None, fool_shown, api_visibility="private")
-    fool_submit.click(fool_tab.judge, [fool_pad, fool_target], fool_shown, api_visibility="private")
+    fool_submit.click(fool_tab.judge, [fool_pad, fool_target], fool_shown, api_visibility="private").success(
+        None, js=fool_tab.CLEAR_PAD)
     demo.load(actions.model_summary, None, model_line, api_visibility="private")  # the jury serving now
 
     # The API (see "Use via API"; also MCP tools): our reader, not Gradio's, decides what is an

@@ -11,8 +11,8 @@ import pytest
 
 from digit.feedback.challenges import challenge_counts
 from digit.model_store import CARD_FILE
-from helpers import browser_api, stored_samples
-from testing.browser import clear_canvas, draw, launch, open_page
+from helpers import PROJECT, browser_api, stored_samples
+from testing.browser import draw, launch, open_page
 from testing.local_app import running_app
 from testing.renderings import STROKES
 
@@ -78,7 +78,9 @@ def test_drawings_are_stored_with_the_digit_asked_for_and_one_that_fools_the_jur
     assert (row["label"], row["predicted"], row["source"]) == (target, target, "challenge")
     assert row["strokes"] and row["strokes"][0][2][0] == 0  # drawn on the pad, strokes kept
 
-    clear_canvas(page, PAD)
+    page.wait_for_function(f"""() => {{  // the pad cleared itself for the next drawing
+        const canvas = document.querySelector('{PAD} canvas');
+        return !canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some(v => v); }}""")
     second = asked(page)
     other = 7 if second != 7 else 4  # a digit the jury reads as itself, not the one asked for
     verdict = show_the_jury(page, other)
@@ -90,6 +92,8 @@ def test_drawings_are_stored_with_the_digit_asked_for_and_one_that_fools_the_jur
     counts = challenge_counts(stored_samples(app["feedback"]), version)
     assert shown_counts(page) == {digit: (counts.fooled[digit], counts.drawn[digit]) for digit in range(10)}
     expect(page.locator("#fool-mine")).to_contain_text("You fooled this jury 1 time out of 2")
+    (PROJECT / "artifacts" / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(PROJECT / "artifacts" / "screenshots" / "fool_the_jury.png"), full_page=True)
 
     checker = open_page(browser, app["url"], headers={"X-Forwarded-For": "192.0.2.11"})
     checker.get_by_role("tab", name="Check these").click()

@@ -29,7 +29,10 @@ PAD_LABEL = "Draw the digit asked for"
 SUBMIT = "Show the jury"
 COUNTS_LABEL = "How often each digit fooled the jury serving now"
 COUNTS_HEADERS = ["digit", "fooled", "drawn", "fooled share"]
-CLEAR_FIRST = "Clear the pad and draw the next one."
+NEXT = "The pad is clear for the next one."
+PAD_ID = "fool-pad"
+# Run in the browser once a drawing is stored: the pad clears itself for the next digit.
+CLEAR_PAD = f"() => document.querySelector('#{PAD_ID} .pad-clear').click()"
 
 
 def prompt(target: int) -> str:
@@ -44,7 +47,7 @@ def mine(fooled: int, drawn: int) -> str:
 
 def verdict(target: int, read_as: int, confidence: float) -> str:
     if read_as != target:
-        return (f"## Fooled! 🎉\nThe jury read your {target} as a **{read_as}** ({confidence:.0%} sure). "
+        return (f"## Fooled!\nThe jury read your {target} as a **{read_as}** ({confidence:.0%} sure). "
                 "Other visitors will check that it is a fair " + str(target) + ".")
     return f"## Not fooled\nThe jury read your {target} as a **{read_as}** ({confidence:.0%} sure)."
 
@@ -88,5 +91,5 @@ def judge(value: Any, target: int | None, request: gr.Request | None = None,
     if prediction.parts:
         raise gr.Error(f"Draw one digit, a {target}, not {len(prediction.parts)}.", print_exception=False)
     saved = _save(sample.drawn(drawing.strokes), target, request, profile)
-    said = f"{verdict(target, prediction.digit, prediction.confidence)}\n\n{saved} {CLEAR_FIRST}"
+    said = f"{verdict(target, prediction.digit, prediction.confidence)}\n\n{saved} {NEXT}"
     return _shown(said, visitor(request, profile))
