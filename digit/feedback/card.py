@@ -13,7 +13,8 @@ TEMPLATE = """---
 
 Digits drawn or uploaded by visitors of the Digit jury app, each with the digit the visitor
 said it is (`label`) and what the jury read (`predicted`, `confidence`, `model_version`).
-`source` says how it came: `sketch` (drawn on the page), `upload` or `api`. `image` is the
+`source` says how it came: `sketch` (drawn on the page), `upload`, `api`, or `challenge` (drawn on
+"Fool the jury" when asked for the digit in `label`). `image` is the
 picture as sent, at most 512 px on its long side; `created_at` when it came (UTC).
 
 `visitor` says who sent it without their address: `anon:` and 16 hex digits of a keyed hash
@@ -25,7 +26,9 @@ reads it (normalised to 28x28; 64 hex digits): the same drawing sent twice by on
 with the same label is kept once. `digit` is that normalised 28x28 digit itself (a PNG; empty
 in samples from before the column): what the app's public pages show of a sample. `network` is
 a keyed hash of the sender's network (their IPv4 /24 or IPv6 /48; `net:` and 16 hex digits;
-empty in samples from before the column).
+empty in samples from before the column). `strokes` is a drawing as the pad drew it, in Quick, Draw!'s raw format: per stroke
+`[[x...], [y...], [t...]]`, pad pixels (a 600x400 canvas) and milliseconds since its first
+point; empty for uploads, API pictures and samples from before the column.
 
 `votes/*.jsonl` (not part of the dataset's columns) holds other visitors' word on contested
 corrections (those that contradict a confident jury, and prompted drawings that fooled it), one

@@ -29,14 +29,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets import ClassLabel, Features, Image, Value
+from datasets import ClassLabel, Features, Image, List, Value
 from PIL import Image as PILImage
 
-from digit.images import ImageInput, NoDigit, read_picture
+from digit.images import BadImage, ImageInput, NoDigit, read_picture
+from digit.pad import checked_strokes
 from digit.preprocess import normalize
 from digit.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
 
-SOURCES = ("sketch", "upload", "api", "challenge")
+SOURCES = ("sketch", "upload", "api", "challenge")  # challenge: drawn on "Fool the jury" for a named digit
 DIGITS = [str(digit) for digit in range(10)]
 FEATURES = Features({
     "id": Value("string"),
@@ -51,6 +52,9 @@ FEATURES = Features({
     "digit_hash": Value("string"),
     "digit": Image(),  # what the jury read: the normalised 28x28 digit (PNG); null in older samples
     "network": Value("string"),  # the sender's network, a keyed hash (digit/visitors.py); null in older samples
+    # The pad's strokes as drawn, Quick, Draw!'s raw format (digit/pad.py): per stroke [[x...], [y...],
+    # [t...]] in pad pixels and ms since the first point; empty for uploads, API pictures, older samples
+    "strokes": List(List(List(Value("int32")))),
 })
 COLUMNS = list(FEATURES)
 MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
@@ -199,6 +203,10 @@ def sample_row(sample: Sample) -> dict:
         raise FeedbackError("there is no digit in this image to save")
     if sample.source not in SOURCES:
         raise FeedbackError(f"unknown source {sample.source!r}")
+    try:
+        strokes = checked_strokes(sample.strokes) if sample.strokes else []
+    except BadImage as error:
+        raise FeedbackError(str(error)) from None
     return {
         "id": uuid.uuid4().hex,
         # capped() is the picture itself when it is within STORED_SIDE, as a reading's sample is
@@ -214,6 +222,7 @@ def sample_row(sample: Sample) -> dict:
         "digit_hash": digit_hash(sample.digit),
         "digit": {"bytes": png_bytes(sample.digit), "path": None},  # ~300 bytes: the gallery decodes no upload
         "network": checked_network(sample.network),
+        "strokes": strokes,
     }
 
 
@@ -277,13 +286,16 @@ def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
 
 
 def with_visitors(table: pa.Table) -> pa.Table:
-    """Rows of an older shard (no visitor column: read as nulls) said to come from "unknown"."""
+    """Rows of an older shard (no visitor or strokes column: read as nulls) said to come from
+    "unknown", with no strokes."""
     index = table.schema.get_field_index("visitor")
-    return table.set_column(index, "visitor", pc.fill_null(table["visitor"], UNKNOWN_VISITOR))
+    table = table.set_column(index, "visitor", pc.fill_null(table["visitor"], UNKNOWN_VISITOR))
+    index = table.schema.get_field_index("strokes")
+    return table.set_column(index, "strokes", pc.fill_null(table["strokes"], pa.scalar([], table["strokes"].type)))
 
 
 def is_current(path: Path) -> bool:
-    """Whether a shard has every column of today's schema (older ones lack visitor, digit_hash, digit)."""
+    """Whether a shard has every column of today's schema (older ones lack visitor, digit_hash, digit, strokes)."""
     return set(COLUMNS) <= set(pq.read_schema(path).names)
 
 

@@ -48,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
+from digit.feedback.challenges import ChallengeCounts, challenge_counts
 from digit.feedback.legacy import legacy_folders, legacy_rows
 from digit.feedback.merging import compact_due, merge_plan
 from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
@@ -60,7 +61,7 @@ from digit.images import BadImage
 from digit.preprocess import normalize
 
 log = logging.getLogger(__name__)
-RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit")]  # the pictures stay on disk
+RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit", "strokes")]  # they stay on disk
 DAY_SECONDS = 24 * 3600
 
 
@@ -330,6 +331,11 @@ class FeedbackStore:
             if not open_:
                 return None
             return min(reversed(open_), key=lambda record: len(self._votes.get(record["id"], [])))
+
+    def challenge_counts(self, model_version: str, visitor: str | None = None) -> ChallengeCounts:
+        """"Fool the jury" for the jury `model_version`: per digit, drawings that fooled it out of
+        drawings named for it, and `visitor`'s own (digit/feedback/challenges.py)."""
+        return challenge_counts(self.records(), model_version, visitor)
 
     def images(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The stored PNG bytes of the samples with these ids."""

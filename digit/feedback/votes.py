@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from digit.feedback.challenges import CHALLENGE
 from digit.visitors import is_logged_in
 
 VOTES = "votes"
@@ -53,7 +54,6 @@ WRITER_FILE = ".votes-writer"  # in the feedback folder: this disk's votes file 
 # GUIDE's "confident" (a wrong answer at >= 80 %), where the flagger or the jury is most likely
 # wrong. Less confident readings are corrected often and honestly (an unsure 1 or 7).
 CHECK_CONFIDENCE = 0.8
-CHALLENGE = "challenge"  # the source of a prompted "fool the jury" drawing
 MIN_NETWORKS = 2
 VOTES_PER_SAMPLE = 25
 VOTES_PER_HOUR = 600

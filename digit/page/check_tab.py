@@ -20,7 +20,7 @@ import numpy as np
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
 from digit.feedback.samples import png_bytes
-from digit.page.actions import feedback, hold_to, network, visitor
+from digit.page.actions import feedback, flag_limit, hold_to, network, visitor
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
 
@@ -44,15 +44,16 @@ def _vote_limit() -> RateLimit:
     return RateLimit(flags_per_minute())
 
 
-def next_check(current: dict | None = None, request: gr.Request | None = None) -> CheckShown:
+def next_check(current: dict | None = None, request: gr.Request | None = None,
+               profile: gr.OAuthProfile | None = None) -> CheckShown:
     """The next flag for this visitor to check (none skipped, none of theirs, none they voted on)."""
-    return _next(current, request, "")
+    return _next(current, visitor(request, profile), network(request), "")
 
 
-def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckShown:
+def _next(current: dict | None, who: str, where: str | None, said: str) -> CheckShown:
     store = feedback()
     skipped = list((current or {}).get("skipped", []))
-    record = store.next_to_check(visitor(request), skip=set(skipped), network=network(request))
+    record = store.next_to_check(who, skip=set(skipped), network=where)
     if record is None:
         hidden = gr.update(visible=False)
         return CheckShown(said, None, NOTHING_LEFT, {"sample": None, "skipped": skipped}, hidden, hidden)
@@ -64,10 +65,10 @@ def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckS
                       gr.update(value=f"No, it is not a {record['label']}", visible=True))
 
 
-def _answer(sample: str, agree: bool, request: gr.Request | None) -> str:
+def _answer(sample: str, agree: bool, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
     """Count one visitor's word on a correction, by every rule; what to tell them. Raises gr.Error."""
-    who = visitor(request)
-    hold_to(_vote_limit(), who, "Not counted", "answers")
+    who = visitor(request, profile)
+    hold_to(flag_limit(who, _vote_limit(), "answers"), who, "Not counted", "answers")
     try:
         tally = feedback().vote(sample, who, agree, network(request))
     except FeedbackError as error:
@@ -78,28 +79,32 @@ def _answer(sample: str, agree: bool, request: gr.Request | None) -> str:
     return f"Thank you: {tally.agree} agree, {tally.disagree} disagree so far; {standing}."
 
 
-def _vote(current: dict | None, agree: bool, request: gr.Request | None) -> CheckShown:
+def _vote(current: dict | None, agree: bool, request: gr.Request | None,
+          profile: gr.OAuthProfile | None) -> CheckShown:
     sample = (current or {}).get("sample")
     if not sample:
         raise gr.Error("Open the tab to see a correction to check first.", print_exception=False)
-    return _next(current, request, _answer(sample, agree, request))
+    return _next(current, visitor(request, profile), network(request), _answer(sample, agree, request, profile))
 
 
-def agree(current: dict | None, request: gr.Request | None = None) -> CheckShown:
-    return _vote(current, True, request)
+def agree(current: dict | None, request: gr.Request | None = None,
+          profile: gr.OAuthProfile | None = None) -> CheckShown:
+    return _vote(current, True, request, profile)
 
 
-def disagree(current: dict | None, request: gr.Request | None = None) -> CheckShown:
-    return _vote(current, False, request)
+def disagree(current: dict | None, request: gr.Request | None = None,
+             profile: gr.OAuthProfile | None = None) -> CheckShown:
+    return _vote(current, False, request, profile)
 
 
-def skip(current: dict | None, request: gr.Request | None = None) -> CheckShown:
+def skip(current: dict | None, request: gr.Request | None = None,
+         profile: gr.OAuthProfile | None = None) -> CheckShown:
     """Cannot tell: show another one (this one again only once the others are done)."""
     sample = (current or {}).get("sample")
     skipped = list((current or {}).get("skipped", [])) + ([sample] if sample else [])
-    shown = next_check({"skipped": skipped}, request)
+    shown = next_check({"skipped": skipped}, request, profile)
     if shown.current["sample"] is None and skipped:  # all skipped: start over
-        return next_check(None, request)
+        return next_check(None, request, profile)
     return shown
 
 
