@@ -17,11 +17,11 @@ import numpy as np
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
 from digit.page.actions import feedback, hold_to, visitor
+from digit.page.languages import ENGLISH, Words
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
 
-NOTHING_LEFT = ("Nothing to check right now: every correction that contradicts a confident jury has your word "
-                "already, or there is none. Thank you!")
+NOTHING_LEFT = ENGLISH("nothing_left")
 
 
 class CheckShown(NamedTuple):
@@ -46,33 +46,36 @@ def next_check(current: dict | None = None, request: gr.Request | None = None) -
 
 
 def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckShown:
+    words = Words.of(request)
     store = feedback()
     skipped = list((current or {}).get("skipped", []))
     record = store.next_to_check(visitor(request), skip=set(skipped))
     if record is None:
         hidden = gr.update(visible=False)
-        return CheckShown(said, None, NOTHING_LEFT, {"sample": None, "skipped": skipped}, hidden, hidden)
+        return CheckShown(said, None, words("nothing_left"), {"sample": None, "skipped": skipped}, hidden, hidden)
     digit = store.digits([record["id"]]).get(record["id"], np.zeros((28, 28), np.uint8))
-    question = (f"Someone says this is a **{record['label']}**; the jury read it as a {record['predicted']} "
-                f"({record['confidence']:.0%} sure). Is it a {record['label']}?")
+    question = words("check_question", label=record["label"], predicted=record["predicted"],
+                     confidence=words.percent(record["confidence"]))
     return CheckShown(said, [(255 - digit, "")], question, {"sample": record["id"], "skipped": skipped},
-                      gr.update(value=f"Yes, it is a {record['label']}", visible=True),
-                      gr.update(value=f"No, it is not a {record['label']}", visible=True))
+                      gr.update(value=words("yes_it_is", label=record["label"]), visible=True),
+                      gr.update(value=words("no_it_is_not", label=record["label"]), visible=True))
 
 
 def _vote(current: dict | None, agree: bool, request: gr.Request | None) -> CheckShown:
+    words = Words.of(request)
     sample = (current or {}).get("sample")
     if not sample:
-        raise gr.Error("Open the tab to see a correction to check first.", print_exception=False)
+        raise gr.Error(words("open_tab_first"), print_exception=False)
     who = visitor(request)
-    hold_to(_vote_limit(), who, "Not counted", "answers")
+    hold_to(_vote_limit(), who, words("not_counted"), words("answers"), words)
     try:
         tally = feedback().vote(sample, who, agree)
     except FeedbackError as error:
-        raise gr.Error(f"Not counted: {sentence(str(error))}", print_exception=False) from None
-    standing = {Standing.CONFIRMED: "it counts as confirmed", Standing.REJECTED: "it counts as rejected",
-                Standing.UNCONFIRMED: "it is not settled yet"}[tally.standing]
-    said = f"Thank you: {tally.agree} agree, {tally.disagree} disagree so far; {standing}."
+        raise gr.Error(words("not_counted_because", reason=sentence(words.refusal(str(error)))),
+                       print_exception=False) from None
+    standing = words({Standing.CONFIRMED: "confirmed", Standing.REJECTED: "rejected",
+                      Standing.UNCONFIRMED: "unsettled"}[tally.standing])
+    said = words("vote_thanks", agree=tally.agree, disagree=tally.disagree, standing=standing)
     return _next(current, request, said)
 
 
