@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,7 +23,7 @@ from digit.pad import PAD
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
-from digit.page.languages import ENGLISH, Words
+from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.prediction import Prediction
@@ -97,10 +98,11 @@ def guard(strokes: dict) -> Middleware:
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
 
 
-def refused_stroke(message: str) -> list:
+def refused_stroke(message: str, headers: Mapping[str, str] | None = None) -> list:
     """What a stroke the guard refused shows, in the order of app.py's `shown`: the refusal as the
-    verdict, everything else as it was."""
-    return [problem(message), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
+    verdict (in the language the request's headers ask for), everything else as it was."""
+    words = Words(language_of((headers or {}).get("accept-language")))
+    return [problem(message, words), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
 
 
 @lru_cache(maxsize=1)

@@ -239,7 +239,7 @@ def language_of(accept_language: str | None) -> str:
             weight = float(quality.group(1)) if quality else 1.0
         except ValueError:
             weight = 0.0
-        if tag and tag != "*":
+        if tag and tag != "*" and weight > 0:  # q=0: "not this one"
             wanted.append((-weight, position, tag.lower()))
     if not wanted:
         return LANGUAGES[0]
