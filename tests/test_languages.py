@@ -16,6 +16,7 @@ from digit.page import actions, check_tab, dataset_tab
 from digit.page.flagging import FeedbackFlagging
 from digit.page.languages import I18N, LANGUAGES, PREFIX, REFUSALS, TEXTS, Words, language_of
 from digit.preprocess import NO_INK_MESSAGE, NOISE_MESSAGE, TOUCHING_MESSAGE
+from testing.languages import is_english, is_swedish
 from testing.local_app import png_data_url
 from testing.renderings import draw_strokes
 
@@ -43,6 +44,12 @@ def test_every_text_has_words_in_every_language_with_the_same_fields():
     assert set(I18N.translations_dict) == set(LANGUAGES)
     assert all(len(table) == len(TEXTS) and all(key.startswith(PREFIX) for key in table)
                for table in I18N.translations_dict.values())
+
+
+def test_no_swedish_text_is_english_and_no_english_text_swedish():
+    assert [words[1] for words in TEXTS.values() if is_english(words[1])] == []
+    assert [words[0] for words in TEXTS.values() if is_swedish(words[0])] == []
+    assert [words[0] for _, words in REFUSALS if is_english(words[0])] == []
 
 
 @pytest.mark.parametrize("header, language", [

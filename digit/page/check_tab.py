@@ -17,11 +17,9 @@ import numpy as np
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
 from digit.page.actions import feedback, hold_to, visitor
-from digit.page.languages import ENGLISH, Words
+from digit.page.languages import Words
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
-
-NOTHING_LEFT = ENGLISH("nothing_left")
 
 
 class CheckShown(NamedTuple):
