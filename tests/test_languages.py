@@ -3,6 +3,8 @@ handler says follows the request's Accept-Language; the API's texts stay English
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import string
 
@@ -14,8 +16,10 @@ from digit.feedback import DailyLimit, DiskFull, DuplicateSample, FeedbackStore,
 from digit.images import BadImage, read_picture
 from digit.page import actions, check_tab, dataset_tab
 from digit.page.flagging import FeedbackFlagging
+from digit.page.guard import Guard
 from digit.page.languages import I18N, LANGUAGES, PREFIX, REFUSALS, TEXTS, Words, language_of
 from digit.preprocess import NO_INK_MESSAGE, NOISE_MESSAGE, TOUCHING_MESSAGE
+from digit.rate_limits import RateLimit
 from testing.languages import is_english, is_swedish
 from testing.local_app import png_data_url
 from testing.renderings import draw_strokes
@@ -152,10 +156,39 @@ def test_the_dataset_tab_is_said_in_swedish(page):
 
 
 def test_a_stroke_the_guard_refuses_is_said_in_the_visitors_language():
-    message = "Too many readings: at most 5 a minute from one visitor. Try again in 12 s."
-    assert actions.refused_stroke(message, SWEDISH)[0] == (
-        "**För många läsningar: högst 5 i minuten från en besökare. Försök igen om 12 s.**")
-    assert actions.refused_stroke(message, {})[0] == f"**{message}**"
+    # The guard in front of the app, as app.py sets it up, with one reading a minute: the page's
+    # second stroke is refused, its verdict in the language the browser asked for.
+    async def app(scope, receive, send):  # the app behind the guard: any reading it lets through is answered
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    guard = Guard(app, visitor_of=lambda headers, peer: "anon:" + "3" * 16, readings=RateLimit(1), at_once=1,
+                  wait=0, body_limit=2**20, page_refusals={4: actions.refused_stroke})
+
+    async def stroke(headers: dict) -> tuple[int, bytes]:
+        body = b'{"fn_index": 4, "data": [""]}'
+        scope = {"type": "http", "method": "POST", "path": "/gradio_api/run/predict", "client": ("10.0.0.5", 1),
+                 "headers": [(name.encode(), value.encode()) for name, value in
+                             {**headers, "content-length": str(len(body))}.items()]}
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await guard(scope, receive, send)
+        return sent[0]["status"], sent[1]["body"]
+
+    async def strokes() -> list[tuple[int, bytes]]:
+        return [await stroke(SWEDISH), await stroke(SWEDISH), await stroke({})]
+
+    (first, _), (second, swedish), (_, english) = asyncio.run(strokes())
+    assert first == second == 200
+    assert re.match(r"\*\*För många läsningar: högst 1 i minuten från en besökare\. Försök igen om \d+ s\.\*\*$",
+                    json.loads(swedish)["data"][0])
+    assert json.loads(english)["data"][0].startswith("**Too many readings: at most 1 a minute from one visitor.")
 
 
 def test_the_api_flag_thanks_in_english_whatever_language_the_client_asks_for(page, tmp_path):
