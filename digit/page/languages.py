@@ -1,4 +1,4 @@
-"""The page's words in every language it speaks (English and Swedish): one table, one place.
+"""The page's words in every language it speaks (English and Swedish), all in this module.
 
 A new text is one row of TEXTS: its key and its words in each of LANGUAGES, in that order
 ({name} fields are filled in by the handler that says it). Two ways to show a text, both
