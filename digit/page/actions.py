@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+import pandas as pd
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 
@@ -23,6 +25,7 @@ from digit.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
+from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.prediction import Prediction
@@ -110,10 +113,11 @@ def guard(strokes: dict) -> Middleware:
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
 
 
-def refused_stroke(message: str) -> list:
+def refused_stroke(message: str, headers: Mapping[str, str] | None = None) -> list:
     """What a stroke the guard refused shows, in the order of app.py's `shown`: the refusal as the
-    verdict, everything else as it was."""
-    return [problem(message), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
+    verdict (in the language the request's headers ask for), everything else as it was."""
+    words = Words(language_of((headers or {}).get("accept-language")))
+    return [problem(message, words), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
 
 
 @lru_cache(maxsize=1)
@@ -138,8 +142,13 @@ def example_files() -> list[str]:
     return sorted(str(path) for path in EXAMPLES_DIR.iterdir())
 
 
-def model_summary() -> str:
-    return model_line(model().card)
+def model_summary(request: gr.Request | None = None) -> str:
+    return model_line(model().card, Words.of(request))
+
+
+def no_jurors(request: gr.Request | None = None) -> pd.DataFrame:
+    """The jurors' table before any reading: no rows, its column names in the visitor's language."""
+    return jurors_table(None, Words.of(request))
 
 
 def read(image: ImageInput | None, explain: bool = False, keep: str | None = None) -> tuple[Sample | None, Prediction]:
@@ -168,87 +177,93 @@ class Shown(NamedTuple):
     last: Sample | None
 
     @classmethod
-    def nothing(cls, message: str = WELCOME) -> "Shown":
+    def nothing(cls, message: str = WELCOME, words: Words = ENGLISH) -> "Shown":
         hidden = gr.update(visible=False)
-        return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
+        return cls(message, None, None, jurors_table(None, words), None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str, drawing: PadDrawing | None = None) -> Shown:
+def _show(image, source: str, drawing: PadDrawing | None = None, words: Words = ENGLISH) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input,
     with the pad's strokes when drawn)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
         last, prediction = read(image, explain=True, keep=source)
     except BadImage as error:
-        return Shown.nothing(WELCOME if image is None else problem(str(error)))
+        return Shown.nothing(words("welcome") if image is None else problem(str(error), words), words)
     if drawing is not None:
         last = last.drawn(drawing.strokes)
     unsure = prediction.unsure and not prediction.parts
     first, second = prediction.candidates
-    return Shown(verdict(prediction), label_confidences(prediction), jury_view(prediction), jurors_table(prediction),
-                 neighbour_tiles(prediction), gr.update(visible=unsure), gr.update(value=f"It's a {first}"),
-                 gr.update(value=f"It's a {second}"), "", last)
+    return Shown(verdict(prediction, words), label_confidences(prediction, words), jury_view(prediction),
+                 jurors_table(prediction, words), neighbour_tiles(prediction, words), gr.update(visible=unsure),
+                 gr.update(value=words("its_a", digit=first)), gr.update(value=words("its_a", digit=second)), "", last)
 
 
-def show_sketch(value: Any) -> Shown:
+def show_sketch(value: Any, request: gr.Request | None = None) -> Shown:
     """Each finished stroke: read the pad's drawing (digit/pad.py; an empty pad clears the verdict)."""
+    words = Words.of(request)
     try:
         drawing = PadDrawing.from_value(value)
     except BadImage as error:
-        return Shown.nothing(problem(str(error)))
-    return _show(drawing and drawing.image, "sketch", drawing)
+        return Shown.nothing(problem(str(error), words), words)
+    return _show(drawing and drawing.image, "sketch", drawing, words)
 
 
-def show_upload(path: str | bytes | None) -> Shown:
-    return _show(path, "upload")
+def show_upload(path: str | bytes | None, request: gr.Request | None = None) -> Shown:
+    return _show(path, "upload", words=Words.of(request))
 
 
-def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
+def hold_to(limit: RateLimit, who: str, refusal: str, things: str, words: Words = ENGLISH) -> None:
     """Count one more of a visitor's `things` against limit; over it, refuse clearly ("Not saved:
-    at most 30 corrections a minute from one visitor. Try again in 40 s.")."""
+    at most 30 corrections a minute from one visitor. Try again in 40 s."); refusal and things
+    in the words' language."""
     wait = limit.wait(who)
     if wait:
-        raise gr.Error(f"{refusal}: at most {limit.per_minute} {things} a minute from one visitor. "
-                       f"Try again in {math.ceil(wait)} s.", print_exception=False)
+        raise gr.Error(words("too_many", refusal=refusal, limit=limit.per_minute, things=things,
+                             seconds=math.ceil(wait)), print_exception=False)
 
 
-def _save(sample: Sample, label, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
+def _save(sample: Sample, label, request: gr.Request | None, profile: gr.OAuthProfile | None = None,
+          words: Words = ENGLISH) -> str:
     """Store the sample a reading kept with the digit a person says it is."""
     who = visitor(request, profile)
-    hold_to(flag_limit(who), who, "Not saved", "corrections")
+    hold_to(flag_limit(who), who, words("not_saved"), words("corrections"), words)
     try:
         total = flagging().flag([sample.sent_from(network(request)), label], username=who)
     except FeedbackError as error:
-        raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    saved = f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
+        raise gr.Error(words("not_saved_because", reason=sentence(words.refusal(str(error)))),
+                       print_exception=False) from None
+    saved = words("saved", digit=int(label), total=total, samples=words("sample" if total == 1 else "samples"))
     if to_check({"label": int(label), "predicted": sample.predicted, "confidence": sample.confidence,
                  "source": sample.source}):
-        saved += (f" The jury was sure it read a {sample.predicted}, so others will check your correction "
-                  "(\"Check these\"): it teaches the jury once they confirm it.")
+        saved += " " + words("contested_saved", digit=sample.predicted)
     return saved
 
 
 def confirm(last: Sample | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> str:
     """The jury was right: store the sample with its predicted digit."""
+    words = Words.of(request)
     if not last:
-        raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
-    return _save(last, last.predicted, request, profile)
+        raise gr.Error(words("confirm_first"), print_exception=False)
+    return _save(last, last.predicted, request, profile, words)
 
 
 def correct(last: Sample | None, digit: str | int | None, request: gr.Request | None = None,
             profile: gr.OAuthProfile | None = None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
+    words = Words.of(request)
     if not last:
-        raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
-    return _save(last, digit, request, profile), None
+        raise gr.Error(words("correct_first"), print_exception=False)
+    return _save(last, digit, request, profile, words), None
 
 
 def _choose(last: Sample | None, which: int, request: gr.Request | None,
             profile: gr.OAuthProfile | None) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
+    words = Words.of(request)
     if not last:
-        raise gr.Error("Draw or upload a digit first.", print_exception=False)
-    return _save(last, last.candidates[which], request, profile), gr.update(visible=False)
+        raise gr.Error(words("choose_first"), print_exception=False)
+    return _save(last, last.candidates[which], request, profile, words), gr.update(visible=False)
 
 
 def choose_first(last: Sample | None, request: gr.Request | None = None,
