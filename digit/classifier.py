@@ -13,6 +13,7 @@ from digit.jury import Jury
 from digit.neighbours import ORIGINS
 from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
+from digit.visitor_memory import Taught, blended, recall
 
 NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
 
@@ -34,11 +35,16 @@ class Classifier:
         """The jury's probabilities for a batch of normalised digits, (n, 10)."""
         return self.jury.predict_proba(pixels)
 
-    def predict_normalized(self, normalized: Normalized, explain: bool = False) -> Prediction:
+    def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None) -> Prediction:
+        """memory: the visitor's own examples: one near enough takes its digit into the vote."""
         digits = normalized.parts or [normalized.pixels]
         features = self.jury.features(np.stack(digits))
         by_juror = self.jury.probabilities_of_features(features)
         voted = self.jury.vote(by_juror)
+        recalled = self._recalled(features, memory)
+        for index, found in enumerate(recalled):
+            if found is not None:
+                voted[index] = blended(voted[index], found.label)
         unsure = self.jury.unsure(voted)
         nearest = self._neighbours(features) if explain else [()] * len(digits)
         readings = tuple(
@@ -50,7 +56,9 @@ class Classifier:
                 view=pixels,
                 unsure=bool(unsure[index]),
                 juror_probabilities={name: [float(v) for v in p[index]] for name, p in by_juror.items()},
-                neighbours=nearest[index],
+                neighbours=nearest[index] if recalled[index] is None or not explain
+                else (recalled[index], *nearest[index][:NEIGHBOURS - 1]),
+                recalled=recalled[index],
             )
             for index, pixels in enumerate(digits)
         )
@@ -59,6 +67,14 @@ class Classifier:
         first = readings[0]
         return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
                           np.hstack([part.view for part in readings]), readings)
+
+    def _recalled(self, features: np.ndarray, memory: Taught | None) -> list[Neighbour | None]:
+        """Per digit, the visitor's own example near enough to vote (shown as theirs), or None."""
+        knn = self.jury.jurors_.get(KNN_NAME)
+        if memory is None or knn is None:
+            return [None] * len(features)
+        return [None if found is None else Neighbour(found.image, found.label, False, yours=True)
+                for found in recall(knn, features, memory)]
 
     def predict(self, image: ImageInput, explain: bool = False) -> Prediction:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for

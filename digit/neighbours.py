@@ -174,6 +174,12 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
             distances[row] = _idm(one, samples, self.warp)
         return distances
 
+    def idm_to(self, query: np.ndarray, images: np.ndarray) -> np.ndarray:
+        """IDM distance from one query's deskewed pixels (784 in 0..1) to each of images (k, 784 in
+        0..1): digits other than the references (a visitor's own examples, digit/visitor_memory.py)."""
+        query = _gradients(np.asarray(query, np.float32)[None, :self.pixels])[0]
+        return _idm(query, _gradients(np.asarray(images, np.float32).reshape(len(images), -1)), self.warp)
+
     def ranking_distances(self, X, candidates: np.ndarray) -> np.ndarray:
         """The distances candidates are ranked by: IDM, stretched by the difference in lean."""
         return self.stretched(X, candidates, self.idm_distances(X, candidates))

@@ -33,6 +33,7 @@ from digit.images import BadImage, ImageInput, read_picture
 from digit.prediction import Prediction
 from digit.preprocess import normalize
 from digit.sample import Sample
+from digit.visitor_memory import Taught
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
@@ -125,15 +126,15 @@ class ReadingPool:
             self._grow(at_launch=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, memory: Taught | None = None) -> tuple[Sample | None, Prediction]:
         """Read one picture with this classifier's jury in a worker: the Sample the feedback would
         store of it (with keep, its source: sketch, upload or api; None without it) and the
         reading. Raises BadImage like classifier.predict (ReadingFailed when the worker crashed
-        or hung: it is replaced)."""
+        or hung: it is replaced). memory: the visitor's own examples, sent with the picture."""
         jury = self._pickled(classifier)
         worker, failed = self._take(), False
         try:
-            return worker.read(jury, (source, explain, keep), self.seconds)
+            return worker.read(jury, (source, explain, keep, memory), self.seconds)
         except ReadingFailed:
             failed = True
             raise
@@ -218,13 +219,13 @@ class ReadingPool:
 
 
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, memory: Taught | None = None) -> tuple[Sample | None, Prediction]:
     """What a worker does with a picture (and the server's process, when it reads without them):
     decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
     the feedback would store: the picture capped for storage and the digit the jury read."""
     picture = read_picture(source)
     normalized = normalize(picture)
-    prediction = classifier.predict_normalized(normalized, explain=explain)
+    prediction = classifier.predict_normalized(normalized, explain=explain, memory=memory)
     kept = Sample.of_reading(picture, normalized.pixels, prediction, classifier.version, keep) if keep else None
     return kept, prediction
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,7 +28,8 @@ from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidence
 from digit.prediction import Prediction
 from digit.rate_limits import RateLimit
 from digit.reading_pool import ReadingPool, read_one
-from digit.sample import Sample
+from digit.sample import UNKNOWN_VISITOR, Sample
+from digit.visitor_memory import VisitorMemory, page_key
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -37,6 +40,7 @@ MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _MODEL = ModelSlot()
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
+MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/visitor_memory.py)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
@@ -55,7 +59,36 @@ def start() -> FeedbackStore:
         HubModelFollower(_MODEL, repo, model_cache_dir(), model_poll_minutes()).start()
     _READERS.append(ReadingPool(concurrency()))
     _READERS[0].start(model().classifier)  # a reader warm before the first visitor
-    return feedback()
+    store = feedback()
+    threading.Thread(target=remember_taught, args=(store,), daemon=True, name="visitor-memory").start()
+    return store
+
+
+def remember_taught(store: FeedbackStore) -> int:
+    """Rebuild what visitors taught from the feedback dataset's samples (at start): their newest
+    per visitor, under the key their next readings use. A page sample of an anonymous visitor says
+    who but not which browser sent it: it is not given back to any browser."""
+    keys = {}
+    for record in store.records():
+        key = taught_key(record)
+        if key is not None:
+            keys[record["id"]] = (key, record["label"])
+    newest = {}
+    for sample_id, (key, _) in keys.items():  # records come oldest first
+        newest.setdefault(key, []).append(sample_id)
+    wanted = [sample_id for ids in newest.values() for sample_id in ids[-MEMORY.examples:]]
+    digits = store.digits(wanted) if wanted else {}
+    return MEMORY.rebuild((keys[sample_id][0], digits[sample_id], keys[sample_id][1])
+                          for sample_id in wanted if sample_id in digits)
+
+
+def taught_key(record: dict) -> str | None:
+    """The memory key a stored sample teaches: its visitor's for the API (and a logged-in visitor's
+    anywhere), none for the unknown or an anonymous page sample."""
+    who = record.get("visitor") or UNKNOWN_VISITOR
+    if who == UNKNOWN_VISITOR or (record.get("source") != "api" and not who.startswith("hf:")):
+        return None
+    return who
 
 
 @lru_cache(maxsize=1)
@@ -87,6 +120,25 @@ def visitor(request: gr.Request | None) -> str:
     return visitor_of(request.headers, request.client.host if request.client else None)
 
 
+_BROWSERS: OrderedDict[str, str] = OrderedDict()  # the page's session -> the browser id its pad sent
+_BROWSERS_HELD = 10_000
+
+
+def page_memory(request: gr.Request | None, browser: str | None = None) -> str | None:
+    """The page's memory key: the visitor and their browser (the id the pad keeps, remembered for
+    the session, so that its corrections teach the same key); the session itself until the pad
+    has said it. None when called in process."""
+    if request is None:
+        return None
+    session = getattr(request, "session_hash", None) or ""
+    if browser:
+        _BROWSERS[session] = browser
+        _BROWSERS.move_to_end(session)
+        while len(_BROWSERS) > _BROWSERS_HELD:
+            _BROWSERS.popitem(last=False)
+    return page_key(visitor(request), _BROWSERS.get(session) or (f"session-{session}" if session else None))
+
+
 def guard(strokes: dict) -> Middleware:
     """The middleware in front of the app: body limit, readings per visitor, readings at once.
     strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
@@ -114,15 +166,18 @@ def model_summary() -> str:
     return model_line(model().card)
 
 
-def read(image: ImageInput | None, explain: bool = False, keep: str | None = None) -> tuple[Sample | None, Prediction]:
+def read(image: ImageInput | None, explain: bool = False, keep: str | None = None,
+         memory: str | None = None) -> tuple[Sample | None, Prediction]:
     """Decode an input from the page or the API once and read it, in a worker process when served; raises
     BadImage with a message for people. keep: the input's source (sketch, upload, api), to also return
-    the Sample the feedback would store of it (what a confirmation or a correction saves)."""
+    the Sample the feedback would store of it (what a confirmation or a correction saves); memory: the
+    key of what the visitor taught (their examples take part in the reading)."""
     if image is None:
         raise BadImage(NOTHING)
+    taught = MEMORY.taught(memory)
     if _READERS:
-        return _READERS[0].read(model().classifier, image, explain, keep)
-    return read_one(model().classifier, image, explain, keep)  # called in process, not served
+        return _READERS[0].read(model().classifier, image, explain, keep, taught)
+    return read_one(model().classifier, image, explain, keep, taught)  # called in process, not served
 
 
 class Shown(NamedTuple):
@@ -145,11 +200,11 @@ class Shown(NamedTuple):
         return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str) -> Shown:
+def _show(image, source: str, memory: str | None = None) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
-        last, prediction = read(image, explain=True, keep=source)
+        last, prediction = read(image, explain=True, keep=source, memory=memory)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
     unsure = prediction.unsure and not prediction.parts
@@ -159,17 +214,19 @@ def _show(image, source: str) -> Shown:
                  gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(drawing: str | None) -> Shown:
+def show_sketch(drawing: str | None, request: gr.Request | None = None) -> Shown:
     """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict)."""
+    memory = page_memory(request, getattr(drawing, "browser", None))
+    drawing = getattr(drawing, "image", drawing)
     try:
         picture = data_url_bytes(drawing, PAD.max_sent_bytes) if drawing else None
     except BadImage as error:
         return Shown.nothing(problem(str(error)))
-    return _show(picture, "sketch")
+    return _show(picture, "sketch", memory)
 
 
-def show_upload(path: str | bytes | None) -> Shown:
-    return _show(path, "upload")
+def show_upload(path: str | bytes | None, request: gr.Request | None = None) -> Shown:
+    return _show(path, "upload", page_memory(request))
 
 
 def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
@@ -181,14 +238,17 @@ def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
                        f"Try again in {math.ceil(wait)} s.", print_exception=False)
 
 
-def _save(sample: Sample, label, request: gr.Request | None) -> str:
-    """Store the sample a reading kept with the digit a person says it is."""
+def _save(sample: Sample, label, request: gr.Request | None, memory: str | None = None) -> str:
+    """Store the sample a reading kept with the digit a person says it is; once stored, it takes
+    part in the readings of that memory key (the page's visitor and browser, or the API's visitor)."""
     who = visitor(request)
     hold_to(_flag_limit(), who, "Not saved", "corrections")
     try:
         total = flagging().flag([sample, label], username=who)
     except FeedbackError as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
+    if memory is not None:
+        MEMORY.teach(memory, sample.digit, int(label))
     return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
 
 
@@ -196,21 +256,21 @@ def confirm(last: Sample | None, request: gr.Request | None = None) -> str:
     """The jury was right: store the sample with its predicted digit."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
-    return _save(last, last.predicted, request)
+    return _save(last, last.predicted, request, page_memory(request))
 
 
 def correct(last: Sample | None, digit: str | int | None, request: gr.Request | None = None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
-    return _save(last, digit, request), None
+    return _save(last, digit, request, page_memory(request)), None
 
 
 def _choose(last: Sample | None, which: int, request: gr.Request | None) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
     if not last:
         raise gr.Error("Draw or upload a digit first.", print_exception=False)
-    return _save(last, last.candidates[which], request), gr.update(visible=False)
+    return _save(last, last.candidates[which], request, page_memory(request)), gr.update(visible=False)
 
 
 def choose_first(last: Sample | None, request: gr.Request | None = None) -> tuple[str, dict]:
@@ -241,7 +301,7 @@ def uploaded(file: FileData | dict | None) -> str | bytes | None:
     return sent
 
 
-def classify(image: FileData) -> dict[str, Any]:
+def classify(image: FileData, request: gr.Request | None = None) -> dict[str, Any]:
     """Read a handwritten or drawn digit (or a number of separated digits) in a picture.
 
     Args:
@@ -254,7 +314,7 @@ def classify(image: FileData) -> dict[str, Any]:
         saying why the picture could not be read.
     """
     try:
-        _, prediction = read(uploaded(image))
+        _, prediction = read(uploaded(image), memory=api_memory(request))
     except BadImage as error:
         raise gr.Error(sentence(str(error)), print_exception=False) from None
     return LABEL.postprocess(label_confidences(prediction)).model_dump()
@@ -276,4 +336,9 @@ def flag(image: FileData, digit: Any, request: gr.Request | None = None) -> str:
         sample, _ = read(uploaded(image), keep="api")
     except BadImage as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return _save(sample, digit, request)
+    return _save(sample, digit, request, api_memory(request))
+
+
+def api_memory(request: gr.Request | None) -> str | None:
+    """The API's (and MCP's) memory key: the visitor; None when called in process."""
+    return None if request is None else visitor(request)

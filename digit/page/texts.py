@@ -27,11 +27,21 @@ def verdict(prediction: Prediction) -> str:
     votes = " · ".join(f"{SHOWN.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
     warning = f"\n\n⚠️ {sentence(prediction.warning)}" if prediction.warning else ""
+    warning += f"\n\n{taught_line(prediction.recalled.label)}" if _taught_it(prediction) else ""
     if prediction.unsure:
         first, second = prediction.candidates
         return (f"## {first} or {second}?\nNot sure: {prediction.confidence:.0%} for {first}, "
                 f"{prediction.probabilities[second]:.0%} for {second} — {votes}{warning}")
     return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}{warning}"
+
+
+def _taught_it(prediction: Prediction) -> bool:
+    return prediction.recalled is not None and prediction.recalled.label == prediction.digit
+
+
+def taught_line(digit: int) -> str:
+    """Said when the visitor's own example took part in the reading and it agrees."""
+    return f"Read as {digit}, like the {digit} you taught it."
 
 
 def jurors_table(prediction: Prediction) -> list[list]:
@@ -46,7 +56,8 @@ def jurors_table(prediction: Prediction) -> list[list]:
 
 def neighbour_tiles(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
     """The k-NN's closest training digits as (28x28 picture, caption), dark ink on white."""
-    return [(255 - neighbour.image, f"{neighbour.label}" + (" · from feedback" if neighbour.learned else ""))
+    return [(255 - neighbour.image, f"{neighbour.label}" + (" · yours" if neighbour.yours else "")
+             + (" · from feedback" if neighbour.learned else ""))
             for neighbour in prediction.neighbours]
 
 
