@@ -10,7 +10,7 @@ import numpy as np
 from digit.images import ImageInput
 from digit.jurors import KNN_NAME
 from digit.jury import Jury
-from digit.neighbours import ORIGINS
+from digit.neighbours import ORIGINS, ExtraReferences
 from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
 from digit.visitor_memory import Taught, blended, recall
@@ -23,23 +23,39 @@ class Classifier:
     and the CLI, and normalised 28x28 digits in batches (`predict_proba`,
     `juror_probabilities`), for training and evaluation."""
 
-    def __init__(self, jury: Jury, version: str = "unknown"):
+    def __init__(self, jury: Jury, version: str = "unknown", live: ExtraReferences | None = None):
+        """live: references the k-NN consults beside its fitted ones (corrections others
+        confirmed: digit/live_references.py)."""
         self.jury = jury
         self.version = version
+        self.live = live
 
     def juror_probabilities(self, pixels: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's probabilities for a batch of normalised digits, (n, 28, 28) or (n, 784)."""
-        return self.jury.juror_probabilities(pixels, only)
+        if self.live is None:
+            return self.jury.juror_probabilities(pixels, only)
+        return self._probabilities(self.jury.features(pixels), only)
 
     def predict_proba(self, pixels: np.ndarray) -> np.ndarray:
         """The jury's probabilities for a batch of normalised digits, (n, 10)."""
-        return self.jury.predict_proba(pixels)
+        if self.live is None:
+            return self.jury.predict_proba(pixels)
+        return self.jury.vote(self.juror_probabilities(pixels))
+
+    def _probabilities(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Each juror's probabilities from the front's output, the k-NN's with the live references."""
+        names = list(self.jury.jurors_) if only is None else list(only)
+        by_juror = self.jury.probabilities_of_features(features, [name for name in names if name != KNN_NAME or
+                                                                  self.live is None])
+        if self.live is not None and KNN_NAME in names:
+            by_juror[KNN_NAME] = self.jury.jurors_[KNN_NAME].predict_proba_with(features, self.live)
+        return {name: by_juror[name] for name in names}
 
     def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None) -> Prediction:
         """memory: the visitor's own examples: one near enough takes its digit into the vote."""
         digits = normalized.parts or [normalized.pixels]
         features = self.jury.features(np.stack(digits))
-        by_juror = self.jury.probabilities_of_features(features)
+        by_juror = self._probabilities(features)
         voted = self.jury.vote(by_juror)
         recalled = self._recalled(features, memory)
         for index, found in enumerate(recalled):

@@ -152,7 +152,8 @@ class ReadingPool:
         with self._lock:
             if classifier is not self._classifier:
                 number = self._jury[0] + 1
-                self._jury = (number, pickle.dumps((classifier.jury, classifier.version), pickle.HIGHEST_PROTOCOL))
+                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.live),
+                                                    pickle.HIGHEST_PROTOCOL))
                 self._classifier = classifier
             return self._jury
 
@@ -240,8 +241,8 @@ def _serve(connection: Connection) -> None:
         except EOFError:  # the server is gone
             return
         if kind == "jury":
-            jury, version = pickle.loads(payload)
-            classifier = Classifier(jury, version)
+            jury, version, live = pickle.loads(payload)
+            classifier = Classifier(jury, version, live)
             continue
         try:
             answer = ("ok", read_one(classifier, *payload))

@@ -16,7 +16,9 @@ from gradio.data_classes import FileData
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
                           model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
+from digit.classifier import Classifier
 from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, data_url_bytes
+from digit.live_references import LIVE_SECONDS, LiveReferences, every
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PAD
@@ -41,6 +43,7 @@ MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 _MODEL = ModelSlot()
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
 MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/visitor_memory.py)
+LIVE = LiveReferences()  # corrections others confirmed, for everyone (digit/live_references.py)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
@@ -61,7 +64,13 @@ def start() -> FeedbackStore:
     _READERS[0].start(model().classifier)  # a reader warm before the first visitor
     store = feedback()
     threading.Thread(target=remember_taught, args=(store,), daemon=True, name="visitor-memory").start()
+    every(LIVE_SECONDS, lambda: LIVE.refresh(model().classifier, store), "live-references")
     return store
+
+
+def served() -> Classifier:
+    """The jury serving now, with the corrections others confirmed as live references."""
+    return LIVE.served(model().classifier)
 
 
 def remember_taught(store: FeedbackStore) -> int:
@@ -163,7 +172,7 @@ def example_files() -> list[str]:
 
 
 def model_summary() -> str:
-    return model_line(model().card)
+    return model_line(model().card, LIVE.count(model().classifier))
 
 
 def read(image: ImageInput | None, explain: bool = False, keep: str | None = None,
@@ -176,8 +185,8 @@ def read(image: ImageInput | None, explain: bool = False, keep: str | None = Non
         raise BadImage(NOTHING)
     taught = MEMORY.taught(memory)
     if _READERS:
-        return _READERS[0].read(model().classifier, image, explain, keep, taught)
-    return read_one(model().classifier, image, explain, keep, taught)  # called in process, not served
+        return _READERS[0].read(served(), image, explain, keep, taught)
+    return read_one(served(), image, explain, keep, taught)  # called in process, not served
 
 
 class Shown(NamedTuple):

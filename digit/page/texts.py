@@ -66,10 +66,19 @@ def jury_view(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
     return [(255 - prediction.view, "")]
 
 
-def model_line(card: dict) -> str:
+def model_line(card: dict, live: int = 0) -> str:
+    """The model serving; live: how many corrections others confirmed its k-NN holds besides."""
     test = card.get("metrics", {}).get("mnist_test_accuracy")
     figure = f", {test:.2%} on the MNIST test set" if test is not None else ""
-    return f"<small>Model {card.get('version', 'unknown')}{figure}.</small>"
+    return f"<small>Model {card.get('version', 'unknown')}{figure}.{live_line(live)}</small>"
+
+
+def live_line(live: int) -> str:
+    """The live references, in the model line (nothing when there are none)."""
+    if not live:
+        return ""
+    return (f" Its k-NN also holds {live} live reference{'s' * (live != 1)}: "
+            f"corrections other visitors confirmed, until the next retraining takes them in.")
 
 
 def problem(message: str) -> str:
