@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,9 +13,22 @@ from digit.jury import Jury
 from digit.neighbours import ORIGINS, ExtraReferences
 from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
-from digit.visitor_memory import Taught, blended, recall
+from digit.visitor_memory import Recalled, Taught, blended, recall
 
 NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """Corrections other visitors confirmed, as every reading consults them (digit/live_references.py):
+    references of the k-NN beside its fitted ones, and the same digits as examples that a reading
+    near one takes into the vote, as a visitor's own do (digit/visitor_memory.py)."""
+
+    references: ExtraReferences
+    examples: Taught  # prepared: their deskewed pixels made once
+
+    def __len__(self) -> int:
+        return len(self.examples)
 
 
 class Classifier:
@@ -23,9 +36,8 @@ class Classifier:
     and the CLI, and normalised 28x28 digits in batches (`predict_proba`,
     `juror_probabilities`), for training and evaluation."""
 
-    def __init__(self, jury: Jury, version: str = "unknown", live: ExtraReferences | None = None):
-        """live: references the k-NN consults beside its fitted ones (corrections others
-        confirmed: digit/live_references.py)."""
+    def __init__(self, jury: Jury, version: str = "unknown", live: Confirmed | None = None):
+        """live: corrections others confirmed, consulted beside what the jury learned."""
         self.jury = jury
         self.version = version
         self.live = live
@@ -40,27 +52,34 @@ class Classifier:
         """The jury's probabilities for a batch of normalised digits, (n, 10)."""
         if self.live is None:
             return self.jury.predict_proba(pixels)
-        return self.jury.vote(self.juror_probabilities(pixels))
+        return self.voted(self.jury.features(pixels))[1]
 
-    def _probabilities(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-        """Each juror's probabilities from the front's output, the k-NN's with the live references."""
-        names = list(self.jury.jurors_) if only is None else list(only)
-        by_juror = self.jury.probabilities_of_features(features, [name for name in names if name != KNN_NAME or
-                                                                  self.live is None])
-        if self.live is not None and KNN_NAME in names:
-            by_juror[KNN_NAME] = self.jury.jurors_[KNN_NAME].predict_proba_with(features, self.live)
-        return {name: by_juror[name] for name in names}
-
-    def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None) -> Prediction:
-        """memory: the visitor's own examples: one near enough takes its digit into the vote."""
-        digits = normalized.parts or [normalized.pixels]
-        features = self.jury.features(np.stack(digits))
+    def voted(self, features: np.ndarray, memory: Taught | None = None
+              ) -> tuple[dict[str, np.ndarray], np.ndarray, list[Neighbour | None]]:
+        """From the front's output: each juror's probabilities, the vote, and per row the example
+        (the visitor's own in memory, or a confirmed correction) that took part in it."""
         by_juror = self._probabilities(features)
         voted = self.jury.vote(by_juror)
         recalled = self._recalled(features, memory)
         for index, found in enumerate(recalled):
             if found is not None:
                 voted[index] = blended(voted[index], found.label)
+        return by_juror, voted, recalled
+
+    def _probabilities(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Each juror's probabilities from the front's output, the k-NN's with the live references."""
+        names = list(self.jury.jurors_) if only is None else list(only)
+        if self.live is None or KNN_NAME not in names:
+            return self.jury.probabilities_of_features(features, names)
+        by_juror = self.jury.probabilities_of_features(features, [name for name in names if name != KNN_NAME])
+        by_juror[KNN_NAME] = self.jury.jurors_[KNN_NAME].predict_proba_with(features, self.live.references)
+        return {name: by_juror[name] for name in names}
+
+    def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None) -> Prediction:
+        """memory: the visitor's own examples: one near enough takes its digit into the vote."""
+        digits = normalized.parts or [normalized.pixels]
+        features = self.jury.features(np.stack(digits))
+        by_juror, voted, recalled = self.voted(features, memory)
         unsure = self.jury.unsure(voted)
         nearest = self._neighbours(features) if explain else [()] * len(digits)
         readings = tuple(
@@ -85,12 +104,22 @@ class Classifier:
                           np.hstack([part.view for part in readings]), readings)
 
     def _recalled(self, features: np.ndarray, memory: Taught | None) -> list[Neighbour | None]:
-        """Per digit, the visitor's own example near enough to vote (shown as theirs), or None."""
+        """Per digit, the nearer of the visitor's own example and a confirmed correction near
+        enough to vote (as a neighbour: the visitor's marked theirs), or None."""
         knn = self.jury.jurors_.get(KNN_NAME)
-        if memory is None or knn is None:
-            return [None] * len(features)
-        return [None if found is None else Neighbour(found.image, found.label, False, yours=True)
-                for found in recall(knn, features, memory)]
+        found: list[Recalled | None] = [None] * len(features)
+        if knn is None:
+            return found
+        if memory is not None:
+            found = recall(knn, features, memory)
+        if self.live is not None and len(self.live):
+            reaching = knn.reaching(features, self.live.references)
+            for row in np.flatnonzero(reaching.any(axis=1)):
+                confirmed = recall(knn, features[row:row + 1], self.live.examples.subset(reaching[row]), yours=False)[0]
+                if confirmed is not None and (found[row] is None or confirmed.nearness < found[row].nearness):
+                    found[row] = confirmed
+        return [None if one is None else Neighbour(one.image, one.label, learned=not one.yours, yours=one.yours)
+                for one in found]
 
     def predict(self, image: ImageInput, explain: bool = False) -> Prediction:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for

@@ -24,11 +24,12 @@ from typing import Protocol
 
 import numpy as np
 
-from digit.classifier import Classifier
+from digit.classifier import Classifier, Confirmed
 from digit.config import PROJECT_DIR
 from digit.feedback.votes import Standing, Tally
 from digit.jurors import KNN_NAME
 from digit.model_check import reference_digits
+from digit.visitor_memory import Taught
 
 log = logging.getLogger(__name__)
 LIVE_SECONDS = 30.0  # how often the confirmed flags (and the model serving) are looked at again
@@ -89,37 +90,45 @@ class Gate:
         self.classifier = classifier
         self.labels = np.asarray(labels, int)
         jury = classifier.jury
-        self.knn = jury.jurors_[KNN_NAME]
+        knn = jury.jurors_[KNN_NAME]
         self.features = jury.features(pixels)
         self.by_juror = jury.probabilities_of_features(self.features)
         self.right = jury.vote(self.by_juror).argmax(axis=1) == self.labels
-        self.search = self.knn.pca_.transform(self.knn._search_columns(self.features)).astype(np.float32)
-        self.reach = self.knn.search_.kneighbors(self.search)[0][:, -1]
+        self.search = knn.search_coordinates(self.features)
+        self.reach = knn.search_.kneighbors(self.search)[0][:, -1]  # a reference nearer than this is a candidate
 
-    def misread(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Which gate digits read right by the jury alone are read wrong with these references."""
-        extra = self.knn.extra_references(features, labels)
-        distances = np.sqrt(np.maximum(np.square(self.search).sum(1)[:, None] - 2 * self.search @ extra.search.T
-                                       + np.square(extra.search).sum(1)[None, :], 0))
+    def misread(self, pixels: np.ndarray, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Which gate digits read right by the jury alone are read wrong with these confirmed
+        corrections (digits, their features and labels) served beside it."""
+        live = confirmed_set(self.classifier, pixels, features, labels)
+        distances = np.sqrt(np.maximum(np.square(self.search).sum(1)[:, None]
+                                       - 2 * self.search @ live.references.search.T
+                                       + np.square(live.references.search).sum(1)[None, :], 0))
         rows = np.flatnonzero(self.right & (distances < self.reach[:, None]).any(axis=1))
         wrong = np.zeros(len(self.labels), bool)
         if len(rows):
-            by_juror = {name: votes[rows] for name, votes in self.by_juror.items()}
-            by_juror[KNN_NAME] = self.knn.predict_proba_with(self.features[rows], extra)
-            wrong[rows] = self.classifier.jury.vote(by_juror).argmax(axis=1) != self.labels[rows]
+            served = Classifier(self.classifier.jury, self.classifier.version, live)
+            wrong[rows] = served.voted(self.features[rows])[1].argmax(axis=1) != self.labels[rows]
         return wrong
 
-    def admit(self, features: np.ndarray, labels: np.ndarray, already: int = 0) -> np.ndarray:
-        """Which references (rows, oldest first; the first `already` admitted before) pass: all at
+    def admit(self, pixels: np.ndarray, features: np.ndarray, labels: np.ndarray, already: int = 0) -> np.ndarray:
+        """Which corrections (rows, oldest first; the first `already` admitted before) pass: all at
         once when together they misread nothing; else each new one beside those admitted."""
         admitted = np.arange(len(labels)) < already
-        if not len(labels) or not self.misread(features, labels).any():
+        if not len(labels) or not self.misread(pixels, features, labels).any():
             return np.ones(len(labels), bool)
         for index in range(already, len(labels)):
             trial = admitted.copy()
             trial[index] = True
-            admitted[index] = not self.misread(features[trial], labels[trial]).any()
+            admitted[index] = not self.misread(pixels[trial], features[trial], labels[trial]).any()
         return admitted
+
+
+def confirmed_set(classifier: Classifier, pixels: np.ndarray, features: np.ndarray, labels: np.ndarray) -> Confirmed:
+    """Corrections (their 28x28 digits, features and labels) as a reading with this jury consults them."""
+    knn = classifier.jury.jurors_[KNN_NAME]
+    return Confirmed(knn.extra_references(features, labels),
+                     Taught(pixels.reshape(len(pixels), 28, 28), np.asarray(labels)).prepared(knn.levels))
 
 
 @dataclass(frozen=True)
@@ -169,16 +178,17 @@ class LiveReferences:
             pixels = np.stack([digits[sample_id] for sample_id in ids]).reshape(len(ids), -1) if ids else \
                 np.zeros((0, 784), np.uint8)
             features = base.jury.features(pixels) if len(ids) else np.zeros((0, 0), np.float32)
-            admitted = self._admit(base, ids, features, labels)
+            admitted = self._admit(base, ids, pixels, features, labels)
             kept = tuple(sample_id for sample_id, ok in zip(ids, admitted) if ok)
             refused = tuple(sample_id for sample_id, ok in zip(ids, admitted) if not ok)
-            extra = base.jury.jurors_[KNN_NAME].extra_references(features[admitted], labels[admitted]) if kept else None
-            self._state = LiveState(Classifier(base.jury, base.version, live=extra), kept, refused)
+            live = confirmed_set(base, pixels[admitted], features[admitted], labels[admitted]) if kept else None
+            self._state = LiveState(Classifier(base.jury, base.version, live=live), kept, refused)
             if refused:
                 log.warning("the live references' gate refused %d confirmed flag(s)", len(refused))
             return self._state
 
-    def _admit(self, base: Classifier, ids: tuple, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def _admit(self, base: Classifier, ids: tuple, pixels: np.ndarray, features: np.ndarray,
+               labels: np.ndarray) -> np.ndarray:
         """The gate's verdict per flag: those judged before for this model keep theirs; the new
         ones are judged beside the admitted old ones."""
         admitted = np.array([self._judged.get(sample_id, False) for sample_id in ids], bool)
@@ -188,7 +198,7 @@ class LiveReferences:
                 self._gate = Gate(base, *(self._gate_digits or gate_digits()))
             old = np.flatnonzero(admitted)
             order = np.concatenate([old, new])
-            admitted[new] = self._gate.admit(features[order], labels[order], already=len(old))[len(old):]
+            admitted[new] = self._gate.admit(pixels[order], features[order], labels[order], already=len(old))[len(old):]
             self._judged.update((ids[index], bool(admitted[index])) for index in new)
         return admitted
 

@@ -237,7 +237,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
         codes = np.searchsorted(self.classes_, np.asarray(y))
-        return ExtraReferences(self.pca_.transform(self._search_columns(X)).astype(np.float32),
+        return ExtraReferences(self.search_coordinates(X),
                                np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8),
                                codes.astype(np.int16), X[:, -1].astype(np.float32))
 
@@ -247,12 +247,9 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         is re-ranked by IDM as usual. Rows no extra reference comes near read as predict_proba."""
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
-        search = self.pca_.transform(self._search_columns(X)).astype(np.float32)
-        distances, candidates = self.search_.kneighbors(search)
+        distances, candidates, to_extra = self._searched(X, extra)
         if not len(extra.codes):
             return self._proba(X, distances, candidates)
-        to_extra = np.sqrt(np.maximum(np.square(search).sum(1)[:, None] - 2 * search @ extra.search.T
-                                      + np.square(extra.search).sum(1)[None, :], 0))
         reached = (to_extra < distances[:, -1:]).any(axis=1)
         probabilities = np.zeros((len(X), len(self.classes_)))
         if not reached.all():
@@ -281,6 +278,24 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
                 voted = confidence * voted + (1 - confidence) / len(self.classes_)
             probabilities[row] = voted
         return probabilities
+
+
+    def reaching(self, X, extra: "ExtraReferences") -> np.ndarray:
+        """(n, m): whether each extra reference is among each row's candidates (nearer than its last)."""
+        distances, _, to_extra = self._searched(np.asarray(X, dtype=np.float32), extra)
+        return to_extra < distances[:, -1:]
+
+    def search_coordinates(self, X) -> np.ndarray:
+        """Where the candidate search places each row of X (the PCA of its search columns)."""
+        return self.pca_.transform(self._search_columns(np.asarray(X, dtype=np.float32))).astype(np.float32)
+
+    def _searched(self, X: np.ndarray, extra: "ExtraReferences") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's Euclidean candidates (distances, indices) and its distance to each extra reference."""
+        search = self.search_coordinates(X)
+        distances, candidates = self.search_.kneighbors(search)
+        to_extra = np.sqrt(np.maximum(np.square(search).sum(1)[:, None] - 2 * search @ extra.search.T
+                                      + np.square(extra.search).sum(1)[None, :], 0))
+        return distances, candidates, to_extra
 
 
 @dataclass(frozen=True)

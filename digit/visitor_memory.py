@@ -58,13 +58,25 @@ CHOICE = load_choice()
 
 @dataclass(frozen=True)
 class Taught:
-    """One visitor's examples as a reading needs them: few, newest last."""
+    """Examples as a reading needs them: one visitor's few, newest last (or the corrections others
+    confirmed, digit/live_references.py, shown to everyone)."""
 
     digits: np.ndarray  # (n, 28, 28) uint8, normalised as the jury reads (white ink on black)
     labels: np.ndarray  # (n,) the digits they are
+    deskewed: np.ndarray | None = None  # (n, 784) as the k-NN compares them (`prepared`), when made ahead
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def prepared(self, levels: int) -> "Taught":
+        """The same examples with their deskewed pixels made (once, for a set read many times)."""
+        if self.deskewed is not None:
+            return self
+        pixels = quantised(Deskew().transform(self.digits.reshape(len(self), -1)), levels).astype(np.float32)
+        return Taught(self.digits, self.labels, pixels)
+
+    def subset(self, rows: np.ndarray) -> "Taught":
+        return Taught(self.digits[rows], self.labels[rows], None if self.deskewed is None else self.deskewed[rows])
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class Recalled:
     label: int
     image: np.ndarray  # 28x28 uint8, deskewed as the k-NN compares digits
     nearness: float  # its IDM distance over the nearest reference's (below `near`: it votes)
+    yours: bool = True  # the visitor's own, not a correction others confirmed
 
 
 def page_key(visitor: str, browser: str | None) -> str:
@@ -128,19 +141,21 @@ class VisitorMemory:
 
 
 def recall(knn: DeformationNeighbours, features: np.ndarray, taught: Taught | None,
-           choice: MemoryChoice = CHOICE) -> list[Recalled | None]:
-    """For each row of features (the jury's front's output), the visitor's example it comes near
-    enough to take into the vote, or None."""
+           choice: MemoryChoice = CHOICE, yours: bool = True) -> list[Recalled | None]:
+    """For each row of features (the jury's front's output), the example it comes near enough to
+    take into the vote, or None."""
     if taught is None or not len(taught) or choice.weight <= 0:
         return [None] * len(features)
-    return [found if found.nearness <= choice.near else None for found in nearest_taught(knn, features, taught)]
+    return [found if found.nearness <= choice.near else None
+            for found in nearest_taught(knn, features, taught, yours)]
 
 
-def nearest_taught(knn: DeformationNeighbours, features: np.ndarray, taught: Taught) -> list[Recalled]:
-    """For each row of features, the visitor's example nearest by IDM and how near it is, relative
-    to the nearest of the k-NN's first REFERENCES candidates (what training.memory_choice measures)."""
+def nearest_taught(knn: DeformationNeighbours, features: np.ndarray, taught: Taught,
+                   yours: bool = True) -> list[Recalled]:
+    """For each row of features, the example nearest by IDM and how near it is, relative to the
+    nearest of the k-NN's first REFERENCES candidates (what training.memory_choice measures)."""
     features = np.asarray(features, np.float32)
-    examples = quantised(Deskew().transform(taught.digits.reshape(len(taught), -1)), knn.levels)
+    examples = taught.prepared(knn.levels).deskewed
     pixels = features[:, :knn.pixels]
     references = knn.candidates_of(features)[:, :REFERENCES]
     to_references = knn.idm_distances(features, references).min(axis=1)
@@ -151,7 +166,7 @@ def nearest_taught(knn: DeformationNeighbours, features: np.ndarray, taught: Tau
         best = int(shortlist[np.argmin(distances)])
         image = np.rint(examples[best].reshape(28, 28) * 255).astype(np.uint8)
         found.append(Recalled(int(taught.labels[best]), image,
-                              float(distances.min() / max(float(to_references[row]), 1e-9))))
+                              float(distances.min() / max(float(to_references[row]), 1e-9)), yours))
     return found
 
 

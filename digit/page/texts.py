@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digit.jurors import SHOWN
-from digit.prediction import Prediction
+from digit.prediction import Neighbour, Prediction
 
 WELCOME = "**Draw a digit: the jury reads it as you draw. Or upload a picture of one.**"
 
@@ -27,7 +27,7 @@ def verdict(prediction: Prediction) -> str:
     votes = " · ".join(f"{SHOWN.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
     warning = f"\n\n⚠️ {sentence(prediction.warning)}" if prediction.warning else ""
-    warning += f"\n\n{taught_line(prediction.recalled.label)}" if _taught_it(prediction) else ""
+    warning += f"\n\n{recalled_line(prediction.recalled)}" if _recalled_it(prediction) else ""
     if prediction.unsure:
         first, second = prediction.candidates
         return (f"## {first} or {second}?\nNot sure: {prediction.confidence:.0%} for {first}, "
@@ -35,13 +35,16 @@ def verdict(prediction: Prediction) -> str:
     return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}{warning}"
 
 
-def _taught_it(prediction: Prediction) -> bool:
+def _recalled_it(prediction: Prediction) -> bool:
     return prediction.recalled is not None and prediction.recalled.label == prediction.digit
 
 
-def taught_line(digit: int) -> str:
-    """Said when the visitor's own example took part in the reading and it agrees."""
-    return f"Read as {digit}, like the {digit} you taught it."
+def recalled_line(example: Neighbour) -> str:
+    """Said when an example took part in the reading and it agrees: the visitor's own, or a
+    correction others confirmed."""
+    if example.yours:
+        return f"Read as {example.label}, like the {example.label} you taught it."
+    return f"Read as {example.label}, like a {example.label} other visitors confirmed."
 
 
 def jurors_table(prediction: Prediction) -> list[list]:
