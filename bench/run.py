@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from bench.backdoor import backdoor
 from bench.calibration import rows as calibration_rows, write_calibration
+from bench.corrections_at_once import corrections_at_once, rows as at_once_rows
 from bench.feedback_loop import feedback_loop
 from bench.page_timing import dataset_tab, stroke_to_verdict
 from digit.config import PROJECT_DIR, model_dir
@@ -215,6 +216,8 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
         print("one visitor's backdoor at full size…", file=sys.stderr)
         report["backdoor"] = backdoor(Path(folder) / "backdoor")
+        print("corrections at once: yours, and confirmed ones for everyone…", file=sys.stderr)
+        report["corrections_at_once"] = corrections_at_once(Path(folder) / "at_once")
     return report
 
 
@@ -294,6 +297,7 @@ def table(report: dict) -> str:
         ("one visitor's 100 footed 1s flagged as 7 (+6 honest), limits off, full retraining",
          "fresh footed 1s read as 7: {fresh_read_as_seven_before:.1%} -> {fresh_read_as_seven_after:.1%} of {fresh}; "
          "promoted: {promoted} ({reason})".format(**report["backdoor"]), "<= 5 % read as 7"),
+        *at_once_rows(report["corrections_at_once"]),
     ]
     lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
              "| what | measured | target |", "| --- | --- | --- |"]

@@ -30,9 +30,11 @@ import numpy as np
 
 from digit.classifier import Classifier
 from digit.jurors import KNN_NAME
+from digit.images import NoDigit
 from digit.model_store import load_model
+from digit.preprocess import normalize
 from digit.visitor_memory import CHOICE, MEMORY_FILE, MemoryChoice, Taught, blended, nearest_taught
-from training.canvas.drawings import VALIDATION_WRITERS, WRITERS, Drawing, draw, hands, normalized
+from training.canvas.drawings import VALIDATION_WRITERS, WRITERS, Drawing, draw, hands
 from training.canvas.writers import SEED, make_writer
 
 NEAR = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25)
@@ -74,7 +76,14 @@ def writer_pass(writer_indices: list[int], second: bool) -> Pass:
         rng = np.random.default_rng([SEED, index, 11 if second else 1])
         drawings += [draw(digit, writer, rng) for digit in range(10)]
         drawings += hands(writer, np.random.default_rng([SEED, index, 13 if second else 3]))
-    return Pass(normalized(drawings), np.array([d.label for d in drawings]), np.array([d.writer for d in drawings]))
+    read, pixels = [], []
+    for drawing in drawings:  # a fresh drawing the app would refuse (no clear digit) is not read
+        try:
+            pixels.append(normalize(drawing.image()).pixels.reshape(-1))
+            read.append(drawing)
+        except NoDigit:
+            continue
+    return Pass(np.stack(pixels), np.array([d.label for d in read]), np.array([d.writer for d in read]))
 
 
 def writers_of(part: str, count: int | None) -> list[int]:
