@@ -58,9 +58,9 @@ class Classifier:
               ) -> tuple[dict[str, np.ndarray], np.ndarray, list[Neighbour | None]]:
         """From the front's output: each juror's probabilities, the vote, and per row the example
         (the visitor's own in memory, or a confirmed correction) that took part in it."""
-        by_juror = self._probabilities(features)
+        by_juror, reaching = self._with_reach(features)
         voted = self.jury.vote(by_juror)
-        recalled = self._recalled(features, memory)
+        recalled = self._recalled(features, memory, reaching)
         for index, found in enumerate(recalled):
             if found is not None:
                 voted[index] = blended(voted[index], found.label)
@@ -68,12 +68,18 @@ class Classifier:
 
     def _probabilities(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's probabilities from the front's output, the k-NN's with the live references."""
+        return self._with_reach(features, only)[0]
+
+    def _with_reach(self, features: np.ndarray, only: Iterable[str] | None = None
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """_probabilities, and with live references which of them each row's candidates hold."""
         names = list(self.jury.jurors_) if only is None else list(only)
-        if self.live is None or KNN_NAME not in names:
-            return self.jury.probabilities_of_features(features, names)
-        by_juror = self.jury.probabilities_of_features(features, [name for name in names if name != KNN_NAME])
-        by_juror[KNN_NAME] = self.jury.jurors_[KNN_NAME].predict_proba_with(features, self.live.references)
-        return {name: by_juror[name] for name in names}
+        by_juror = self.jury.probabilities_of_features(features, [name for name in names
+                                                                  if name != KNN_NAME or self.live is None])
+        reaching = None
+        if self.live is not None and KNN_NAME in names:
+            by_juror[KNN_NAME], reaching = self.jury.jurors_[KNN_NAME].proba_and_reach(features, self.live.references)
+        return {name: by_juror[name] for name in names}, reaching
 
     def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None) -> Prediction:
         """memory: the visitor's own examples: one near enough takes its digit into the vote."""
@@ -103,7 +109,8 @@ class Classifier:
         return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
                           np.hstack([part.view for part in readings]), readings)
 
-    def _recalled(self, features: np.ndarray, memory: Taught | None) -> list[Neighbour | None]:
+    def _recalled(self, features: np.ndarray, memory: Taught | None,
+                  reaching: np.ndarray | None = None) -> list[Neighbour | None]:
         """Per digit, the nearer of the visitor's own example and a confirmed correction near
         enough to vote (as a neighbour: the visitor's marked theirs), or None."""
         knn = self.jury.jurors_.get(KNN_NAME)
@@ -112,8 +119,7 @@ class Classifier:
             return found
         if memory is not None:
             found = recall(knn, features, memory)
-        if self.live is not None and len(self.live):
-            reaching = knn.reaching(features, self.live.references)
+        if self.live is not None and len(self.live) and reaching is not None:
             for row in np.flatnonzero(reaching.any(axis=1)):
                 confirmed = recall(knn, features[row:row + 1], self.live.examples.subset(reaching[row]), yours=False)[0]
                 if confirmed is not None and (found[row] is None or confirmed.nearness < found[row].nearness):

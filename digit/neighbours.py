@@ -245,12 +245,17 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         """predict_proba with the extra references among the candidates: an extra reference
         nearer than a row's last Euclidean candidate takes that candidate's place, and the vote
         is re-ranked by IDM as usual. Rows no extra reference comes near read as predict_proba."""
+        return self.proba_and_reach(X, extra)[0]
+
+    def proba_and_reach(self, X, extra: "ExtraReferences") -> tuple[np.ndarray, np.ndarray]:
+        """predict_proba_with, and (n, m) whether each extra reference is among each row's candidates."""
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
         distances, candidates, to_extra = self._searched(X, extra)
+        reaching = to_extra < distances[:, -1:]
         if not len(extra.codes):
-            return self._proba(X, distances, candidates)
-        reached = (to_extra < distances[:, -1:]).any(axis=1)
+            return self._proba(X, distances, candidates), reaching
+        reached = reaching.any(axis=1)
         probabilities = np.zeros((len(X), len(self.classes_)))
         if not reached.all():
             probabilities[~reached] = self._proba(X[~reached], distances[~reached], candidates[~reached])
@@ -277,13 +282,8 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
                 confidence = np.exp(-max(ratio - 1, 0) / self.doubt)
                 voted = confidence * voted + (1 - confidence) / len(self.classes_)
             probabilities[row] = voted
-        return probabilities
+        return probabilities, reaching
 
-
-    def reaching(self, X, extra: "ExtraReferences") -> np.ndarray:
-        """(n, m): whether each extra reference is among each row's candidates (nearer than its last)."""
-        distances, _, to_extra = self._searched(np.asarray(X, dtype=np.float32), extra)
-        return to_extra < distances[:, -1:]
 
     def search_coordinates(self, X) -> np.ndarray:
         """Where the candidate search places each row of X (the PCA of its search columns)."""
