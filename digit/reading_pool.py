@@ -10,7 +10,8 @@ replaced; the visitor is told the picture could not be read.
 Each worker is a subprocess (`python -m digit.reading_pool FD`), not multiprocessing: a spawned
 child would import the app's main module (app.py, the whole page) again. They talk over a socket
 pair with multiprocessing.connection (length-framed pickles): the jury the parent serves (the very
-object it checked, pickled once per model and sent to each worker before its next reading), then
+object it checked, with the corrections others confirmed, pickled once per model and set of them and
+sent to each worker before its next reading), then
 pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/sample.py).
 """
 
@@ -223,7 +224,8 @@ def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
              keep: str | None = None, memory: Taught | None = None) -> tuple[Sample | None, Prediction]:
     """What a worker does with a picture (and the server's process, when it reads without them):
     decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
-    the feedback would store: the picture capped for storage and the digit the jury read."""
+    the feedback would store: the picture capped for storage and the digit the jury read; with memory,
+    the visitor's own examples take part (digit/visitor_memory.py)."""
     picture = read_picture(source)
     normalized = normalize(picture)
     prediction = classifier.predict_normalized(normalized, explain=explain, memory=memory)

@@ -82,10 +82,13 @@ def remember_taught(store: FeedbackStore) -> int:
         key = taught_key(record)
         if key is not None:
             keys[record["id"]] = (key, record["label"])
-    newest = {}
-    for sample_id, (key, _) in keys.items():  # records come oldest first
+    newest: OrderedDict[str, list[str]] = OrderedDict()
+    for sample_id, (key, _) in keys.items():  # records come oldest first: the most recent visitors end last
         newest.setdefault(key, []).append(sample_id)
-    wanted = [sample_id for ids in newest.values() for sample_id in ids[-MEMORY.examples:]]
+        newest.move_to_end(key)
+    recent = list(newest.values())[-MEMORY.visitors:]
+    order = {sample_id: position for position, sample_id in enumerate(keys)}
+    wanted = sorted((sample_id for ids in recent for sample_id in ids[-MEMORY.examples:]), key=order.__getitem__)
     digits = store.digits(wanted) if wanted else {}
     return MEMORY.rebuild((keys[sample_id][0], digits[sample_id], keys[sample_id][1])
                           for sample_id in wanted if sample_id in digits)
