@@ -124,3 +124,31 @@ def test_corrections_through_the_api_change_that_visitors_readings_only(tmp_path
     assert np.mean([label == str(digit) for label, (_, digit) in zip(after, fresh)]) >= 0.8
     assert other_after == other_before
     assert np.mean([answer["label"] == str(digit) for answer, (_, digit) in zip(other_before, fresh)]) <= 0.6
+
+
+def test_on_the_page_one_pupils_corrections_never_change_anothers_readings(tmp_path, monkeypatch, bubbles):
+    """Two browsers behind one school address: what one teaches reads for that one only."""
+    import gradio as gr
+
+    from digit.page.flagging import FeedbackFlagging
+
+    store = FeedbackStore(tmp_path / "feedback", repo_id="", per_day=0)
+    store.setup()
+    monkeypatch.setattr(actions, "flagging", lambda: FeedbackFlagging(store))
+    monkeypatch.setattr(actions, "MEMORY", VisitorMemory())
+    school = {"headers": {}, "client": {"host": "192.0.2.50"}}
+    first, second = gr.Request(session_hash="pupil-1", **school), gr.Request(session_hash="pupil-2", **school)
+    taught, fresh = bubbles
+    for path, digit in taught:
+        shown = actions.show_upload(path, first)
+        actions.correct(shown.last, str(digit), first)
+    first_read = [actions.show_upload(path, first) for path, _ in fresh]
+    second_read = [actions.show_upload(path, second) for path, _ in fresh]
+    plain = [actions.read(path)[1] for path, _ in fresh]
+    assert np.mean([shown.confidences == {str(d): p for d, p in enumerate(reading.probabilities)}
+                    for shown, reading in zip(second_read, plain)]) == 1.0
+    right = [max(shown.confidences, key=shown.confidences.get) == str(digit)
+             for shown, (_, digit) in zip(first_read, fresh)]
+    assert np.mean(right) >= 0.8
+    assert any("you taught it" in shown.verdict for shown in first_read)
+    assert any(caption.endswith("· yours") for shown in first_read for _, caption in shown.neighbours)
