@@ -182,7 +182,9 @@ class LiveReferences:
             kept = tuple(sample_id for sample_id, ok in zip(ids, admitted) if ok)
             refused = tuple(sample_id for sample_id, ok in zip(ids, admitted) if not ok)
             live = confirmed_set(base, pixels[admitted], features[admitted], labels[admitted]) if kept else None
-            self._state = LiveState(Classifier(base.jury, base.version, live=live), kept, refused)
+            # None live: the very classifier serving (the readers hold its jury already; no new copy to send).
+            served = base if live is None else Classifier(base.jury, base.version, live=live)
+            self._state = LiveState(served, kept, refused)
             if refused:
                 log.warning("the live references' gate refused %d confirmed flag(s)", len(refused))
             return self._state
