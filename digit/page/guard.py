@@ -31,8 +31,9 @@ from collections import deque
 from typing import Any, Awaitable, Callable, Mapping
 
 import orjson
-from gradio import Error
+from gradio import Error, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as StarletteRequest
 
 from digit.rate_limits import RateLimit
 
@@ -126,7 +127,7 @@ class Guard:
         try:
             answered = ANSWERED_ROUTE.search(scope["path"])
             if answered and answered.group(1) in self.answers:
-                await self.answer(self.answers[answered.group(1)], body, send)
+                await self.answer(self.answers[answered.group(1)], body, send, scope)
             else:
                 await self.app(scope, _replay(body, receive), send)
         finally:
@@ -172,22 +173,25 @@ class Guard:
     async def too_large(self, send) -> None:
         await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
 
-    async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], body: bytes, send) -> None:
-        """Call the function with the body's data in a worker thread; answer as Gradio's /run/ route
-        does: {"data": [result], ...}, or status 500 and {"error": message} for a gr.Error."""
+    async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], body: bytes, send,
+                     scope: Scope | None = None) -> None:
+        """Call the function with the body's data in a worker thread (and the request, as gr.Request,
+        when it takes one: who is asking); answer as Gradio's /run/ route does: {"data": [result], ...},
+        or status 500 and {"error": message} for a gr.Error."""
         function, signature = answering
         try:
             data = orjson.loads(body)["data"]
             if not isinstance(data, list):
                 raise TypeError
-            signature.bind(*data)
+            signature.bind(*data, **({"request": None} if "request" in signature.parameters else {}))
         except (orjson.JSONDecodeError, KeyError, TypeError):
             wanted = [name for name, parameter in signature.parameters.items() if parameter.default is parameter.empty]
             return await refuse(send, 422, f'Send JSON with the values of {", ".join(wanted)} in a list: '
                                            f'{{"data": [...]}}.')
         started = time.perf_counter()
+        asking = {"request": Request(StarletteRequest(scope))} if scope and "request" in signature.parameters else {}
         try:
-            result = await run_in_threadpool(function, *data)
+            result = await run_in_threadpool(function, *data, **asking)
         except Error as error:
             return await refuse(send, 500, error.message)
         except Exception:  # noqa: BLE001 - logged here; the client is told in a sentence, not a traceback

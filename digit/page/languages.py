@@ -62,6 +62,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "second": ("2nd", "2:a"),
     "neighbours": ("The closest training digits the k-NN found", "De närmaste träningssiffrorna som k-NN hittade"),
     "from_feedback": (" · from feedback", " · från besökare"),
+    "yours_tile": (" · yours", " · din"),
+    "recalled_yours": ("Read as {digit}, like the {digit} you taught it.",
+                       "Läst som {digit}, som den {digit}:a du lärde den."),
+    "recalled_confirmed": ("Read as {digit}, like a {digit} other visitors confirmed.",
+                           "Läst som {digit}, som en {digit}:a andra besökare bekräftat."),
     # What a reading says (digit/page/texts.py)
     "number": ("## {number}\n{count} digits, read left to right — {each}",
                "## {number}\n{count} siffror, lästa från vänster till höger — {each}"),
@@ -77,6 +82,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model_line": ("<small>Model {version}{figure}.</small>", "<small>Modell {version}{figure}.</small>"),
     "model_test": (", {test} on the MNIST test set", ", {test} på MNIST:s testmängd"),
     "unknown_version": ("unknown", "okänd"),
+    "live_line": ("; its k-NN also holds {live} live references: corrections other visitors confirmed, until the "
+                  "next retraining takes them in",
+                  "; dess k-NN har dessutom {live} levande referenser: rättelser som andra besökare bekräftat, tills "
+                  "nästa träning lär sig dem"),
     # Saving a reading (digit/page/actions.py)
     "saved": ("Saved as a {digit} — thank you. The feedback dataset now holds {total} {samples}.",
               "Sparad som en {digit}:a — tack! Datamängden med rättelser rymmer nu {total} {samples}."),

@@ -7,7 +7,7 @@ import pandas as pd
 
 from digit.jurors import SHOWN
 from digit.page.languages import ENGLISH, TEXTS, Words
-from digit.prediction import Prediction
+from digit.prediction import Neighbour, Prediction
 
 WELCOME = ENGLISH("welcome")
 
@@ -30,6 +30,7 @@ def verdict(prediction: Prediction, words: Words = ENGLISH) -> str:
     votes = " · ".join(f"{juror_name(name, words)}: **{digit}**" for name, digit in prediction.jurors.items())
     agreement = words("unanimous" if len(set(prediction.jurors.values())) == 1 else "split_vote")
     warning = f"\n\n⚠️ {sentence(words.refusal(prediction.warning))}" if prediction.warning else ""
+    warning += f"\n\n{recalled_line(prediction.recalled, words)}" if _recalled_it(prediction) else ""
     if prediction.unsure:
         first, second = prediction.candidates
         return words("unsure", first=first, second=second, confidence=words.percent(prediction.confidence),
@@ -41,6 +42,16 @@ def verdict(prediction: Prediction, words: Words = ENGLISH) -> str:
 def juror_name(name: str, words: Words = ENGLISH) -> str:
     """What the page calls a juror (SVC, k-NN, forest), in the page's language."""
     return words(f"juror_{name}") if f"juror_{name}" in TEXTS else SHOWN.get(name, name)
+
+
+def _recalled_it(prediction: Prediction) -> bool:
+    return prediction.recalled is not None and prediction.recalled.label == prediction.digit
+
+
+def recalled_line(example: Neighbour, words: Words = ENGLISH) -> str:
+    """Said when an example took part in the reading and it agrees: the visitor's own, or a
+    correction others confirmed."""
+    return words("recalled_yours" if example.yours else "recalled_confirmed", digit=example.label)
 
 
 def jurors_table(prediction: Prediction | None, words: Words = ENGLISH) -> pd.DataFrame:
@@ -56,7 +67,8 @@ def jurors_table(prediction: Prediction | None, words: Words = ENGLISH) -> pd.Da
 
 def neighbour_tiles(prediction: Prediction, words: Words = ENGLISH) -> list[tuple[np.ndarray, str]]:
     """The k-NN's closest training digits as (28x28 picture, caption), dark ink on white."""
-    return [(255 - neighbour.image, f"{neighbour.label}" + (words("from_feedback") if neighbour.learned else ""))
+    return [(255 - neighbour.image, f"{neighbour.label}" + (words("yours_tile") if neighbour.yours else "")
+             + (words("from_feedback") if neighbour.learned else ""))
             for neighbour in prediction.neighbours]
 
 
@@ -65,9 +77,12 @@ def jury_view(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
     return [(255 - prediction.view, "")]
 
 
-def model_line(card: dict, words: Words = ENGLISH) -> str:
+def model_line(card: dict, words: Words = ENGLISH, live: int = 0) -> str:
+    """The model serving; live: how many corrections others confirmed its k-NN holds besides."""
     test = card.get("metrics", {}).get("mnist_test_accuracy")
     figure = words("model_test", test=words.percent(test, 2)) if test is not None else ""
+    if live:
+        figure += words("live_line", live=live)
     return words("model_line", version=card.get("version", words("unknown_version")), figure=figure)
 
 
