@@ -59,17 +59,17 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                     neighbours = InlinePictures(label=i18n("neighbours"), side=56,
                                                 elem_id="neighbours")
                 model_line = gr.Markdown(actions.model_summary())
-    with gr.Tab(fool_tab.TITLE, elem_id="fool-tab") as fool_tab_:
-        gr.Markdown(fool_tab.INTRO)
+    with gr.Tab(i18n("fool_tab"), elem_id="fool-tab") as fool_tab_:
+        gr.Markdown(i18n("fool_intro"))
         fool_prompt = gr.Markdown(elem_id="fool-prompt")
         with gr.Row():
             with gr.Column():
-                fool_pad = DrawingPad(label=fool_tab.PAD_LABEL, elem_id=fool_tab.PAD_ID)
-                fool_submit = gr.Button(fool_tab.SUBMIT, variant="primary", elem_id="fool-submit")
+                fool_pad = DrawingPad(label=i18n("fool_pad"), elem_id=fool_tab.PAD_ID)
+                fool_submit = gr.Button(i18n("fool_submit"), variant="primary", elem_id="fool-submit")
             with gr.Column():
                 fool_verdict = gr.Markdown(elem_id="fool-verdict")
                 fool_mine = gr.Markdown(elem_id="fool-mine")
-                fool_counts = gr.Dataframe(headers=fool_tab.COUNTS_HEADERS, label=fool_tab.COUNTS_LABEL,
+                fool_counts = gr.Dataframe(fool_tab.counts_table(None), label=i18n("fool_counts"),
                                            interactive=False, elem_id="fool-counts")
         fool_target = gr.State(None)
     with gr.Tab(i18n("dataset_tab")) as dataset_tab:

@@ -16,7 +16,7 @@ from digit.page.languages import REFUSALS, TEXTS
 # Names and units that are the same in every language.
 NAMES = {"svc", "rbf", "nn", "mnist", "gradio", "api", "mcp", "hub", "png", "jpeg", "webp", "bmp", "gif", "mb"}
 # Words the page's English and Swedish texts share.
-SHARED = {"jury", "per", "test", "version", "disk", "full", "data", "url", "base", "via"}
+SHARED = {"jury", "per", "person", "test", "version", "disk", "full", "data", "url", "base", "via"}
 COMMON_ENGLISH = set("""the and of to is it its you your this that with for on not are was be by or as at from what
 which here there drop click image file upload loading error examples settings use built clear undo refresh yes
 no draw digit digits samples sample model confidence confident read right wrong check these new copy table actions

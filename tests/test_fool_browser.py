@@ -91,7 +91,7 @@ def test_drawings_are_stored_with_the_digit_asked_for_and_one_that_fools_the_jur
     version = json.loads((app["models"] / CARD_FILE).read_text())["version"]  # the jury serving
     counts = challenge_counts(stored_samples(app["feedback"]), version)
     assert shown_counts(page) == {digit: (counts.fooled[digit], counts.drawn[digit]) for digit in range(10)}
-    expect(page.locator("#fool-mine")).to_contain_text("You fooled this jury 1 time out of 2")
+    expect(page.locator("#fool-mine")).to_contain_text("You fooled this jury with 1 of your 2 drawings")
     (PROJECT / "artifacts" / "screenshots").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(PROJECT / "artifacts" / "screenshots" / "fool_the_jury.png"), full_page=True)
 

@@ -65,7 +65,7 @@ def test_a_drawing_read_right_is_stored_with_the_named_label_and_not_put_to_othe
     assert (row["label"], row["predicted"], row["source"], row["model_version"]) == (4, 4, "challenge", SERVING)
     assert row["strokes"] == pad_value(draw_strokes(4))["strokes"]
     assert store.next_to_check(actions.visitor(request_from("10.0.9.2"))) is None
-    assert shown.counts[4][1:3] == [0, 1] and "0 times out of 1" in shown.mine
+    assert shown.counts.iloc[4].tolist()[1:3] == [0, 1] and "0 of your 1 drawings" in shown.mine
 
 
 def test_a_drawing_that_fools_the_jury_is_stored_and_put_to_others_to_check(store):
@@ -76,7 +76,7 @@ def test_a_drawing_that_fools_the_jury_is_stored_and_put_to_others_to_check(stor
     check = check_tab.next_check(None, request_from("10.0.9.2"))
     assert check.current["sample"] == row["id"] and "**4**" in check.question
     assert check_tab.next_check(None, request_from("10.0.0.1")).current["sample"] is None  # not to its drawer
-    assert shown.counts[4][1:3] == [1, 1] and shown.target != 4  # 4 fools it now: another digit is named
+    assert shown.counts.iloc[4].tolist()[1:3] == [1, 1] and shown.target != 4  # 4 fools it now: another digit is named
 
 
 def test_a_challenge_is_held_to_the_duplicate_rule_as_corrections_are(store):
@@ -103,7 +103,7 @@ def test_the_tab_names_a_digit_and_shows_the_datasets_counts(store):
                          source="challenge", visitor=actions.visitor(request_from("10.0.0.1"))))
     shown = fool_tab.show(request_from("10.0.0.1"))
     assert shown.prompt.startswith("## Draw a ") and shown.target != 4
-    assert shown.counts[4] == [4, 1, 1, "100%"] and "1 time out of 1" in shown.mine
+    assert shown.counts.iloc[4].tolist() == [4, 1, 1, "100%"] and "1 of your 1 drawings" in shown.mine
 
 
 def test_the_retraining_learns_challenges_read_right_and_holds_back_unconfirmed_fooling_ones(store):

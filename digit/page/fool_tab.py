@@ -14,42 +14,36 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import gradio as gr
+import pandas as pd
 
+from digit.feedback.challenges import ChallengeCounts
 from digit.images import BadImage
 from digit.pad import PadDrawing
 from digit.page.actions import _save, feedback, model, read, visitor
+from digit.page.languages import ENGLISH, Words
 from digit.page.texts import problem
 
-# What the tab says, in one place.
-TITLE = "Fool the jury"
-INTRO = ("The jury is asked to read a digit you draw. Can you draw it so that it reads it wrong, and a person "
-         "would still read it right? Every drawing goes into the dataset labelled with the digit asked for; "
-         "the ones that fool the jury are checked by other visitors first.")
-PAD_LABEL = "Draw the digit asked for"
-SUBMIT = "Show the jury"
-COUNTS_LABEL = "How often each digit fooled the jury serving now"
-COUNTS_HEADERS = ["digit", "fooled", "drawn", "fooled share"]
-NEXT = "The pad is clear for the next one."
 PAD_ID = "fool-pad"
 # Run in the browser once a drawing is stored: the pad clears itself for the next digit.
 CLEAR_PAD = f"() => document.querySelector('#{PAD_ID} .pad-clear').click()"
 
 
-def prompt(target: int) -> str:
-    return f"## Draw a {target} the jury reads wrong"
+def counts_table(counts: ChallengeCounts | None, words: Words = ENGLISH) -> pd.DataFrame:
+    """Per digit: drawings that fooled the jury, drawings in all, the share; headers in the page's language."""
+    rows = [] if counts is None else [
+        [digit, counts.fooled[digit], counts.drawn[digit],
+         words.percent(counts.share(digit)) if counts.drawn[digit] else "–"] for digit in range(10)]
+    return pd.DataFrame(rows, columns=[words("digit"), words("fool_fooled"), words("fool_drawn"),
+                                       words("fool_share")])
 
 
-def mine(fooled: int, drawn: int) -> str:
-    if not drawn:
-        return "You have not drawn for this jury yet."
-    return f"You fooled this jury {fooled} time{'s' * (fooled != 1)} out of {drawn}."
+def mine(fooled: int, drawn: int, words: Words = ENGLISH) -> str:
+    return words("fool_mine", fooled=fooled, drawn=drawn) if drawn else words("fool_mine_none")
 
 
-def verdict(target: int, read_as: int, confidence: float) -> str:
-    if read_as != target:
-        return (f"## Fooled!\nThe jury read your {target} as a **{read_as}** ({confidence:.0%} sure). "
-                "Other visitors will check that it is a fair " + str(target) + ".")
-    return f"## Not fooled\nThe jury read your {target} as a **{read_as}** ({confidence:.0%} sure)."
+def verdict(target: int, read_as: int, confidence: float, words: Words = ENGLISH) -> str:
+    return words("fool_fooled_verdict" if read_as != target else "fool_not_fooled_verdict", target=target,
+                 read_as=read_as, confidence=words.percent(confidence))
 
 
 class FoolShown(NamedTuple):
@@ -57,39 +51,39 @@ class FoolShown(NamedTuple):
 
     verdict: str | dict
     prompt: str
-    counts: list[list]
+    counts: pd.DataFrame
     mine: str
     target: int
 
 
-def _shown(verdict_text: str | dict, who: str) -> FoolShown:
+def _shown(verdict_text: str | dict, who: str, words: Words = ENGLISH) -> FoolShown:
     """The tab with a new digit to draw and the counts as the dataset has them now."""
     counts = feedback().challenge_counts(model().classifier.version, who)
     target = counts.next_target()
-    rows = [[digit, counts.fooled[digit], counts.drawn[digit], f"{counts.share(digit):.0%}" if counts.drawn[digit]
-             else "–"] for digit in range(10)]
-    return FoolShown(verdict_text, prompt(target), rows, mine(counts.mine_fooled, counts.mine_drawn), target)
+    return FoolShown(verdict_text, words("fool_prompt", target=target), counts_table(counts, words),
+                     mine(counts.mine_fooled, counts.mine_drawn, words), target)
 
 
 def show(request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> FoolShown:
     """The tab opened: a digit to draw, the counts."""
-    return _shown(gr.update(), visitor(request, profile))
+    return _shown(gr.update(), visitor(request, profile), Words.of(request))
 
 
 def judge(value: Any, target: int | None, request: gr.Request | None = None,
           profile: gr.OAuthProfile | None = None) -> FoolShown:
     """The visitor's drawing for the named digit: read it, store it labelled so, say whether it fooled the jury."""
+    words = Words.of(request)
     if target is None:
-        raise gr.Error("Open the tab to be given a digit to draw first.", print_exception=False)
+        raise gr.Error(words("fool_open_first"), print_exception=False)
     try:
         drawing = PadDrawing.from_value(value)
         if drawing is None:
-            raise gr.Error(f"Draw a {target} on the pad first.", print_exception=False)
+            raise gr.Error(words("fool_draw_first", target=target), print_exception=False)
         sample, prediction = read(drawing.image, keep="challenge")
     except BadImage as error:
-        raise gr.Error(problem(str(error)).strip("*"), print_exception=False) from None
+        raise gr.Error(problem(str(error), words).strip("*"), print_exception=False) from None
     if prediction.parts:
-        raise gr.Error(f"Draw one digit, a {target}, not {len(prediction.parts)}.", print_exception=False)
-    saved = _save(sample.drawn(drawing.strokes), target, request, profile)
-    said = f"{verdict(target, prediction.digit, prediction.confidence)}\n\n{saved} {NEXT}"
-    return _shown(said, visitor(request, profile))
+        raise gr.Error(words("fool_one_digit", target=target, count=len(prediction.parts)), print_exception=False)
+    saved = _save(sample.drawn(drawing.strokes), target, request, profile, words)
+    said = f"{verdict(target, prediction.digit, prediction.confidence, words)}\n\n{saved} {words('fool_next')}"
+    return _shown(said, visitor(request, profile), words)

@@ -133,6 +133,37 @@ TEXTS: dict[str, tuple[str, str]] = {
     "validation": ("validation", "validering"),
     "mnist_test": ("MNIST test", "MNIST-test"),
     "held_out_feedback": ("held-out feedback", "undanhållna prov från besökare"),
+    # The "Fool the jury" tab (digit/page/fool_tab.py)
+    "fool_tab": ("Fool the jury", "Lura juryn"),
+    "fool_intro": ("The jury is asked to read a digit you draw. Can you draw it so that it reads it wrong, and a "
+                   "person would still read it right? Every drawing goes into the dataset labelled with the digit "
+                   "asked for; the ones that fool the jury are checked by other visitors first.",
+                   "Juryn ska läsa en siffra som du ritar. Kan du rita den så att juryn läser fel, men en människa "
+                   "ändå läser rätt? Varje teckning sparas märkt med den siffra som efterfrågades; de som lurar "
+                   "juryn granskas först av andra besökare."),
+    "fool_pad": ("Draw the digit asked for", "Rita den efterfrågade siffran"),
+    "fool_submit": ("Show the jury", "Visa juryn"),
+    "fool_counts": ("How often each digit fooled the jury serving now",
+                    "Hur ofta varje siffra har lurat juryn som läser nu"),
+    "fool_fooled": ("fooled", "lurad"),
+    "fool_drawn": ("drawn", "ritade"),
+    "fool_share": ("fooled share", "andel lurad"),
+    "fool_next": ("The pad is clear for the next one.", "Ritytan är tom för nästa."),
+    "fool_prompt": ("## Draw a {target} the jury reads wrong", "## Rita en {target}:a som juryn läser fel"),
+    "fool_mine_none": ("You have not drawn for this jury yet.", "Du har inte ritat för den här juryn än."),
+    "fool_mine": ("You fooled this jury with {fooled} of your {drawn} drawings.",
+                  "Du lurade den här juryn med {fooled} av dina {drawn} teckningar."),
+    "fool_fooled_verdict": ("## Fooled!\nThe jury read your {target} as a **{read_as}** ({confidence} sure). "
+                            "Other visitors will check that it is a fair {target}.",
+                            "## Lurad!\nJuryn läste din {target}:a som en **{read_as}:a** ({confidence} säker). "
+                            "Andra besökare får granska att det är en rimlig {target}:a."),
+    "fool_not_fooled_verdict": ("## Not fooled\nThe jury read your {target} as a **{read_as}** ({confidence} sure).",
+                                "## Inte lurad\nJuryn läste din {target}:a som en **{read_as}:a** ({confidence} "
+                                "säker)."),
+    "fool_open_first": ("Open the tab to be given a digit to draw first.",
+                        "Öppna fliken först, så får du en siffra att rita."),
+    "fool_draw_first": ("Draw a {target} on the pad first.", "Rita först en {target}:a på ritytan."),
+    "fool_one_digit": ("Draw one digit, a {target}, not {count}.", "Rita en siffra, en {target}:a, inte {count}."),
     # The "Check these" tab (digit/page/check_tab.py)
     "check_tab": ("Check these", "Granska dessa"),
     "check_intro": (
