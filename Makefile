@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The model check's reference digits: our own drawings, made here rather than carried in git.
 REFERENCE := models/reference_digits.npz
+# The live references' gate: the canvas validation part as the jury reads it (made, not carried).
+GATE := models/gate_digits.npz
 
 .PHONY: app test train evaluate bench retrain deploy schedule browser clean
 
@@ -19,7 +21,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 $(REFERENCE): $(STAMP) training/reference_digits.py $(wildcard training/canvas/*.py) digit/preprocess.py
 	$(PY) -m training.reference_digits
 
-app: $(STAMP) $(REFERENCE)
+$(GATE): $(STAMP) training/gate_digits.py $(wildcard training/canvas/*.py) digit/preprocess.py
+	$(PY) -m training.gate_digits
+
+app: $(STAMP) $(REFERENCE) $(GATE)
 	$(PY) app.py
 
 test: $(STAMP) $(REFERENCE)
@@ -39,7 +44,7 @@ retrain: $(STAMP)
 	$(PY) -m training.retrain --feedback $${FEEDBACK_DIR:-data/feedback}
 
 # Upload the app to a Space: make deploy SPACE=owner/name (HF_TOKEN: a write token).
-deploy: $(STAMP) $(REFERENCE)
+deploy: $(STAMP) $(REFERENCE) $(GATE)
 	@test -n "$(SPACE)" || (echo "usage: make deploy SPACE=owner/name" && exit 2)
 	$(PY) -m digit deploy $(SPACE)
 
