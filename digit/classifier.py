@@ -13,6 +13,8 @@ from digit.jury import Jury
 from digit.neighbours import ORIGINS
 from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
+from digit.stroke_features import RawStrokes
+from digit.stroke_juror import STROKES_NAME, StrokeJuror
 
 NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
 
@@ -20,11 +22,13 @@ NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
 class Classifier:
     """The trained jury behind two doors: pictures one at a time (`predict`), for the app
     and the CLI, and normalised 28x28 digits in batches (`predict_proba`,
-    `juror_probabilities`), for training and evaluation."""
+    `juror_probabilities`), for training and evaluation. With a stroke juror, a picture that
+    comes with its strokes (the pad's) is read by it too (digit/stroke_juror.py)."""
 
-    def __init__(self, jury: Jury, version: str = "unknown"):
+    def __init__(self, jury: Jury, version: str = "unknown", stroke_juror: StrokeJuror | None = None):
         self.jury = jury
         self.version = version
+        self.stroke_juror = stroke_juror
 
     def juror_probabilities(self, pixels: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's probabilities for a batch of normalised digits, (n, 28, 28) or (n, 784)."""
@@ -34,12 +38,21 @@ class Classifier:
         """The jury's probabilities for a batch of normalised digits, (n, 10)."""
         return self.jury.predict_proba(pixels)
 
-    def predict_normalized(self, normalized: Normalized, explain: bool = False) -> Prediction:
+    def predict_normalized(self, normalized: Normalized, explain: bool = False,
+                           strokes: RawStrokes | None = None) -> Prediction:
         digits = normalized.parts or [normalized.pixels]
         features = self.jury.features(np.stack(digits))
         by_juror = self.jury.probabilities_of_features(features)
-        voted = self.jury.vote(by_juror)
-        unsure = self.jury.unsure(voted)
+        # The strokes are one drawing's: they join the vote for a single digit only.
+        drawn = self.stroke_juror.read(strokes) if self.stroke_juror and not normalized.parts else None
+        if drawn is None:
+            voted = self.jury.vote(by_juror)
+            unsure = self.jury.unsure(voted)
+        else:
+            pixel_vote = self.jury.raw_vote(by_juror)
+            voted = self.stroke_juror.vote(pixel_vote, drawn[None])
+            unsure = self.stroke_juror.unsure(voted, pixel_vote, drawn[None])
+            by_juror = {**by_juror, STROKES_NAME: drawn[None]}
         nearest = self._neighbours(features) if explain else [()] * len(digits)
         readings = tuple(
             Prediction(
@@ -60,10 +73,11 @@ class Classifier:
         return Prediction(first.digit, first.confidence, first.probabilities, first.jurors,
                           np.hstack([part.view for part in readings]), readings)
 
-    def predict(self, image: ImageInput, explain: bool = False) -> Prediction:
+    def predict(self, image: ImageInput, explain: bool = False, strokes: RawStrokes | None = None) -> Prediction:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for
-        people. explain: also find the k-NN's closest training digits (~2 ms more)."""
-        return self.predict_normalized(normalize(image), explain)
+        people. explain: also find the k-NN's closest training digits (~2 ms more). strokes: the
+        pen's path on the pad (Quick, Draw!'s raw format), read by the stroke juror when there is one."""
+        return self.predict_normalized(normalize(image), explain, strokes)
 
     def _neighbours(self, features: np.ndarray) -> list[tuple[Neighbour, ...]]:
         knn = self.jury.jurors_.get(KNN_NAME)

@@ -33,6 +33,7 @@ from digit.images import BadImage, ImageInput, read_picture
 from digit.prediction import Prediction
 from digit.preprocess import normalize
 from digit.sample import Sample
+from digit.stroke_features import RawStrokes
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
@@ -125,15 +126,15 @@ class ReadingPool:
             self._grow(at_launch=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
         """Read one picture with this classifier's jury in a worker: the Sample the feedback would
         store of it (with keep, its source: sketch, upload or api; None without it) and the
-        reading. Raises BadImage like classifier.predict (ReadingFailed when the worker crashed
-        or hung: it is replaced)."""
+        reading (strokes: the pad's, for the stroke juror). Raises BadImage like classifier.predict
+        (ReadingFailed when the worker crashed or hung: it is replaced)."""
         jury = self._pickled(classifier)
         worker, failed = self._take(), False
         try:
-            return worker.read(jury, (source, explain, keep), self.seconds)
+            return worker.read(jury, (source, explain, keep, strokes), self.seconds)
         except ReadingFailed:
             failed = True
             raise
@@ -151,7 +152,8 @@ class ReadingPool:
         with self._lock:
             if classifier is not self._classifier:
                 number = self._jury[0] + 1
-                self._jury = (number, pickle.dumps((classifier.jury, classifier.version), pickle.HIGHEST_PROTOCOL))
+                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.stroke_juror),
+                                                   pickle.HIGHEST_PROTOCOL))
                 self._classifier = classifier
             return self._jury
 
@@ -218,13 +220,14 @@ class ReadingPool:
 
 
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
     """What a worker does with a picture (and the server's process, when it reads without them):
-    decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
-    the feedback would store: the picture capped for storage and the digit the jury read."""
+    decode it once, normalise it once, read it (with its strokes, when the pad sent them); with keep
+    (the sample's source), also the Sample the feedback would store: the picture capped for storage
+    and the digit the jury read."""
     picture = read_picture(source)
     normalized = normalize(picture)
-    prediction = classifier.predict_normalized(normalized, explain=explain)
+    prediction = classifier.predict_normalized(normalized, explain=explain, strokes=strokes)
     kept = Sample.of_reading(picture, normalized.pixels, prediction, classifier.version, keep) if keep else None
     return kept, prediction
 
@@ -239,8 +242,7 @@ def _serve(connection: Connection) -> None:
         except EOFError:  # the server is gone
             return
         if kind == "jury":
-            jury, version = pickle.loads(payload)
-            classifier = Classifier(jury, version)
+            classifier = Classifier(*pickle.loads(payload))
             continue
         try:
             answer = ("ok", read_one(classifier, *payload))

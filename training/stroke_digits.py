@@ -10,7 +10,7 @@ anti-aliased polylines (not the Sketchpad's stamped circles) and go through `nor
 Every template is drawn in the order and direction people use (a 7 left to right then down, a 1
 with a flag up the flag then down the stem, a 0 counter-clockwise from the top, ...);
 `stroke_drawings` also gives each digit's pen path with the times a pad would record, for the
-stroke juror, and may draw the other common habits too (VARIANTS: a 0 clockwise, an 8 as two
+stroke juror, and may draw the other common habits too (VARIANTS: a 0 clockwise, a 1 with a tick or a long low flag, an 8 as two
 clockwise loops or a mirrored figure-eight, a boxy 3 with its bar apart).
 """
 
@@ -92,6 +92,10 @@ def chaikin(points: np.ndarray, rounds: int) -> np.ndarray:
 # the pictures `stroke_digits` makes (the pixel jury's training digits) stay as they were.
 VARIANTS: dict[int, dict[str, list[Points]]] = {
     0: {"oval_clockwise": [TEMPLATES[0]["oval"][0][::-1]]},
+    # A tick of a flag, and a long flag barely rising: both go up before the stem comes straight down.
+    1: {"tick_flag": [[(2.4, 1.3), (3.5, 0), (3.5, 10)]],
+        "low_flag": [[(-1.5, 1.8), (1, 0.8), (4, 0), (4, 10)]],
+        "low_flag_foot": [[(-1.5, 1.8), (4, 0), (4, 10)], [(1.5, 10), (6.5, 10)]]},
     3: {"box_bar": [[(0, 0), (6, 0), (6, 10), (0, 10)], [(2, 5), (6, 5)]]},
     8: {"loops_clockwise": [loop[::-1] for loop in TEMPLATES[8]["loops"]],
         "figure_mirrored": [[(6 - x, y) for x, y in TEMPLATES[8]["figure"][0]]]},

@@ -114,15 +114,17 @@ def model_summary() -> str:
     return model_line(model().card)
 
 
-def read(image: ImageInput | None, explain: bool = False, keep: str | None = None) -> tuple[Sample | None, Prediction]:
+def read(image: ImageInput | None, explain: bool = False, keep: str | None = None,
+         strokes: list | None = None) -> tuple[Sample | None, Prediction]:
     """Decode an input from the page or the API once and read it, in a worker process when served; raises
     BadImage with a message for people. keep: the input's source (sketch, upload, api), to also return
-    the Sample the feedback would store of it (what a confirmation or a correction saves)."""
+    the Sample the feedback would store of it (what a confirmation or a correction saves). strokes: the
+    pad's pen path, read by the stroke juror (pad readings only)."""
     if image is None:
         raise BadImage(NOTHING)
     if _READERS:
-        return _READERS[0].read(model().classifier, image, explain, keep)
-    return read_one(model().classifier, image, explain, keep)  # called in process, not served
+        return _READERS[0].read(model().classifier, image, explain, keep, strokes)
+    return read_one(model().classifier, image, explain, keep, strokes)  # called in process, not served
 
 
 class Shown(NamedTuple):
@@ -145,11 +147,11 @@ class Shown(NamedTuple):
         return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str) -> Shown:
+def _show(image, source: str, strokes: list | None = None) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
-        last, prediction = read(image, explain=True, keep=source)
+        last, prediction = read(image, explain=True, keep=source, strokes=strokes)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
     unsure = prediction.unsure and not prediction.parts
@@ -159,13 +161,14 @@ def _show(image, source: str) -> Shown:
                  gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(drawing: str | None) -> Shown:
-    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict)."""
+def show_sketch(drawing: str | None, strokes: list | None = None) -> Shown:
+    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict),
+    with the strokes drawn so far when the pad sends them (the stroke juror reads them)."""
     try:
         picture = data_url_bytes(drawing, PAD.max_sent_bytes) if drawing else None
     except BadImage as error:
         return Shown.nothing(problem(str(error)))
-    return _show(picture, "sketch")
+    return _show(picture, "sketch", strokes)
 
 
 def show_upload(path: str | bytes | None) -> Shown:
