@@ -31,6 +31,7 @@ from bench.backdoor import backdoor
 from bench.calibration import rows as calibration_rows, write_calibration
 from bench.feedback_loop import feedback_loop
 from bench.page_timing import dataset_tab, stroke_to_verdict
+from bench.strokes import pad_strokes_report, rows as pad_strokes_rows
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
 from digit.model_store import load_model
@@ -196,6 +197,7 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     print("evaluating on MNIST…", file=sys.stderr)
     report["evaluation"] = evaluate()
     report["calibration"] = write_calibration(PROJECT_DIR / "artifacts")  # and artifacts/reliability.png
+    report["pad_strokes"] = pad_strokes_report()
     report["model_bytes"] = sum(path.stat().st_size for path in model_dir().iterdir() if path.is_file())
     report["load_seconds"] = min(load_model().seconds for _ in range(3))
     print("rendering real-looking inputs…", file=sys.stderr)
@@ -272,6 +274,7 @@ def table(report: dict) -> str:
         ("  narrow (condensed) digits, every class; wide ones", "{narrow[accuracy]:.1%} of {narrow[count]}; "
          "{wide[accuracy]:.1%} of {wide[count]}".format(**evaluation["canvas_report_hands"]), ">= 95 %"),
         *calibration_rows(report["calibration"]),
+        *pad_strokes_rows(report["pad_strokes"]),
         ("canvas-style digits, validation part (chose the weights)", f"{evaluation['canvas_validation_accuracy']:.2%}", ""),
         (f"sketches ({kinds['count']} test digits)", f"{kinds['sketch']:.2%} ({(kinds['sketch'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 0.5 pp"),
         ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),
