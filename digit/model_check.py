@@ -40,7 +40,7 @@ from digit.jurors import FOREST_NAME, JURORS, KNN_NAME, SVC_NAME
 from digit.features import Columns, Deskew, GradientDirections, Slant
 from digit.jury import Jury
 from digit.neighbours import DeformationNeighbours, NearestNeighbours
-from digit.stroke_features import N_FEATURES
+from digit.stroke_features import N_FEATURES, features_of
 from digit.stroke_juror import StrokeJuror
 from digit.topology import Topology
 
@@ -370,6 +370,32 @@ if __name__ == "__main__":
 
 # -- the stroke juror (its own file beside the jury) ------------------------------------------------
 
+# The stroke juror's exam, in the project's code (a model must not bring its own): ten plain drawings,
+# one per digit, as most people draw them (control points, x right and y down in a 6x10 box, per stroke).
+# A well-formed file with scrambled numbers reads about one in ten of them.
+STROKE_EXAM = {
+    0: [[(3, 0), (0.5, 1.5), (0, 5), (0.5, 8.5), (3, 10), (5.5, 8.5), (6, 5), (5.5, 1.5), (3, 0)]],
+    1: [[(1.5, 2), (3.5, 0), (3.5, 10)]],
+    2: [[(0.3, 2), (2, 0), (4.5, 0), (6, 2), (5.5, 4.5), (0, 10), (6, 10)]],
+    3: [[(0, 1), (2, 0), (5, 0), (6, 2), (5, 4), (2, 5), (5, 5.5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+    4: [[(4, 0), (0, 7), (6, 7)], [(4.5, 2), (4.5, 10)]],
+    5: [[(6, 0), (1, 0), (0.5, 4.5), (3, 4), (5.5, 5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+    6: [[(5, 0), (2, 1), (0, 5), (0.5, 9), (3, 10), (5.5, 9), (6, 7), (4.5, 5), (2, 5), (0.3, 6.5)]],
+    7: [[(0, 0), (6, 0), (2.5, 10)]],
+    8: [[(5.5, 1), (3, 0), (0.5, 1), (0.5, 3.5), (5.5, 7), (5.5, 9), (3, 10), (0.5, 9), (0.5, 7), (5.5, 3.5),
+         (5.5, 1)]],
+    9: [[(6, 2), (4.5, 0), (1.5, 0), (0, 2), (1, 4.5), (4, 5), (6, 3), (6, 10)]],
+}
+STROKE_EXAM_PASS = 8  # of the ten
+
+
+def stroke_exam() -> tuple[list, np.ndarray]:
+    """STROKE_EXAM as pad strokes (30 pad pixels a unit, Quick, Draw!'s raw format) and their digits."""
+    drawings = [[[[30.0 * x for x, _ in stroke], [30.0 * y for _, y in stroke]] for stroke in strokes]
+                for strokes in STROKE_EXAM.values()]
+    return drawings, np.array(list(STROKE_EXAM))
+
+
 STROKE_TYPES = {StrokeJuror, Pipeline, StandardScaler, CalibratedClassifierCV, _CalibratedClassifier,
                 _SigmoidCalibration, SVC, FastRBFSVC}
 
@@ -433,3 +459,7 @@ def _check_stroke_juror(juror: object) -> None:
     if member.method != "sigmoid" or not np.array_equal(member.classes, DIGITS) or len(member.calibrators) != 10 \
             or any(type(calibrator) is not _SigmoidCalibration for calibrator in member.calibrators):
         raise Refused("the stroke juror's calibration is not ten sigmoids, one per digit")
+    drawings, digits = stroke_exam()
+    right = int(np.sum(juror.predict(features_of(drawings)) == digits))
+    if right < STROKE_EXAM_PASS:
+        raise Refused(f"the stroke juror reads {right} of the ten plain drawings right ({STROKE_EXAM_PASS} needed)")

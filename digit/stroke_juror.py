@@ -6,10 +6,10 @@ pixels do not, and errs elsewhere. For a reading that comes with its strokes the
 
     calibrated((1 - weight) x the pixel jury's raw vote + weight x the stroke juror's, temperature)
 
-and the reading is unsure below `unsure_below`, or (with `doubt_disagreement`) when the pixel
-jury and the stroke juror name different digits: the page then asks "7 or 1?". weight,
-temperature, unsure_below and doubt_disagreement are chosen on the canvas set's validation
-part read with its strokes (training/train_strokes.py). Uploads and API pictures have no
+and the reading is unsure below `unsure_below`, or (`doubt_disagreement`, as trained) when the
+pixel jury and the stroke juror name different digits: the page then asks "7 or 1?". weight,
+temperature and unsure_below are chosen on the canvas set's validation part read with its
+strokes (training/train_strokes.py). Uploads and API pictures have no
 strokes: their reading is the pixel jury's alone.
 """
 
@@ -36,7 +36,7 @@ class StrokeJuror(ClassifierMixin, BaseEstimator):
     with how its probabilities join the pixel jury's vote."""
 
     def __init__(self, *, svc_c: float = 10.0, weight: float = 0.5, temperature: float = 1.0,
-                 unsure_below: float = 0.0, doubt_disagreement: bool = False):
+                 unsure_below: float = 0.0, doubt_disagreement: bool = True):
         self.svc_c = svc_c
         self.weight = weight
         self.temperature = temperature

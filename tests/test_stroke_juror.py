@@ -112,6 +112,12 @@ def test_a_tampered_stroke_file_is_refused_and_the_jury_reads_alone(stroke_folde
     sio.dump(juror, tmp_path / STROKES_FILE)
     with pytest.raises(ModelError, match="out of range"):
         load_stroke_juror(tmp_path)
+    juror.set_params(weight=0.5)
+    svc = juror.model_.named_steps["svc"].calibrated_classifiers_[0].estimator
+    svc.coefficients_ = -svc.coefficients_  # well-formed, every pairwise duel the other way round
+    sio.dump(juror, tmp_path / STROKES_FILE)
+    with pytest.raises(ModelError, match="plain drawings"):
+        load_stroke_juror(tmp_path)
     sio.dump(FunctionTransformer(print), tmp_path / STROKES_FILE)
     with pytest.raises(ModelError, match="did not write"):
         load_stroke_juror(tmp_path)
@@ -120,3 +126,10 @@ def test_a_tampered_stroke_file_is_refused_and_the_jury_reads_alone(stroke_folde
     assert classifier.stroke_juror is None and "without the stroke juror" in caplog.text
     drawing = drawings[0]
     assert "strokes" not in classifier.predict(drawing.image(), strokes=drawing_strokes(drawing)).jurors
+
+
+def test_the_shipped_model_files_stay_within_20_mb_with_the_stroke_juror():
+    shipped = [path for path in (PROJECT / "models").iterdir() if path.is_file()]
+    assert PROJECT / "models" / STROKES_FILE in shipped
+    assert sum(path.stat().st_size for path in shipped) <= 20_000_000
+    assert load_stroke_juror(PROJECT / "models") is not None  # and it passes its checks

@@ -10,7 +10,7 @@ anti-aliased polylines (not the Sketchpad's stamped circles) and go through `nor
 Every template is drawn in the order and direction people use (a 7 left to right then down, a 1
 with a flag up the flag then down the stem, a 0 counter-clockwise from the top, ...);
 `stroke_drawings` also gives each digit's pen path with the times a pad would record, for the
-stroke juror, and may draw the other common habits too (VARIANTS: a 0 clockwise, a 1 with a tick or a long low flag, an 8 as two
+stroke juror, and may draw the other common habits too (VARIANTS: a 0 clockwise or left open low, a 1 with a tick or a long low flag, an 8 as two
 clockwise loops or a mirrored figure-eight, a boxy 3 with its bar apart).
 """
 
@@ -91,7 +91,9 @@ def chaikin(points: np.ndarray, rounds: int) -> np.ndarray:
 # Other habits of drawing the same digits: only `stroke_drawings(..., variants=True)` draws them, so
 # the pictures `stroke_digits` makes (the pixel jury's training digits) stay as they were.
 VARIANTS: dict[int, dict[str, list[Points]]] = {
-    0: {"oval_clockwise": [TEMPLATES[0]["oval"][0][::-1]]},
+    # A 0 left open far down its right side: it ends going up, where a 6 turns back in to its stem.
+    0: {"oval_clockwise": [TEMPLATES[0]["oval"][0][::-1]],
+        "open_low": [[(4.2, 0.3), (3, 0), (0.5, 1.5), (0, 5), (0.5, 8.8), (3, 10), (5.6, 8.8), (6, 6), (5.9, 4.5)]]},
     # A tick of a flag, and a long flag barely rising: both go up before the stem comes straight down.
     1: {"tick_flag": [[(2.4, 1.3), (3.5, 0), (3.5, 10)]],
         "low_flag": [[(-1.5, 1.8), (1, 0.8), (4, 0), (4, 10)]],

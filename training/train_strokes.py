@@ -4,10 +4,11 @@
    writers only, with the other habits: training/stroke_digits.py) and of the feedback's pad
    samples that kept their strokes, when the dataset has them.
 2. On the canvas set's VALIDATION part, read with its strokes beside the jury it will serve with
-   (the one in the model folder): the weight (WEIGHT_GRID), the temperature (log loss), the unsure
-   threshold and whether a disagreement of pixels and strokes is doubted, by the cost the jury's own
-   unsure rule is chosen by (digit/calibration.py: MISS_COST per wrong answer given as sure, 1 per
-   right answer doubted). The report part and MNIST test are never read here.
+   (the one in the model folder): the weight (WEIGHT_GRID) and the temperature by log loss, the unsure
+   threshold by the cost the jury's own unsure rule is chosen by (digit/calibration.py: MISS_COST per
+   wrong answer given as sure, 1 per right answer doubted); where pixels and strokes name different
+   digits the reading is always unsure (the page asks "7 or 1?"). The report part and MNIST test are
+   never read here.
 3. Ship it (models/strokes.skops and its card) only if that cost is below the jury's alone on the
    same drawings; otherwise say so and write nothing.
 
@@ -24,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import log_loss
 
 from digit.calibration import (MISS_COST, UNSURE_GRID, calibrated, expected_calibration_error,
                                fit_temperature)
@@ -66,25 +68,28 @@ def stroke_probabilities(juror: StrokeJuror, drawings: list) -> np.ndarray:
     return juror.predict_proba(features_of(drawings))
 
 
-def choose_vote(juror: StrokeJuror, pixel_vote: np.ndarray, strokes: np.ndarray, labels: np.ndarray) -> dict:
-    """weight, temperature, unsure_below and doubt_disagreement of least validation cost (ties: the
-    smaller weight, then no disagreement rule, then the lower threshold)."""
-    disagree = pixel_vote.argmax(axis=1) != strokes.argmax(axis=1)
+def choose_vote(pixel_vote: np.ndarray, strokes: np.ndarray, labels: np.ndarray) -> dict:
+    """The weight whose calibrated vote has the least log loss (a proper score: it rewards right
+    answers and honest confidence), its temperature, and the unsure threshold of least cost, a
+    disagreement of pixels and strokes always doubted (the page offers both digits). Ties: the
+    smaller weight; the middle of the thresholds that cost least (farthest from the readings on
+    either side)."""
     best = None
     for weight in WEIGHT_GRID:
         mixed = (1 - weight) * pixel_vote + weight * strokes
         temperature = fit_temperature(mixed, labels)
-        voted = calibrated(mixed, temperature)
-        confidence, right = voted.max(axis=1), voted.argmax(axis=1) == labels
-        for doubt in (False, True):
-            for below in UNSURE_GRID:
-                doubted = (confidence < below) | (doubt & disagree)
-                cost = MISS_COST * np.sum(~right & ~doubted) + np.sum(right & doubted)
-                key = (cost, -right.mean())
-                if best is None or key < best[0]:
-                    best = (key, {"weight": float(weight), "temperature": temperature, "unsure_below": float(below),
-                                  "doubt_disagreement": doubt})
-    return best[1]
+        loss = log_loss(labels, calibrated(mixed, temperature), labels=np.arange(10))
+        if best is None or loss < best[0] - 1e-9:
+            best = (loss, float(weight), temperature)
+    _, weight, temperature = best
+    voted = calibrated((1 - weight) * pixel_vote + weight * strokes, temperature)
+    confidence, right = voted.max(axis=1), voted.argmax(axis=1) == labels
+    disagree = pixel_vote.argmax(axis=1) != strokes.argmax(axis=1)
+    costs = np.array([MISS_COST * np.sum(~right & ~((confidence < below) | disagree))
+                      + np.sum(right & ((confidence < below) | disagree)) for below in UNSURE_GRID])
+    least = np.flatnonzero(costs == costs.min())
+    return {"weight": weight, "temperature": temperature, "unsure_below": float(UNSURE_GRID[least[len(least) // 2]]),
+            "doubt_disagreement": True}
 
 
 def feedback_strokes(folder: Path) -> tuple[list, np.ndarray]:
@@ -138,7 +143,7 @@ def train(count: int = COUNT, feedback: Path | None = None, folder: Path | None 
     alone_vote = jury.vote(by_juror)
     alone = pad_figures(truth, alone_vote, jury.unsure(alone_vote), long_flag)
     pixel_vote = jury.raw_vote(by_juror)
-    juror.set_params(**choose_vote(juror, pixel_vote, strokes, truth))
+    juror.set_params(**choose_vote(pixel_vote, strokes, truth))
     voted = juror.vote(pixel_vote, strokes)
     joined = pad_figures(truth, voted, juror.unsure(voted, pixel_vote, strokes), long_flag)
     strokes_only = round(float(np.mean(strokes.argmax(axis=1) == truth)), 6)

@@ -147,11 +147,11 @@ class Shown(NamedTuple):
         return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str, strokes: list | None = None) -> Shown:
+def _show(image, source: str) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
-        last, prediction = read(image, explain=True, keep=source, strokes=strokes)
+        last, prediction = read(image, explain=True, keep=source)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
     unsure = prediction.unsure and not prediction.parts
@@ -161,14 +161,13 @@ def _show(image, source: str, strokes: list | None = None) -> Shown:
                  gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(drawing: str | None, strokes: list | None = None) -> Shown:
-    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict),
-    with the strokes drawn so far when the pad sends them (the stroke juror reads them)."""
+def show_sketch(drawing: str | None) -> Shown:
+    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict)."""
     try:
         picture = data_url_bytes(drawing, PAD.max_sent_bytes) if drawing else None
     except BadImage as error:
         return Shown.nothing(problem(str(error)))
-    return _show(picture, "sketch", strokes)
+    return _show(picture, "sketch")
 
 
 def show_upload(path: str | bytes | None) -> Shown:
