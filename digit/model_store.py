@@ -145,13 +145,30 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     except Refused as error:
         raise ModelError(f"refusing {path}: {error}") from None
     card = read_card(folder)
+    version = str(card.get("version", "unknown"))
+    return LoadedModel(Classifier(jury, version, _stroke_juror_for(folder, version)), card,
+                       time.perf_counter() - start)
+
+
+def _stroke_juror_for(folder: Path, version: str) -> StrokeJuror | None:
+    """The stroke juror beside the jury, if it was chosen with this very jury (its weight and
+    temperature were fitted to that jury's vote); else None, and the jury reads pad readings alone."""
     try:
         strokes = load_stroke_juror(folder)
-    except ModelError as error:  # the jury reads on alone: a pad reading is then read as an upload is
+    except ModelError as error:
         log.error("%s; pad readings go without the stroke juror", error)
-        strokes = None
-    return LoadedModel(Classifier(jury, str(card.get("version", "unknown")), strokes), card,
-                       time.perf_counter() - start)
+        return None
+    if strokes is None:
+        return None
+    try:
+        chosen_with = json.loads((folder / STROKES_CARD_FILE).read_text()).get("jury_version")
+    except (OSError, ValueError, AttributeError):
+        chosen_with = None
+    if chosen_with != version:
+        log.warning("the stroke juror in %s was chosen with jury %s, not %s: pad readings go without it "
+                    "until `python -m training.train_strokes` chooses it again", folder, chosen_with, version)
+        return None
+    return strokes
 
 
 def save_stroke_juror(juror: StrokeJuror, folder: Path, card: dict) -> dict:

@@ -3,6 +3,7 @@ beside the jury, heard for pad readings with strokes only."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -132,4 +133,16 @@ def test_the_shipped_model_files_stay_within_20_mb_with_the_stroke_juror():
     shipped = [path for path in (PROJECT / "models").iterdir() if path.is_file()]
     assert PROJECT / "models" / STROKES_FILE in shipped
     assert sum(path.stat().st_size for path in shipped) <= 20_000_000
-    assert load_stroke_juror(PROJECT / "models") is not None  # and it passes its checks
+    # It passes its checks and was chosen with the shipped jury (a new jury: `python -m training.train_strokes`).
+    assert load_model(PROJECT / "models").classifier.stroke_juror is not None
+
+
+def test_a_stroke_juror_chosen_with_another_jury_is_not_heard(stroke_folder, tmp_path, caplog):
+    folder, card = stroke_folder
+    for name in (MODEL_FILE, CARD_FILE, STROKES_FILE):
+        (tmp_path / name).symlink_to(folder / name)
+    (tmp_path / STROKES_CARD_FILE).write_text(json.dumps({**card, "jury_version": "an-older-jury"}))
+    with caplog.at_level(logging.WARNING):
+        assert load_model(tmp_path).classifier.stroke_juror is None
+    assert "chosen with jury an-older-jury" in caplog.text
+    assert load_model(folder).classifier.stroke_juror is not None
