@@ -44,7 +44,7 @@ class Classifier:
         features = self.jury.features(np.stack(digits))
         by_juror = self.jury.probabilities_of_features(features)
         # The strokes are one drawing's: they join the vote for a single digit only.
-        drawn = self.stroke_juror.read(strokes) if self.stroke_juror and not normalized.parts else None
+        drawn = self.stroke_juror.read(strokes) if self.stroke_juror is not None and not normalized.parts else None
         if drawn is None:
             voted = self.jury.vote(by_juror)
             unsure = self.jury.unsure(voted)
