@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The model check's reference digits: our own drawings, made here rather than carried in git.
 REFERENCE := models/reference_digits.npz
 
-.PHONY: app test train evaluate bench retrain deploy browser clean
+.PHONY: app test train evaluate bench retrain deploy schedule browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ retrain: $(STAMP)
 deploy: $(STAMP) $(REFERENCE)
 	@test -n "$(SPACE)" || (echo "usage: make deploy SPACE=owner/name" && exit 2)
 	$(PY) -m digit deploy $(SPACE)
+
+# Retrain on the Hub by itself: make schedule SPACE=owner/name [SCHEDULE="0 3 * * *"] (default @daily;
+# the repos: the Space's FEEDBACK_REPO and MODEL_REPO variables; HF_TOKEN: a write token).
+schedule: $(STAMP)
+	@test -n "$(SPACE)" || (echo "usage: make schedule SPACE=owner/name [SCHEDULE=@daily]" && exit 2)
+	$(PY) -m digit schedule $(SPACE) --schedule "$${SCHEDULE:-@daily}"
 
 # Headless Chromium for the browser tests (Debian's package; needs root).
 browser:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # served: a reading worker starts now, its imports beside Gradio's (digit/reading_pool.py)
+    from digit.reading_pool import start_early
+
+    start_early()
+
 import gradio as gr
 
-from digit.config import feedback_dir, upload_cache_seconds
-from digit.page import actions, check_tab
+from digit.config import feedback_dir, hub_login, upload_cache_seconds
+from digit.page import actions, check_tab, fool_tab
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
 from digit.page.pictures import InlinePictures
@@ -25,6 +30,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
         "read it as you draw, vote with their probabilities, and show why. When they get it wrong, "
         "tell them the right digit: your correction goes into a shared dataset that trains the next jury."
     )
+    if hub_login():  # on a Space with hf_oauth: samples and votes then say "hf:<username>"
+        gr.LoginButton()
     last_input = gr.State(None)
     with gr.Tab("Read a digit"):
         with gr.Row():
@@ -57,6 +64,19 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                     neighbours = InlinePictures(label="The closest training digits the k-NN found", side=56,
                                                 elem_id="neighbours")
                 model_line = gr.Markdown(actions.model_summary())
+    with gr.Tab(fool_tab.TITLE, elem_id="fool-tab") as fool_tab_:
+        gr.Markdown(fool_tab.INTRO)
+        fool_prompt = gr.Markdown(elem_id="fool-prompt")
+        with gr.Row():
+            with gr.Column():
+                fool_pad = DrawingPad(label=fool_tab.PAD_LABEL, elem_id=fool_tab.PAD_ID)
+                fool_submit = gr.Button(fool_tab.SUBMIT, variant="primary", elem_id="fool-submit")
+            with gr.Column():
+                fool_verdict = gr.Markdown(elem_id="fool-verdict")
+                fool_mine = gr.Markdown(elem_id="fool-mine")
+                fool_counts = gr.Dataframe(headers=fool_tab.COUNTS_HEADERS, label=fool_tab.COUNTS_LABEL,
+                                           interactive=False, elem_id="fool-counts")
+        fool_target = gr.State(None)
     with gr.Tab("Dataset") as dataset_tab:
         summary = gr.Markdown(elem_id="dataset-summary")
         with gr.Row():
@@ -70,8 +90,9 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
         refresh = gr.Button("Refresh", size="sm")
     with gr.Tab("Check these") as checks_tab:
         gr.Markdown("Other visitors said the jury got these wrong, where it was sure of itself. Do you agree? "
-                    "A correction that others confirm weighs more in the next jury; one that more people reject "
-                    "than confirm is left out. You see what the jury saw (28x28), not the picture that was sent.")
+                    "Such a correction teaches the jury only once people on two other networks (or one visitor "
+                    "logged in) confirm it; one that more people reject than confirm is dropped. You see what "
+                    "the jury saw (28x28), not the picture that was sent.")
         check_said = gr.Markdown(elem_id="check-said")
         with gr.Row():
             check_picture = InlinePictures(label="What the jury saw (28x28)", side=112, elem_id="check-picture",
@@ -103,6 +124,11 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     check_agree.click(check_tab.agree, check_current, checked, api_visibility="private")
     check_disagree.click(check_tab.disagree, check_current, checked, api_visibility="private")
     check_skip.click(check_tab.skip, check_current, checked, api_visibility="private")
+    # Fool the jury: a drawing is read and stored only when shown to the jury (no reading a stroke).
+    fool_shown = [fool_verdict, fool_prompt, fool_counts, fool_mine, fool_target]
+    fool_tab_.select(fool_tab.show, None, fool_shown, api_visibility="private")
+    fool_submit.click(fool_tab.judge, [fool_pad, fool_target], fool_shown, api_visibility="private").success(
+        None, js=fool_tab.CLEAR_PAD)
     demo.load(actions.model_summary, None, model_line, api_visibility="private")  # the jury serving now
 
     # The API (see "Use via API"; also MCP tools): our reader, not Gradio's, decides what is an
@@ -111,6 +137,8 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     # bounded by the guard in front of the app (digit/page/guard.py).
     gr.api(actions.classify, api_name="classify", queue=False)
     gr.api(actions.flag, api_name="flag")
+    gr.api(check_tab.next_correction, api_name="next_correction")  # confirming contested corrections from a script
+    gr.api(check_tab.check, api_name="check")
 
 if __name__ == "__main__":
     serve(demo, actions.start(), mcp_server=True, app_kwargs={"middleware": [actions.guard(strokes)]})

@@ -2,7 +2,8 @@
 
 `python -m bench.decode_cost` makes its inputs here (nothing downloaded): a 16-bit RGBA PNG of
 39.7 megapixels that compresses to ~300 KB (the file from the issue), a 12 MP JPEG photo
-(4000x3000, what phones send), an 800x800 RGBA sketch PNG. Each case runs in a fresh child
+(4000x3000, what phones send), an 800x800 RGBA sketch PNG, and crafted ones (testing/crafted.py):
+a progressive JPEG of 20,000 scans, a 1 x 39,999,999 PNG and the tallest PNG still read. Each case runs in a fresh child
 process: Pillow's and OpenCV's buffers are C memory that tracemalloc does not see, so the
 figure is the child's peak resident memory (VmHWM) above what it held once the modules and
 the jury were loaded. "flag" is what the app does when someone reads then flags a
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from testing.crafted import scan_bomb_jpeg, tall_png
 from testing.pictures import big_png, phone_jpeg
 from testing.renderings import draw_strokes
 
@@ -46,7 +48,15 @@ def largest_admitted_png(path: Path) -> Path:
 def make_inputs(folder: Path) -> dict[str, Path]:
     return {"png16_40mp": big_png(folder / "png16_40mp.png"), "jpeg_12mp": phone_jpeg(folder / "jpeg_12mp.jpg"),
             "sketch_800": sketch_png(folder / "sketch_800.png"),
-            "png_rgba_16mp_largest_admitted": largest_admitted_png(folder / "png_rgba_16mp.png")}
+            "png_rgba_16mp_largest_admitted": largest_admitted_png(folder / "png_rgba_16mp.png"),
+            "jpeg_scan_bomb": _written(folder / "scan_bomb.jpg", scan_bomb_jpeg()),
+            "png_1x39999999": _written(folder / "tall.png", tall_png()),
+            "png_1x7000000_tallest_admitted": _written(folder / "tall_admitted.png", tall_png(7_000_000))}
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 # -- one case per child process ----------------------------------------------------------------
@@ -198,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
                           "cpu_seconds = CPU time per run (less sensitive to a busy machine)",
                   "cases": cases, "sketch_normalize": sketch_latency(inputs["sketch_800"]),
                   "targets": {"png16_40mp": "refused or read in < 0.3 s and < 300 MB extra",
+                              "jpeg_scan_bomb, png_1x39999999": "refused in <= 0.5 s, or read with a peak <= 450 MB",
                               "png16_40mp_x12": "< 1 GB", "sketch_normalize": "~3 ms, no worse than before"}}
     print(json.dumps(report, indent=2))
 

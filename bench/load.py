@@ -8,7 +8,7 @@ under `nice`, so that on a machine of few cores the server keeps its share of th
 - api:   --users clients call classify in one request (POST /gradio_api/run/classify, a data URL)
          one after the other for --seconds.
 - pad:   --visitors replay the page's own stroke event (POST /gradio_api/run/predict with the
-         pad's PNG data URL, fn_index and session, as the browser sends it), one stroke every
+         pad's value: its PNG data URL and strokes; fn_index and session, as the browser sends it), one stroke every
          2 s each (jittered), beside --users api clients.
 - flood: --users api clients as above for --seconds undisturbed, then the same again beside one
          client that sends classify and flag as fast as it can from one address.
@@ -30,6 +30,11 @@ import httpx
 import numpy as np
 
 from testing.local_app import file_data, png_data_url
+
+
+# What the pad sends beside its picture (digit/pad.py): a digit's strokes, ~70 points as a mouse draws them.
+PAD_STROKES = [[list(range(250, 320, 2)), [150] * 35, list(range(0, 350, 10))],
+               [[320 - step for step in range(0, 70, 2)], list(range(150, 290, 4)), list(range(500, 850, 10))]]
 
 
 class Tally:
@@ -122,12 +127,14 @@ def stroke_event(url: str) -> int:
 def pad_visitor(url: str, files: list[str], address: str, fn_index: int, deadline: float, tally: Tally,
                 rng: random.Random) -> None:
     session = "".join(rng.choices(string.ascii_lowercase + string.digits, k=11))
+    browser = "".join(rng.choices("0123456789abcdef", k=32))
     connection = Connection(url, address)
     time.sleep(rng.uniform(0, 2))  # visitors do not start in step
     stroke = 0
     while time.monotonic() < deadline:
         due = time.monotonic() + rng.uniform(1.5, 2.5)
-        body = json.dumps({"data": [files[stroke % len(files)]], "fn_index": fn_index, "trigger_id": None,
+        drawing = {"image": files[stroke % len(files)], "strokes": PAD_STROKES, "browser": browser}
+        body = json.dumps({"data": [drawing], "fn_index": fn_index, "trigger_id": None,
                            "session_hash": session}).encode()
         started = time.perf_counter()
         try:

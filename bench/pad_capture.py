@@ -39,8 +39,8 @@ class Pad:
     def _keep(self, request) -> None:
         if request.method == "POST" and "/run/predict" in request.url:
             data = json.loads(request.post_data or "{}").get("data") or [None]
-            if isinstance(data[0], str) and data[0].startswith("data:"):
-                self.sent.append(data[0])
+            if isinstance(data[0], dict) and str(data[0].get("image")).startswith("data:"):
+                self.sent.append(data[0]["image"])
 
     def draw(self, events: list[np.ndarray], shift: tuple[float, float]) -> bytes:
         clear_canvas(self.page)

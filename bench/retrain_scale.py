@@ -25,7 +25,7 @@ from PIL import Image
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback.samples import FEATURES, write_shard
 from digit.model_store import MODEL_FILE
-from testing.renderings import jittered_strokes
+from testing.renderings import jittered_strokes, pad_strokes
 
 
 def synthetic_feedback(folder: Path, samples: int, seed: int = 11) -> None:
@@ -40,8 +40,10 @@ def synthetic_feedback(folder: Path, samples: int, seed: int = 11) -> None:
             buffer = io.BytesIO()
             Image.fromarray(jittered_strokes(digit, rng, canvas=200, width=int(rng.integers(6, 20)))).save(
                 buffer, format="PNG", compress_level=1)
+            # drawn on the pad, with their strokes; every fifth for "Fool the jury"
             rows.append({"id": f"{index:032x}", "image": {"bytes": buffer.getvalue(), "path": None}, "label": digit,
-                         "predicted": digit, "confidence": 0.9, "model_version": "bench", "source": "sketch",
+                         "predicted": digit, "confidence": 0.9, "model_version": "bench",
+                         "source": "challenge" if index % 5 == 0 else "sketch", "strokes": pad_strokes(digit),
                          "created_at": "2026-11-27T00:00:00"})
         write_shard(data, pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema))
 

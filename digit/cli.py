@@ -1,4 +1,4 @@
-"""Command line: `python -m digit predict [--json] FILE...`."""
+"""Command line: `python -m digit predict [--json] FILE...`, `deploy OWNER/NAME`, `schedule OWNER/NAME`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--private", action="store_true", help="create the Space private")
     deploy.add_argument("--variable", action="append", default=[], metavar="KEY=VALUE",
                         help="set a Space variable, e.g. FEEDBACK_REPO=you/digit-feedback (repeatable)")
+    schedule = commands.add_parser("schedule", help="retrain on the Hub by itself: a scheduled Hugging Face Job "
+                                                    "(token: HF_TOKEN, a write token)")
+    schedule.add_argument("space", nargs="?", metavar="OWNER/NAME", help="the Space (deployed with `digit deploy`)")
+    schedule.add_argument("--schedule", default="@daily",
+                          help='when: @hourly, @daily (default), @weekly, @monthly, or cron, e.g. "0 3 * * *" (UTC)')
+    schedule.add_argument("--feedback-repo", metavar="OWNER/NAME", help="default: the Space's FEEDBACK_REPO variable")
+    schedule.add_argument("--model-repo", metavar="OWNER/NAME", help="default: the Space's MODEL_REPO variable")
+    action = schedule.add_mutually_exclusive_group()
+    action.add_argument("--list", action="store_true", help="list the retraining jobs (of this Space, or every one)")
+    action.add_argument("--remove", action="store_true", help="remove this Space's retraining job")
     return parser
 
 
@@ -71,8 +81,42 @@ def deploy(space: str, private: bool, variables: list[str]) -> int:
     return 0
 
 
+def schedule(arguments: argparse.Namespace) -> int:
+    from digit import hub_jobs
+
+    if arguments.space is None and not arguments.list:
+        print("error: name the Space: python -m digit schedule OWNER/NAME", file=sys.stderr)
+        return 2
+    try:
+        if arguments.list:
+            jobs = hub_jobs.scheduled_retrainings(arguments.space)
+            for job in jobs:
+                print(job.describe())
+            if not jobs:
+                print("no retraining job" + (f" for {arguments.space}" if arguments.space else ""), file=sys.stderr)
+        elif arguments.remove:
+            removed = hub_jobs.remove_retraining(arguments.space)
+            print(f"removed {len(removed)} retraining job(s) of {arguments.space}: {' '.join(removed) or '-'}")
+        else:
+            feedback, model = arguments.feedback_repo, arguments.model_repo
+            if not (feedback and model):
+                found = hub_jobs.space_repos(arguments.space)
+                feedback, model = feedback or found[0], model or found[1]
+            job = hub_jobs.RetrainJob(arguments.space, feedback, model, arguments.schedule)
+            created, replaced = hub_jobs.schedule_retraining(job)
+            print(created.describe())
+            if replaced:
+                print(f"replaced {' '.join(replaced)}", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - say what failed, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)  # exits with 2 on a usage error
     if arguments.command == "deploy":
         return deploy(arguments.space, arguments.private, arguments.variable)
+    if arguments.command == "schedule":
+        return schedule(arguments)
     return predict(arguments.files, arguments.json)

@@ -82,6 +82,18 @@ def flags_per_minute() -> int:
     return int(_text("FLAGS_PER_MINUTE") or 30)
 
 
+def logged_in_flags_per_minute() -> int:
+    """Flags (and votes) a visitor logged in with Hugging Face may send in a minute
+    (LOGGED_IN_FLAGS_PER_MINUTE, default 120; 0: no limit): a name answers for them, an address does not."""
+    return int(_text("LOGGED_IN_FLAGS_PER_MINUTE") or 120)
+
+
+def hub_login() -> bool:
+    """Whether the page offers "Sign in with Hugging Face": on a Space with `hf_oauth: true`, which
+    sets OAUTH_CLIENT_ID. Elsewhere Gradio's stand-in login needs the Hub's whoami, so none is offered."""
+    return bool(_text("OAUTH_CLIENT_ID") and _text("SPACE_ID"))
+
+
 def proxy_hops() -> int:
     """How many proxies in front of the app append to X-Forwarded-For (PROXY_HOPS; default 1 on
     a Space, which sets SPACE_ID, else 0: with no proxy in front, the header is the client's word)."""
@@ -91,6 +103,12 @@ def proxy_hops() -> int:
 def reading_wait_seconds() -> float:
     """How long a reading off the queue waits for its turn before "busy" (READING_WAIT_SECONDS, default 2)."""
     return float(_text("READING_WAIT_SECONDS") or 2)
+
+
+def reading_body_seconds() -> float:
+    """How long a reading's body off the queue may take to arrive, past which it must keep up
+    64 KB/s (READING_BODY_SECONDS, default 10): a slower one is refused (408) before it takes a turn."""
+    return float(_text("READING_BODY_SECONDS") or 10)
 
 
 def visitor_key() -> str | None:

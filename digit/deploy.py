@@ -3,7 +3,8 @@
 Through huggingface_hub's upload API, not git: the Hub stores the 15 MB model file with LFS
 by itself (a git push of it without LFS is refused). Only what the Space runs is uploaded:
 the page, the library, the shipped jury, the requirements and the README whose front
-matter configures the Space; files of an earlier deploy that are no longer part of it go.
+matter configures the Space, and the training code its scheduled retraining Job runs; files
+of an earlier deploy that are no longer part of it go.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from digit.config import PROJECT_DIR
 from digit.hub import hub_api
 from digit.model_check import reference_file
 
+# training/ too: the scheduled retraining Job (digit/hub_jobs.py) takes its code from the Space.
 SPACE_FILES = ["app.py", "requirements.txt", "README.md", "digit/*.py", "digit/**/*.py", "digit/page/examples/*",
-               "models/*", "docs/*.png"]
+               "training/*.py", "training/**/*.py", "models/*", "docs/*.png", "docs/*.md"]  # README's pictures and the pages it links to
 NEVER = ["**/__pycache__/**", "*.pyc", "**/*.pyi"]
 
 

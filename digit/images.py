@@ -20,6 +20,7 @@ import binascii
 import io
 import math
 import os
+import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,13 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger uploads are refused before decoding
 MAX_PIXELS = 40_000_000  # ~6300x6300: refused from the header, whatever the format
 MAX_DECODED_BYTES = 64 * 2**20  # what decoding one picture may allocate, estimated from its header
+# A progressive JPEG has ~10 scans (libjpeg's default script; mozjpeg's 6-20), and libjpeg walks
+# every block of the image at each scan: a few bytes a scan, repeated, make a 700 KB file that
+# takes 20 s to decode. The scans are counted in the file (its SOS markers) before anything is
+# decoded; pixels x scans bounds the time (~0.4 ns each: 1e9 is ~0.4 s, a 40 MP photo in 25 scans).
+MAX_JPEG_SCANS = 100
+MAX_JPEG_SCAN_PIXELS = 1_000_000_000
+ROW_BYTES = 8  # Pillow keeps a pointer to each row of an image: 1 x 40,000,000 pixels is 320 MB of them
 MAX_SIDE = 1024  # a Picture's long side: the jury reads a 256 px copy, the feedback store keeps 512 px
 
 # Pillow's ids of the formats we open; any other (EPS, PDF, PSD, ICO, TIFF, TGA, XBM...) is refused
@@ -157,6 +165,8 @@ def read_picture(source: ImageInput, max_side: int = MAX_SIDE) -> Picture:
     with _refusals():
         with _open(source) as image:
             _check_cost(image, max_side)
+            if image.format in ("JPEG", "MPO"):
+                _check_scans(source, image.size)
             if image.format == "PNG" and (pixels := _plain_png(source, image)) is not None:
                 return _decode_array(pixels, max_side, image)
             if image.format in ("JPEG", "MPO") and (step := _jpeg_step(image.size, max_side)) > 1:
@@ -181,7 +191,7 @@ def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
     """What decoding this opened (not yet loaded) image will allocate, from its header alone.
 
     Pillow keeps 1 byte a pixel for 1-bit, grey and palette images, 2 for 16-bit grey, 4 for
-    everything else (RGB included). JPEG is decoded at a reduced scale (draft), but a progressive
+    everything else (RGB included), and a pointer to each row (ROW_BYTES). JPEG is decoded at a reduced scale (draft), but a progressive
     JPEG makes libjpeg hold every DCT coefficient of the full image (2 bytes per sample of each
     component). WebP goes through libwebp's animation decoder: two RGBA canvases, a copy handed
     to Pillow and Pillow's image. bench/decode_cost.py prints it next to the measured peak.
@@ -190,7 +200,7 @@ def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
     per_pixel = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith("I;16") else 4
     if image.format in ("JPEG", "MPO"):
         step = _jpeg_step(image.size, max_side)
-        total = math.ceil(width / step) * math.ceil(height / step) * per_pixel
+        total = math.ceil(width / step) * math.ceil(height / step) * per_pixel + ROW_BYTES * math.ceil(height / step)
         if image.info.get("progressive") or image.info.get("progression"):
             # Components with their sampling factors (h, v): 4:2:0 is 1.5 samples a pixel, 4:4:4 is 3.
             layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * 3
@@ -199,8 +209,8 @@ def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
             total += int(2 * width * height * samples)
         return total
     if image.format == "WEBP":
-        return 16 * width * height
-    return per_pixel * width * height
+        return 16 * width * height + ROW_BYTES * height
+    return per_pixel * width * height + ROW_BYTES * height
 
 
 # -- opening and checking -------------------------------------------------------------------------
@@ -234,16 +244,35 @@ def _open(source: str | os.PathLike | bytes) -> Image.Image:
     try:
         return Image.open(opener, formats=FORMATS)
     except UnidentifiedImageError:
+        _broken(source)
         raise BadImage(f"not an image we read: {_what(source)}; send {FORMAT_NAMES}") from None
+
+
+def _broken(source: str | os.PathLike | bytes) -> None:
+    """Raise BadImage("broken image: ...") for a file that starts as one of our formats but that its
+    opener refused (a PNG whose header checksum is wrong): Image.open only says it found no format."""
+    head = _head(source, 16)
+    for name in FORMATS:
+        opener, accept = Image.OPEN[name]
+        if accept is None or not accept(head):
+            continue
+        try:
+            with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as handle:
+                opener(handle).close()
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as error:
+            raise BadImage(f"broken image: {error}") from None
+
+
+def _head(source: str | os.PathLike | bytes, count: int) -> bytes:
+    if isinstance(source, bytes):
+        return source[:count]
+    with open(source, "rb") as handle:
+        return handle.read(count)
 
 
 def _what(source: str | os.PathLike | bytes) -> str:
     """What a file we do not read seems to be, from its first bytes, for the message."""
-    if isinstance(source, bytes):
-        head = source[:64]
-    else:
-        with open(source, "rb") as handle:
-            head = handle.read(64)
+    head = _head(source, 64)
     stripped = head.lstrip()
     for signature, name in _SIGNATURES:
         if stripped.startswith(signature):
@@ -264,6 +293,18 @@ def _check_cost(image: Image.Image, max_side: int) -> None:
         raise BadImage(f"image too large: {width} x {height} pixels ({image.format}, {image.mode}) would take "
                        f"{cost / 2**20:.0f} MB to decode (limit {MAX_DECODED_BYTES // 2**20} MB); "
                        "send it at a smaller size")
+
+
+def _check_scans(source: str | os.PathLike | bytes, size: tuple[int, int]) -> None:
+    """Refuse a JPEG with too many scans for its size (MAX_JPEG_SCANS, MAX_JPEG_SCAN_PIXELS). An SOS
+    marker (FF DA) cannot appear inside a scan's coded data (an FF there is followed by 00 or a
+    restart marker), so a plain count finds them all (and those of an embedded thumbnail or a
+    second MPO image, which are few)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS or scans * size[0] * size[1] > MAX_JPEG_SCAN_PIXELS:
+        raise BadImage(f"image refused: a JPEG of {size[0]} x {size[1]} pixels in {scans} scans would take too "
+                       "long to decode; save it again as an ordinary JPEG")
 
 
 def _jpeg_step(size: tuple[int, int], max_side: int) -> int:

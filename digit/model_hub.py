@@ -63,10 +63,25 @@ def promote(folder: Path, repo_id: str) -> str:
 
 
 def served_copy(repo_id: str, folder: Path) -> Path:
-    """A copy in folder of the jury a model repo serves now (the shipped models/ while it has
-    none), to compare a candidate with and to promote into."""
-    revision = newest_revision(repo_id) if hub_api().repo_exists(repo_id, repo_type="model") else None
-    source = fetch(repo_id, revision, folder.parent / f".{folder.name}-fetched") if revision else model_dir()
+    """A copy in folder of the jury a model repo's Spaces serve, to compare a candidate with and to
+    promote into: its newest commit whose jury passes the serving check (a Space refuses the
+    others and keeps serving the one before, so a refused commit is never the baseline), else
+    the shipped models/ while it has none."""
+    api = hub_api()
+    source = model_dir()
+    if api.repo_exists(repo_id, repo_type="model"):
+        cache = folder.parent / f".{folder.name}-fetched"
+        for commit in api.list_repo_commits(repo_id, repo_type="model"):
+            fetched = fetch(repo_id, commit.commit_id, cache)
+            if not (fetched / MODEL_FILE).is_file():  # a commit before the first promotion
+                continue
+            try:
+                load_checked_model(fetched)
+            except ModelError as error:
+                log.warning("model repo %s: commit %s is not a baseline: %s", repo_id, commit.commit_id[:12], error)
+                continue
+            source = fetched
+            break
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns(".*"))
     return folder
 

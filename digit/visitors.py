@@ -7,17 +7,43 @@ trusted (a client may send the header with anything in it), so the address is th
 peer is the visitor. The hash is keyed (HMAC) so that an address cannot be found again by hashing
 every address; the key lives beside the feedback (or in VISITOR_KEY), so a visitor keeps the
 same id across restarts and in the shared dataset.
+
+An IPv6 visitor is their /64, not their address: one home or phone is given a /64 and may use
+any of its 2^64 addresses. A visitor's network (`network`) is wider, the IPv4 /24 or the IPv6
+/48 (a site), also a keyed hash: votes count once per network (digit/feedback/votes.py), so
+that one client with many addresses cannot confirm a correction by itself. A visitor logged in
+with their Hub account is "hf:<username>" instead (`is_logged_in`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 KEY_FILE = ".visitor-key"  # in the feedback folder; never pushed (not under data/)
+LOGGED_IN = "hf:"  # the id of a visitor logged in with their Hub account: "hf:<username>"
+VISITOR_PREFIX = {4: 32, 6: 64}  # IP version -> the prefix that is one visitor
+NETWORK_PREFIX = {4: 24, 6: 48}  # IP version -> the prefix that is one network
+
+
+def is_logged_in(visitor: str) -> bool:
+    return visitor.startswith(LOGGED_IN)
+
+
+def prefix_of(address: str, prefixes: dict[int, int]) -> str:
+    """The address's network of the prefix length its IP version is given ("2001:db8::/48");
+    an IPv4 address mapped into IPv6 as IPv4; what is not an IP address (a test client's name) as it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return str(ipaddress.ip_network(f"{ip}/{prefixes[ip.version]}", strict=False))
 
 
 def visitor_address(forwarded_for: str | None, peer: str | None, proxy_hops: int) -> str:
@@ -53,4 +79,13 @@ class VisitorIds:
         return cls(key)
 
     def of(self, address: str) -> str:
-        return "anon:" + hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()[:16]
+        """The visitor at this address: "anon:" and 16 hex digits (IPv4: the address; IPv6: its /64)."""
+        visitor = prefix_of(address, VISITOR_PREFIX).removesuffix("/32")  # an IPv4 id as it always was
+        return "anon:" + self._hash(visitor)
+
+    def network(self, address: str) -> str:
+        """The network of this address: "net:" and 16 hex digits (IPv4: its /24; IPv6: its /48)."""
+        return "net:" + self._hash("network " + prefix_of(address, NETWORK_PREFIX))
+
+    def _hash(self, text: str) -> str:
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:16]

@@ -36,11 +36,12 @@ PAD_READY = "#sketchpad canvas[data-ready]"  # the pad's script has run: strokes
 
 
 def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: bool = False,
-              network: dict | None = None):
+              network: dict | None = None, headers: dict[str, str] | None = None):
     """A new tab on the app; touch: a phone-like context (touch events, mobile viewport);
-    network: conditions to emulate (e.g. HOME_CONNECTION)."""
+    network: conditions to emulate (e.g. HOME_CONNECTION); headers: sent with every request
+    (an X-Forwarded-For, to be another visitor of an app behind a proxy)."""
     context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch,
-                                  device_scale_factor=3 if touch else 1)
+                                  device_scale_factor=3 if touch else 1, extra_http_headers=headers)
     page = context.new_page()
     if network:
         cdp = context.new_cdp_session(page)
@@ -75,9 +76,9 @@ def wait_until_ready(page, seconds: float = 20) -> None:
 # The page's last calls to the app (route, status or failure) and script errors: said when a
 # verdict does not come.
 _CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# The page's own count of the pointer events that reach the pad (moves and ends of strokes).
+# The page's own count of the pointer events that reach a pad (moves and ends of strokes).
 WATCH_PAD = ("window.__strokes = 0; window.__hovers = 0;"
-             " const onPad = (event) => event.target.closest && event.target.closest('#sketchpad');"
+             " const onPad = (event) => event.target.closest && event.target.closest('.pad');"
              " document.addEventListener('pointerup', (event) => { if (onPad(event)) window.__strokes += 1; }, true);"
              " document.addEventListener('pointermove', (event) => { if (onPad(event)) window.__hovers += 1; }, true);")
 
@@ -110,19 +111,29 @@ def _close_quietly(context) -> None:
         pass
 
 
-def _screen_points(page, strokes: Strokes, width: float, height: float, left: float | None = None):
-    area = page.locator("#sketchpad canvas").first.bounding_box()
+def _screen_points(page, strokes: Strokes, width: float, height: float, left: float | None = None,
+                   pad: str = "#sketchpad"):
+    area = page.locator(f"{pad} canvas").first.bounding_box()
     left = area["x"] + area["width"] / 2 - width / 2 if left is None else area["x"] + left
     top = area["y"] + area["height"] / 2 - height / 2
     return [[(left + x * width, top + y * height) for x, y in _thinned(stroke)] for stroke in strokes]
 
 
+def pad_points(page, strokes: Strokes, width: int = 120, height: int = 190, left: float | None = None,
+               pad: str = "#sketchpad") -> list[list[tuple[float, float]]]:
+    """Where draw() puts the strokes' points, in the pad's own pixels (its canvas, not the screen)."""
+    area, canvas = page.locator(f"{pad} canvas").first.bounding_box(), page.locator(f"{pad} canvas").first
+    size = canvas.evaluate("canvas => [canvas.width, canvas.height]")
+    return [[((x - area["x"]) * size[0] / area["width"], (y - area["y"]) * size[1] / area["height"]) for x, y in stroke]
+            for stroke in _screen_points(page, strokes, width, height, left, pad)]
+
+
 def draw(page, strokes: Strokes, width: int = 120, height: int = 190, steps: int = 1,
-         left: float | None = None) -> float:
+         left: float | None = None, pad: str = "#sketchpad") -> float:
     """Draw strokes with the mouse in the middle of the pad (or from `left` px into it);
     returns the time of the last mouse-up (time.perf_counter)."""
     released, ended = time.perf_counter(), page.evaluate("window.__strokes")
-    for points in _screen_points(page, strokes, width, height, left):
+    for points in _screen_points(page, strokes, width, height, left, pad):
         page.mouse.move(*points[0])
         page.mouse.down()
         for point in points[1:]:
@@ -150,8 +161,8 @@ def _touch(point: tuple[float, float]) -> dict:
     return {"x": point[0], "y": point[1], "radiusX": 4, "radiusY": 4, "force": 1, "id": 1}
 
 
-def clear_canvas(page) -> None:
-    page.locator("#sketchpad").get_by_role("button", name="Clear").click()
+def clear_canvas(page, pad: str = "#sketchpad") -> None:
+    page.locator(pad).get_by_role("button", name="Clear").click()
 
 
 def undo(page) -> None:

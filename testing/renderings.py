@@ -127,6 +127,18 @@ def stroke_paths(digit: int, box: tuple[int, int, int, int]) -> list[list[tuple[
     return [[(round(x + px * w), round(y + py * h)) for px, py in stroke] for stroke in STROKES[digit]]
 
 
+def pad_strokes(digit: int, box: tuple[int, int, int, int] = (200, 50, 200, 300),
+                ms_per_point: int = 16) -> list[list[list[int]]]:
+    """The same strokes as the drawing pad sends them (digit/pad.py): per stroke [[x...], [y...], [t...]]
+    in pad pixels, a point every ms_per_point and a pause between strokes."""
+    strokes, now = [], 0
+    for path in stroke_paths(digit, box):
+        times = [now + index * ms_per_point for index in range(len(path))]
+        strokes.append([[x for x, _ in path], [y for _, y in path], times])
+        now = times[-1] + 10 * ms_per_point
+    return strokes
+
+
 def jittered_strokes(digit: int, rng: np.random.Generator, canvas: int = 400, width: int = 16,
                      outline: bool = False) -> np.ndarray:
     """A fresh hand-drawn-looking digit: random box, slant, wobble; optionally only its outline.

@@ -56,6 +56,23 @@ def app_errors(log: str) -> list[str]:
     return errors
 
 
+BROWSER_ID = "0123456789abcdef" * 2
+ONE_STROKE = [[[200, 300, 250], [100, 100, 300], [0, 40, 120]]]
+
+
+def pad_value(picture, strokes: list = ONE_STROKE, browser: str = BROWSER_ID) -> dict:
+    """What the drawing pad sends after a stroke (digit/pad.py), for a picture (an array)."""
+    import io
+
+    from PIL import Image
+
+    from testing.local_app import png_data_url
+
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return {"image": png_data_url(buffer.getvalue()), "strokes": strokes, "browser": browser}
+
+
 def stored_samples(folder: Path) -> list[dict]:
     """The feedback folder as `datasets` loads it (a fresh cache: never a stale copy); none
     while nothing was saved (datasets refuses a folder without data files)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from testing.crafted import broken_ihdr_png, scan_bomb_jpeg, tall_png
 from testing.pictures import big_png, phone_jpeg
 from testing.renderings import draw_strokes
 
@@ -87,6 +88,12 @@ def corpus(folder: Path) -> dict[str, str]:
         "sixteen_bit_rgba_40mp.png": (big_png(folder / "sixteen_bit_rgba_40mp.png").read_bytes(),
                                       "image too large: 6300 x 6300 pixels (PNG, RGBA) would take 151 MB to decode "
                                       "(limit 64 MB); send it at a smaller size"),
+        # Small files that would cost much to decode, refused from their headers.
+        "scan_bomb.jpg": (scan_bomb_jpeg(), "image refused: a JPEG of 4000 x 4000 pixels in 20006 scans would take "
+                                            "too long to decode; save it again as an ordinary JPEG"),
+        "tall.png": (tall_png(), "image too large: 1 x 39999999 pixels (PNG, 1) would take 343 MB to decode "
+                                 "(limit 64 MB); send it at a smaller size"),
+        "broken_ihdr.png": (broken_ihdr_png(), "broken image: broken PNG file (bad header checksum in b'IHDR')"),
         "phone_photo_12mp.jpg": (phone_jpeg(folder / "phone_photo_12mp.jpg").read_bytes(), "digit:3"),
         "phone_mpo.jpg": (_mpo(), "digit:7"),
         # Formats Pillow opens but we do not read: each would run one of its plugins.

@@ -85,7 +85,7 @@ def test_flag_takes_a_digit_as_a_number_or_a_string(client, app_server, tmp_path
 
 def test_flag_is_listed_on_the_api_page(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/classify", "/flag"}
+    assert set(endpoints) == {"/classify", "/flag", "/next_correction", "/check"}
 
 
 def test_the_documented_http_route_classifies_and_reports_errors(app_server, tmp_path):

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from helpers import PROJECT, browser_api, stored_samples
-from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, headline,
-                             launch, open_page, undo, verdict, wait_for_verdict, wait_until_ready)
+from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, headline, launch, open_page, pad_points,
+                             undo, verdict, wait_for_verdict, wait_until_ready)
 from testing.renderings import STROKES, draw_strokes, flagged_one
 
 SCREENSHOTS = PROJECT / "artifacts" / "screenshots"
@@ -77,6 +77,23 @@ def test_a_digit_is_read_as_it_is_drawn_without_pressing_anything(page):
                          ids=["flat-topped 6", "1 with a foot"])
 def test_canvas_shapes_people_draw_are_read(page, strokes, digit):
     read_drawing(page, strokes, digit)
+
+
+def test_a_drawings_strokes_are_stored_as_drawn_with_rising_times(page, app_server):
+    sent = []
+    page.on("request", lambda request: "/run/predict" in request.url and sent.append(request.post_data_json))
+    read_drawing(page, FLAT_TOPPED_SIX, "6")
+    page.locator("#confirm").click()
+    page.locator("#saved").get_by_text("Saved as a 6").wait_for(timeout=30_000)
+    [row] = [row for row in stored_samples(app_server["feedback"]) if row["source"] == "sketch" and row["label"] == 6]
+    [(xs, ys, times)] = row["strokes"]
+    [drawn] = pad_points(page, FLAT_TOPPED_SIX)
+    assert len(xs) == len(ys) == len(times) == len(drawn)
+    assert all(abs(x - dx) <= 1 and abs(y - dy) <= 1 for x, y, (dx, dy) in zip(xs, ys, drawn)), (xs, ys, drawn)
+    assert times[0] == 0 and times == sorted(times) and times[-1] > 0  # ms since the first point, rising
+    browser = page.evaluate("localStorage.getItem('digit-jury:browser')")
+    assert re.fullmatch(r"[0-9a-f]{32}", browser) and sent[-1]["data"][0]["browser"] == browser
+    assert len([body for body in sent if body]) == 1  # one request for the one stroke
 
 
 def test_the_reasons_are_shown_beside_the_verdict(page):

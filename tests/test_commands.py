@@ -1,5 +1,6 @@
-"""Every `python -m ...` command README and the Makefile name answers --help with exit 0, quickly,
-and does nothing else: no file is written in the folder it runs from or in the project's data folders."""
+"""Every `python -m ...` command README, docs/ and the Makefile name answers --help with exit 0, quickly,
+and does nothing else: no file is written in the folder it runs from or in the project's data folders.
+Every `make` target they name exists."""
 
 from __future__ import annotations
 
@@ -35,9 +36,22 @@ print(json.dumps(answers))
 """
 
 
+def documents() -> str:
+    """README and every page of docs/: what a newcomer reads and copies."""
+    pages = [Path(PROJECT) / "README.md", *sorted((Path(PROJECT) / "docs").glob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
 def named_commands() -> list[str]:
-    text = (Path(PROJECT) / "README.md").read_text() + (Path(PROJECT) / "Makefile").read_text()
+    text = documents() + (Path(PROJECT) / "Makefile").read_text()
     return sorted(set(re.findall(r"python -m ((?:digit|training|bench|testing)(?:\.\w+)*)", text)))
+
+
+def test_every_named_make_target_exists():
+    named = set(re.findall(r"(?:^|`)make ([a-z][\w-]*)", documents(), re.MULTILINE))
+    targets = set(re.findall(r"^([a-z][\w-]*):", (Path(PROJECT) / "Makefile").read_text(), re.MULTILINE))
+    assert {"app", "test", "bench"} <= named
+    assert named <= targets, named - targets
 
 
 def snapshot() -> dict[str, float]:

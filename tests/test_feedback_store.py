@@ -296,3 +296,28 @@ def test_a_sample_is_stored_as_its_reading_kept_it_without_normalising_it_again(
     (row,) = stored_samples(store.folder)
     assert (row["id"], row["label"], row["visitor"], row["predicted"]) == (sample_id, 3, ALICE, 3)
     assert np.array_equal(np.asarray(row["digit"]), kept.digit)
+
+
+STROKES_DRAWN = [[[200, 210, 300], [100, 101, 102], [0, 16, 40]], [[250, 240], [90, 300], [400, 480]]]
+
+
+def test_a_drawings_strokes_are_stored_as_drawn_and_a_picture_has_none(store):
+    store.save(sample_of(sketch(7), 7, source="sketch", visitor=ALICE).drawn(STROKES_DRAWN))
+    store.save(sample_of(sketch(4), 4, source="upload", visitor=ALICE))
+    rows = sorted(stored_samples(store.folder), key=lambda row: row["label"])
+    assert [row["strokes"] for row in rows] == [[], STROKES_DRAWN]
+
+
+def test_strokes_the_pad_would_not_send_are_refused_and_nothing_is_stored(store):
+    with pytest.raises(FeedbackError, match="times go back"):
+        store.save(sample_of(sketch(7), 7, source="sketch").drawn([[[1, 2], [1, 2], [9, 3]]]))
+    assert store.count() == 0
+
+
+def test_shards_from_before_the_strokes_column_gain_it_empty_and_the_folder_still_loads(tmp_path):
+    write_old_shard(tmp_path, [sketch(2)], [2])
+    store = FeedbackStore(tmp_path, repo_id="")
+    store.setup()
+    store.save(sample_of(sketch(4), 4, visitor=ALICE).drawn(STROKES_DRAWN))
+    rows = sorted(stored_samples(tmp_path), key=lambda row: row["label"])
+    assert [row["strokes"] for row in rows] == [[], STROKES_DRAWN]

@@ -16,11 +16,13 @@ from gradio.components.image import ImageData
 from PIL import Image, ImageFile, JpegImagePlugin, PsdImagePlugin
 
 from digit.feedback import FeedbackStore
-from digit.images import MAX_DECODED_BYTES, MAX_SIDE, BadImage, Picture, _plain_png, decoded_bytes, read_picture
+from digit.images import (MAX_DECODED_BYTES, MAX_SIDE, ROW_BYTES, BadImage, Picture, _plain_png, decoded_bytes,
+                          read_picture)
 from digit.page import actions
 from digit.page.components import UploadedImage
 from digit.page.flagging import FeedbackFlagging
 from digit.preprocess import normalize
+from testing.crafted import broken_ihdr_png, scan_bomb_jpeg, tall_png
 from testing.pictures import big_png, phone_jpeg
 from testing.renderings import draw_strokes
 
@@ -95,12 +97,44 @@ def test_a_progressive_jpeg_counts_its_full_size_coefficients(tmp_path, subsampl
     data = encoded(Image.fromarray(rgb), "JPEG", progressive=True, subsampling=subsampling)
     with Image.open(io.BytesIO(data)) as image:
         coefficients = 2 * 4000 * 3000 * (1.5 if subsampling == 2 else 3)
-        assert decoded_bytes(image) == 2000 * 1500 * 4 + coefficients
+        assert decoded_bytes(image) == 2000 * 1500 * 4 + coefficients + ROW_BYTES * 1500
     if read:
         assert read_picture(data).size == (1024, 768)
     else:
         with pytest.raises(BadImage, match="image too large: 4000 x 3000"):
             read_picture(data)
+
+
+def test_a_jpeg_whose_scans_would_take_seconds_is_refused_in_a_moment_before_decoding(monkeypatch):
+    bomb = scan_bomb_jpeg()  # ~1 MB, 4000 x 4000 grey, 20,000 scans: ~20 s of libjpeg
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+    start = time.perf_counter()
+    with pytest.raises(BadImage, match=r"4000 x 4000 pixels in 20006 scans would take too long to decode"):
+        read_picture(bomb)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_progressive_jpeg_of_ordinary_scans_is_read():
+    photo = encoded(Image.fromarray(np.full((3000, 4000), 200, np.uint8)), "JPEG", progressive=True)
+    assert 5 <= photo.count(b"\xff\xda") <= 10
+    assert read_picture(photo).size == (1024, 768)
+    # the same scans on a small picture, repeated a few times, cost little: the bound is scans x pixels
+    assert read_picture(scan_bomb_jpeg(scans=50, side=400)).size == (400, 400)
+
+
+def test_a_png_one_pixel_wide_and_forty_million_rows_tall_is_refused_from_its_header(monkeypatch):
+    tall = tall_png()  # 78 KB; Pillow would keep a pointer a row: 320 MB
+    assert len(tall) < 100_000
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+    start = time.perf_counter()
+    with pytest.raises(BadImage, match=r"1 x 39999999 pixels \(PNG, 1\) would take 343 MB to decode"):
+        read_picture(tall)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_png_whose_header_checksum_is_wrong_is_called_broken_not_unknown():
+    with pytest.raises(BadImage, match=r"^broken image: broken PNG file \(bad header checksum in b'IHDR'\)$"):
+        read_picture(broken_ihdr_png())
 
 
 def test_a_format_we_do_not_list_never_reaches_its_plugin(monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -66,18 +67,43 @@ def test_what_cannot_be_read_is_refused_with_the_readers_own_message(pool, class
     with pytest.raises(NoDigit):
         pool.read(classifier, np.full((50, 50), 255, np.uint8))
     with pytest.raises(BadImage, match="not an image"):
+        pool.read(classifier, b"<html>, or so it says")
+    with pytest.raises(BadImage, match="broken image: image not found in GIF frame"):
         pool.read(classifier, b"GIF89a, or so it says")
 
 
-def test_a_worker_that_died_while_idle_is_replaced_without_failing_the_next_reading(pool, classifier, sketches):
+def replaced(pool: ReadingPool, gone: int, seconds: float = 60) -> int:
+    """Wait until the pool holds as many workers as its size again, none of them `gone`, all started."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        workers = list(pool._workers)
+        if len(workers) == pool.size and all(w.ready and w.process.pid != gone for w in workers):
+            return workers[0].process.pid
+        time.sleep(0.05)
+    pytest.fail(f"the pool was not full again within {seconds} s")
+
+
+def test_a_worker_killed_while_idle_is_replaced_at_once_without_a_reading(pool, classifier, sketches):
     pictures, labels = sketches
     pool.read(classifier, pictures[0])
-    (worker,) = pool._workers
-    first = worker.process.pid
+    first = the_worker(pool)
     os.kill(first, signal.SIGKILL)
-    worker.process.wait()
+    replaced(pool, first)  # no reading asked for it
     assert pool.read(classifier, pictures[1])[1].digit == labels[1]
-    assert the_worker(pool) != first
+
+
+def test_a_reading_that_computes_past_its_budget_ends_its_worker(classifier, sketches):
+    pictures, _ = sketches
+    readers = ReadingPool(1, seconds=60, cpu_seconds=0.001)  # a budget no reading fits in
+    readers.start(classifier)
+    try:
+        replaced(readers, gone=0)
+        (worker,) = readers._workers
+        with pytest.raises(ReadingFailed, match="took over 0.001 s of computing and was stopped"):
+            readers.read(classifier, pictures[0])
+        assert worker.process.returncode == -signal.SIGPROF  # ended; replaced as any ended worker is
+    finally:
+        readers.close()
 
 
 def test_a_hung_reading_is_stopped_and_its_worker_replaced(pool, classifier, sketches):

@@ -24,6 +24,18 @@ def test_a_visitor_id_is_the_same_for_the_same_address_and_key_and_never_the_add
     assert VisitorIds(b"another key").of("203.0.113.7") != ids.of("203.0.113.7")
 
 
+def test_an_ipv6_visitor_is_their_64_and_a_network_is_a_24_or_a_48_never_the_address():
+    ids = VisitorIds(b"key")
+    assert ids.of("2001:db8:1:2:aaaa::1") == ids.of("2001:db8:1:2:ffff:1:2:3") != ids.of("2001:db8:1:3::1")
+    assert ids.of("::ffff:203.0.113.7") == ids.of("203.0.113.7")  # IPv4 mapped into IPv6 is the IPv4 visitor
+    assert ids.network("203.0.113.7") == ids.network("203.0.113.250") != ids.network("203.0.114.7")
+    assert ids.network("2001:db8:1:2::1") == ids.network("2001:db8:1:ffff::9") != ids.network("2001:db8:2::1")
+    assert ids.network("203.0.113.7") != ids.of("203.0.113.7")[5:]  # not the visitor's hash with another prefix
+    network = ids.network("2001:db8:1::1")
+    assert network.startswith("net:") and len(network) == 20 and "2001" not in network
+    assert VisitorIds(b"another key").network("203.0.113.7") != ids.network("203.0.113.7")
+
+
 def test_a_rate_limit_counts_per_key_over_a_sliding_minute():
     now = [0.0]
     limit = RateLimit(3, clock=lambda: now[0])

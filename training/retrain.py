@@ -7,16 +7,21 @@ Feedback samples are few, so each one trained on is multiplied by small random d
 and weighted; training digits the current jury finds hard are repeated (hard-negative
 mining). No one visitor weighs much: their samples of one digit count as VISITOR_CLASS_CAP
 samples at most, all of theirs as VISITOR_CAP (the k-NN keeps as many of them as references),
-so 100 consistent wrong flags weigh as 10. A flag other visitors confirmed ("Check these")
-weighs CONFIRMED_WEIGHT times as much; one they rejected is left out. About a quarter of the
+so 100 consistent wrong flags weigh as 10. A contested correction (digit/feedback/votes.py:
+it contradicts a confident jury, or is a prompted drawing that fooled it) is learned from, held
+out or kept as a reference only once others confirmed it ("Check these"), and then weighs
+CONFIRMED_WEIGHT times as much; until then it is held back (counted in the report and the card as
+feedback_unconfirmed); a correction others rejected is left out. About a quarter of the
 feedback is held out, as whole visitors: nobody's samples vouch for the model that learned from them.
 
 The candidate replaces the model in MODEL_DIR only if its validation accuracy (split from
 MNIST's training set) is at most 0.1 pp below the current model's, no digit of MNIST
 validation or of the canvas-style validation part is read right fewer times than the
 current model does by more than the bound (CLASS_DROP_DIGITS), and its held-out feedback
-accuracy is not lower and plausible; otherwise the current model stays and the reason is
-printed. The MNIST test set is reported, never used to decide.
+accuracy is not lower and plausible, and it then passes the check every Space makes before
+it serves a jury (digit/model_check.py, run on the files as saved): one rule decides what may
+serve. Otherwise the current model stays and the reason is printed. The MNIST test set is
+reported, never used to decide.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -37,11 +44,11 @@ from digit.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
 from digit.hub import hub_api
 from digit.jurors import SVC_NAME
-from digit.feedback.votes import VOTES, Standing, read_votes, tallies
+from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
 from digit.model_card import history
 from digit.model_hub import promote, served_copy
 from digit.neighbours import ORIGINS
-from digit.model_store import load_model, save_model
+from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, load_checked_model, load_model, save_model
 from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
@@ -62,9 +69,10 @@ MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach 
 UNKNOWN_VISITOR = "unknown"  # samples that do not say who sent them (older datasets): one visitor together
 VISITOR_CLASS_CAP = 10.0  # effective samples one visitor gives one digit at most...
 VISITOR_CAP = 50.0  # ...and in all: a person correcting the jury sends a few of each digit
-# A flag confirmed by others has two people behind it (the flagger, and more who agree than
-# disagree): it weighs twice its capped share, as if a second person had sent it, and no more, so
-# a visitor with an accomplice at most doubles what the caps let them weigh (the gate still judges).
+# A confirmed correction has others behind it (two other networks, or a visitor logged in, and
+# more agreeing than not: digit/feedback/votes.py): it weighs twice its capped share, as if a
+# second person had sent it, and no more, so a visitor with accomplices at most doubles what the
+# caps let them weigh (the gate still judges).
 CONFIRMED_WEIGHT = 2.0
 MAX_HELD_VISITOR_SHARE = 0.5  # a visitor with more of the feedback than this is learned from (capped), never held out
 # A digit of MNIST validation or of the canvas validation part may be read right this many
@@ -130,13 +138,22 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
         # One image decoded at a time: 50,000 decoded sketches would not fit in memory at once.
         pixels = normalized_pixels(chosen["image"], "normalise feedback") if keep else np.zeros((0, 784), np.uint8)
         votes = read_votes(vote_files(source, revision, Path(cache)))
+        # What decides whether a correction is contested, and who sent it (older datasets lack some).
+        columns = {name: chosen[name] if name in chosen.column_names else [None] * len(chosen)
+                   for name in ("predicted", "confidence", "source", "network")}
     sample_ids = [str(ids[index]) for index in keep]
-    standing = tallies(votes, dict(zip(sample_ids, visitors)))
+    records = [dict(zip(columns, values), label=int(label)) for *values, label in zip(*columns.values(), labels)]
+    contested = np.array([to_check(record) for record in records], bool)
+    standing = tallies(votes, {sample_id: Sender(visitor, record["network"])
+                               for sample_id, visitor, record in zip(sample_ids, visitors, records)})
     said = [standing[sample_id].standing if sample_id in standing else Standing.UNCONFIRMED for sample_id in sample_ids]
-    confirmed = np.array([state is Standing.CONFIRMED for state in said], bool)
+    confirmed = contested & np.array([state is Standing.CONFIRMED for state in said], bool)
     rejected = np.array([state is Standing.REJECTED for state in said], bool)
-    origin |= {"feedback_confirmed": int(confirmed.sum()), "feedback_rejected": int(rejected.sum())}
-    keep_rows = pixels.any(axis=1) & ~rejected  # no digit (a foreign dataset); or more people said it is wrong
+    waiting = contested & ~confirmed & ~rejected  # held back until others confirm them
+    origin |= {"feedback_confirmed": int(confirmed.sum()), "feedback_rejected": int(rejected.sum()),
+               "feedback_unconfirmed": int(waiting.sum())}
+    # No digit (a foreign dataset); more people said it is wrong; or contested and not confirmed yet.
+    keep_rows = pixels.any(axis=1) & ~rejected & ~waiting
     return Feedback(pixels[keep_rows], labels[keep_rows], visitors[keep_rows], origin, confirmed[keep_rows])
 
 
@@ -331,7 +348,8 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     (the current one's from its card) and the held-out quarter of the feedback."""
     feedback = load_feedback(source, revision)
     if len(feedback.labels) < MIN_SAMPLES:
-        return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})"}
+        return {"promoted": False, "reason": f"only {len(feedback.labels)} feedback samples (need {MIN_SAMPLES})",
+                **feedback.origin}
     split = split_feedback(feedback, seed)
     learn, held_out = split.learn, split.held_out
     current = load_model(folder)
@@ -381,9 +399,28 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
         card["metrics"]["canvas_validation_served_per_class_accuracy"] = figures["candidate"]["canvas_per_class"]
         card["data"]["feedback_held_out_by"] = split.by
         card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
-        save_model(trained.jury, folder, card)
-        report["version"] = card["version"]
+        try:
+            save_served(trained.jury, folder, card)
+            report["version"] = card["version"]
+        except ModelError as error:
+            report |= {"promoted": False, "reason": f"the serving check refused the candidate: {error}"}
     return report
+
+
+def save_served(jury, folder: Path, card: dict) -> dict:
+    """Save a promoted jury into folder only if a Space would serve it: written beside folder
+    first, checked there as the app checks what it loads (load_checked_model), then moved in
+    (the card last, as save_model does). Raises ModelError, and then folder is as it was."""
+    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}-candidate-", dir=folder.parent))
+    try:
+        card = save_model(jury, staged, card)
+        load_checked_model(staged)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in (MODEL_FILE, README_FILE, CARD_FILE):
+            os.replace(staged / name, folder / name)
+        return card
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def main() -> int:

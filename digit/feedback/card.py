@@ -13,7 +13,8 @@ TEMPLATE = """---
 
 Digits drawn or uploaded by visitors of the Digit jury app, each with the digit the visitor
 said it is (`label`) and what the jury read (`predicted`, `confidence`, `model_version`).
-`source` says how it came: `sketch` (drawn on the page), `upload` or `api`. `image` is the
+`source` says how it came: `sketch` (drawn on the page), `upload`, `api`, or `challenge` (drawn on
+"Fool the jury" when asked for the digit in `label`). `image` is the
 picture as sent, at most 512 px on its long side; `created_at` when it came (UTC).
 
 `visitor` says who sent it without their address: `anon:` and 16 hex digits of a keyed hash
@@ -23,13 +24,19 @@ visitor's samples are capped per day, and the retraining caps each visitor's wei
 one person can steer the model. `digit_hash` is a perceptual hash of the digit as the jury
 reads it (normalised to 28x28; 64 hex digits): the same drawing sent twice by one visitor
 with the same label is kept once. `digit` is that normalised 28x28 digit itself (a PNG; empty
-in samples from before the column): what the app's public pages show of a sample.
+in samples from before the column): what the app's public pages show of a sample. `network` is
+a keyed hash of the sender's network (their IPv4 /24 or IPv6 /48; `net:` and 16 hex digits;
+empty in samples from before the column). `strokes` is a drawing as the pad drew it, in Quick, Draw!'s raw format: per stroke
+`[[x...], [y...], [t...]]`, pad pixels (a 600x400 canvas) and milliseconds since its first
+point; empty for uploads, API pictures and samples from before the column.
 
-`votes/*.jsonl` (not part of the dataset's columns) holds other visitors' word on corrections
-that contradict a confident jury, one JSON line a vote: `sample` (the sample's `id`), `visitor`,
-`agree`, `created_at`. A correction is confirmed when more people agree than disagree (the
-flagger's own vote never counts, one vote per visitor), rejected when more disagree; the
-retraining weighs confirmed ones twice and leaves rejected ones out.
+`votes/*.jsonl` (not part of the dataset's columns) holds other visitors' word on contested
+corrections (those that contradict a confident jury, and prompted drawings that fooled it), one
+JSON line a vote: `sample` (the sample's `id`), `visitor`, `network`, `agree`, `created_at`. A
+contested correction is confirmed when more agree than disagree and those agreeing come from two
+networks other than the flagger's, or include a visitor logged in (an anonymous network counts
+once; the flagger's own network never); rejected when more disagree. The retraining learns a
+contested correction only once confirmed (and weighs it twice), and leaves rejected ones out.
 
 ```python
 from datasets import load_dataset
@@ -37,8 +44,8 @@ feedback = load_dataset("{{ repo_id }}", split="train")
 ```
 
 The app writes Parquet shards under `data/` and merges small ones as the dataset grows, so
-the repository holds few files however many samples it has. Only corrections against a
-confident jury are put to other visitors; the retraining's promotion gate is what stops bad data.
+the repository holds few files however many samples it has. Uncontested corrections teach as
+they come; the retraining's promotion gate and its per-visitor caps are what stop bad data there.
 """
 
 

@@ -30,7 +30,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
@@ -82,10 +82,19 @@ class SyncState:
 
 @dataclass(frozen=True)
 class Remote:
+    """The repo as this push knows it: listed once (`HubSync._remote`), then updated by each commit
+    this push makes (`committed`), never rebuilt by hand."""
+
     head: str
-    shards: set[str]  # data/<name> files, by name
+    shards: frozenset[str]  # data/<name> files, by name
     card: bool  # the repo has a README.md
-    votes: set[str] = frozenset()  # votes/<writer>.jsonl files, by name
+    votes: frozenset[str] = frozenset()  # votes/<writer>.jsonl files, by name
+
+    def committed(self, head: str, added: set[str] = frozenset(), deleted: set[str] = frozenset(),
+                  card: bool = False, votes: set[str] = frozenset()) -> "Remote":
+        """The repo after our commit `head`: these shards added and deleted, the card and votes files added."""
+        return replace(self, head=head, shards=(self.shards | added) - deleted, card=self.card or card,
+                       votes=self.votes | votes)
 
 
 class HubSync:
@@ -197,7 +206,8 @@ class HubSync:
                                  parent_commit=remote.head)
         state.votes, state.head = len(content), info.oid
         state.save(self.store.folder)
-        return Remote(info.oid, remote.shards, remote.card, remote.votes | {path.name})
+        return remote.committed(info.oid, votes={path.name})
+
     def _remote(self, api: HfApi) -> Remote:
         if not self._created:
             api.create_repo(self.repo_id, repo_type="dataset", private=True, exist_ok=True)
@@ -206,7 +216,7 @@ class HubSync:
         names = [sibling.rfilename for sibling in info.siblings or []]
         shards = {Path(name).name for name in names if name.startswith(f"{DATA}/") and is_shard(name)}
         votes = {Path(name).name for name in names if name.startswith(f"{VOTES}/") and name.endswith(".jsonl")}
-        return Remote(info.sha, shards, "README.md" in names, votes)
+        return Remote(info.sha, frozenset(shards), "README.md" in names, frozenset(votes))
 
     def _commit(self, api: HfApi, state: SyncState, remote: Remote, names: list[str], card: bool,
                 message: str) -> Remote:
@@ -225,7 +235,7 @@ class HubSync:
         state.pushed = (state.pushed | set(names)) - set(replaced)
         state.head = info.oid
         state.save(self.store.folder)
-        return Remote(info.oid, (remote.shards | set(names)) - set(replaced), remote.card or card)
+        return remote.committed(info.oid, added=set(names), deleted=set(replaced), card=card)
 
     def _fetch(self, api: HfApi, remote: Remote, names: list[str], under: str = DATA,
                into: Path | None = None) -> None:

@@ -39,5 +39,6 @@ def legacy_rows(folder: Path) -> list[dict]:
             "visitor": UNKNOWN_VISITOR,  # the old layout did not say who sent a sample
             "digit_hash": None,
             "digit": None,
+            "strokes": [],
         })
     return rows

@@ -29,14 +29,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets import ClassLabel, Features, Image, Value
+from datasets import ClassLabel, Features, Image, List, Value
 from PIL import Image as PILImage
 
-from digit.images import ImageInput, NoDigit, read_picture
+from digit.images import BadImage, ImageInput, NoDigit, read_picture
+from digit.pad import checked_strokes
 from digit.preprocess import normalize
 from digit.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
 
-SOURCES = ("sketch", "upload", "api")
+SOURCES = ("sketch", "upload", "api", "challenge")  # challenge: drawn on "Fool the jury" for a named digit
 DIGITS = [str(digit) for digit in range(10)]
 FEATURES = Features({
     "id": Value("string"),
@@ -50,6 +51,10 @@ FEATURES = Features({
     "visitor": Value("string"),
     "digit_hash": Value("string"),
     "digit": Image(),  # what the jury read: the normalised 28x28 digit (PNG); null in older samples
+    "network": Value("string"),  # the sender's network, a keyed hash (digit/visitors.py); null in older samples
+    # The pad's strokes as drawn, Quick, Draw!'s raw format (digit/pad.py): per stroke [[x...], [y...],
+    # [t...]] in pad pixels and ms since the first point; empty for uploads, API pictures, older samples
+    "strokes": List(List(List(Value("int32")))),
 })
 COLUMNS = list(FEATURES)
 MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replaced (crash recovery)
@@ -63,6 +68,7 @@ _VISITOR = re.compile(r"^(anon:[0-9a-f]{16}|hf:[A-Za-z0-9][A-Za-z0-9._-]{0,95}|u
 # our trials). Two hand-drawn plain 1s never hashed the same in 4,950 pairs; 2 bits apart, 6 did
 # (and so do two of the 40 bubble digits the feedback loop is measured with): hence 0.
 NEAR_DUPLICATE_BITS = 0
+_NETWORK = re.compile(r"^net:[0-9a-f]{16}$")
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12}Z)-(?P<random>[0-9a-f]{8})-r(?P<rows>\d+)\.parquet$")
 
 
@@ -147,9 +153,18 @@ def checked_visitor(visitor: Any) -> str:
     return visitor
 
 
+def checked_network(network: Any) -> str | None:
+    """"net:" and 16 hex digits, or None (not known); anything else (perhaps an address) is refused."""
+    if network is None:
+        return None
+    if not isinstance(network, str) or not _NETWORK.match(network):
+        raise ValueError('network must be "net:" and 16 hex digits, or None')
+    return network
+
+
 def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = None,
               confidence: float | None = None, model_version: str = "unknown", source: str = "upload",
-              visitor: str = UNKNOWN_VISITOR) -> Sample:
+              visitor: str = UNKNOWN_VISITOR, network: str | None = None) -> Sample:
     """The sample of a picture no reading kept (a tool, a test): decoded once and normalised
     here; refuses what holds no digit. The app's samples come from their reading instead."""
     if image is None:
@@ -160,7 +175,7 @@ def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = N
     except NoDigit:
         raise FeedbackError("there is no digit in this image to save") from None
     return Sample(picture.capped(STORED_SIDE), digit, predicted, confidence, model_version, source, label=label,
-                  visitor=visitor)
+                  visitor=visitor, network=network)
 
 
 def digit_hash(digit: np.ndarray) -> str:
@@ -188,6 +203,10 @@ def sample_row(sample: Sample) -> dict:
         raise FeedbackError("there is no digit in this image to save")
     if sample.source not in SOURCES:
         raise FeedbackError(f"unknown source {sample.source!r}")
+    try:
+        strokes = checked_strokes(sample.strokes) if sample.strokes else []
+    except BadImage as error:
+        raise FeedbackError(str(error)) from None
     return {
         "id": uuid.uuid4().hex,
         # capped() is the picture itself when it is within STORED_SIDE, as a reading's sample is
@@ -202,6 +221,8 @@ def sample_row(sample: Sample) -> dict:
         "visitor": visitor,
         "digit_hash": digit_hash(sample.digit),
         "digit": {"bytes": png_bytes(sample.digit), "path": None},  # ~300 bytes: the gallery decodes no upload
+        "network": checked_network(sample.network),
+        "strokes": strokes,
     }
 
 
@@ -265,13 +286,16 @@ def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
 
 
 def with_visitors(table: pa.Table) -> pa.Table:
-    """Rows of an older shard (no visitor column: read as nulls) said to come from "unknown"."""
+    """Rows of an older shard (no visitor or strokes column: read as nulls) said to come from
+    "unknown", with no strokes."""
     index = table.schema.get_field_index("visitor")
-    return table.set_column(index, "visitor", pc.fill_null(table["visitor"], UNKNOWN_VISITOR))
+    table = table.set_column(index, "visitor", pc.fill_null(table["visitor"], UNKNOWN_VISITOR))
+    index = table.schema.get_field_index("strokes")
+    return table.set_column(index, "strokes", pc.fill_null(table["strokes"], pa.scalar([], table["strokes"].type)))
 
 
 def is_current(path: Path) -> bool:
-    """Whether a shard has every column of today's schema (older ones lack visitor, digit_hash, digit)."""
+    """Whether a shard has every column of today's schema (older ones lack visitor, digit_hash, digit, strokes)."""
     return set(COLUMNS) <= set(pq.read_schema(path).names)
 
 

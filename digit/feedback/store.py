@@ -23,9 +23,10 @@ digit with the same label once (`digit_hash`, a perceptual hash of the normalise
 Samples from "unknown" (a caller that does not say who sent them) are not held to either:
 there is no one to hold; the retraining weighs all of them together as one visitor.
 
-Flags that contradict a confident jury (`to_check`) are put to other visitors, who say
-whether the digit is what the flagger said (`vote`, stored in votes/: see votes.py); the
-retraining weighs confirmed ones more and drops rejected ones.
+Contested corrections (`to_check`: those that contradict a confident jury, and prompted "fool
+the jury" drawings that fooled it) are put to other visitors, who say whether the digit is what
+the flagger said (`vote`, stored in votes/; the confirmation rule and its bounds: votes.py).
+Only a confirmed one teaches (`confirmed_corrections`); a rejected one is dropped.
 """
 
 from __future__ import annotations
@@ -47,29 +48,21 @@ import numpy as np
 import pyarrow as pa
 
 from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, push_minutes
+from digit.feedback.challenges import ChallengeCounts, challenge_counts
 from digit.feedback.legacy import legacy_folders, legacy_rows
 from digit.feedback.merging import compact_due, merge_plan
 from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
                                     DuplicateSample, Sample, VoteRefused, hash_distance, is_current, is_disk_full,
                                     is_shard, merged_from, read_table, rows_table, sample_row, with_visitors,
                                     write_shard)
-from digit.feedback.votes import Tally, VoteFile, tallies, vote_record
+from digit.feedback.votes import (UNKNOWN_NETWORK, Sender, Standing, Tally, VoteFile, VoteWindow, refusal, tally,
+                                  tallies, to_check, vote_record)
 from digit.images import BadImage
 from digit.preprocess import normalize
 
 log = logging.getLogger(__name__)
-RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit")]  # the pictures stay on disk
+RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit", "strokes")]  # they stay on disk
 DAY_SECONDS = 24 * 3600
-# A flag is put to others when the jury read another digit with at least this confidence: the
-# GUIDE's "confident" (a wrong answer at >= 80 %), where the flagger or the jury is most likely
-# wrong. Less confident readings are corrected often and honestly (an unsure 1 or 7).
-CHECK_CONFIDENCE = 0.8
-
-
-def to_check(record: dict) -> bool:
-    """Whether a sample is a flag that contradicts a confident jury (others are asked about it)."""
-    return (record["predicted"] is not None and record["confidence"] is not None
-            and record["predicted"] != record["label"] and record["confidence"] >= CHECK_CONFIDENCE)
 
 
 @dataclass
@@ -93,6 +86,10 @@ class VisitorLog:
             if hash_distance(earlier, digit_hash) <= NEAR_DUPLICATE_BITS:
                 return sample_id
         return None
+
+
+def _sender(record: dict) -> Sender:
+    return Sender(record["visitor"], record.get("network"))
 
 
 def _seconds(created_at: str) -> float:
@@ -123,9 +120,9 @@ class FeedbackStore:
         self._visitors: dict[str, VisitorLog] = {}
         self._merge_due = False  # a merge failed (a full disk?): try again at the next save
         self.votes_file: VoteFile | None = None
-        self._votes: list[dict] = []
-        self._voted: dict[str, dict[str, bool]] = {}  # sample id -> voter -> agree (the first vote)
+        self._votes: dict[str, list[dict]] = {}  # sample id -> the votes kept on it, oldest first
         self._vote_times: dict[str, list[float]] = {}  # voter -> when each vote came, sorted
+        self._vote_window = VoteWindow()  # the last hour's votes, in all and per network
 
     def __repr__(self) -> str:  # never show the token
         return f"FeedbackStore(folder={self.folder!s}, repo_id={self.repo_id!r})"
@@ -231,9 +228,12 @@ class FeedbackStore:
         votes = self.votes_file.read() if self.votes_file else []
         with self.lock:
             self._records, self._ids, self._visitors = records, ids, visitors
-            self._votes, self._voted, self._vote_times = [], {}, {}
-            for vote in votes:
-                self._count_vote(vote)
+            self._votes, self._vote_times, self._vote_window = {}, {}, VoteWindow()
+            senders = {record["id"]: _sender(record) for record in records}
+            for vote in votes:  # only what the rule counts is kept in memory (another disk's file may hold more)
+                sample = str(vote["sample"])
+                if sample in senders and refusal(vote, senders[sample], self._votes.get(sample, [])) is None:
+                    self._keep_vote(vote)
 
     def records(self) -> list[dict]:
         """Every sample's columns but the image, oldest first, with the shard that holds it."""
@@ -264,62 +264,78 @@ class FeedbackStore:
                 found[sample_id] = np.zeros((28, 28), np.uint8)
         return found
 
-    # -- votes: others confirm or reject a flag ---------------------------------------------
-    def vote(self, sample_id: str, visitor: str, agree: bool) -> Tally:
-        """Store one visitor's word on a flag to check, durably; returns the flag's tally. Raises
-        VoteRefused (their own flag, a second vote, nothing to check), DailyLimit or DiskFull."""
+    # -- votes: others confirm or reject a contested correction ----------------------------
+    def vote(self, sample_id: str, visitor: str, agree: bool, network: str | None = None) -> Tally:
+        """Store one visitor's word on a contested correction, durably; returns its tally. network:
+        the voter's (digit/visitors.py; None: unknown). Raises VoteRefused (by votes.py's rule: their
+        own correction, their network's, a second word, the bounds), DailyLimit or DiskFull."""
         if self.folder is None:
             self.setup()
         with self.lock:
-            record = next((record for record in self._records if record["id"] == sample_id), None)
+            record = self._record(sample_id)
             if record is None or not to_check(record):
                 raise VoteRefused("that sample is not one of those to check")
             if visitor == UNKNOWN_VISITOR:
                 raise VoteRefused("a vote must say who sent it")
-            if visitor == record["visitor"]:
-                raise VoteRefused("this is your own correction: other people check it")
-            if visitor in self._voted.get(sample_id, {}):
-                raise VoteRefused("you have already given your word on this one")
+            vote = vote_record(sample_id, visitor, agree, network)
+            why = refusal(vote, _sender(record), self._votes.get(sample_id, [])) or \
+                self._vote_window.refusal(vote["network"], time.time())
+            if why:
+                raise VoteRefused(why)
             times = self._vote_times.get(visitor, [])
             if self.per_day and len(times) - bisect.bisect_left(times, time.time() - DAY_SECONDS) >= self.per_day:
                 raise DailyLimit(self.per_day, "votes")
-            vote = vote_record(sample_id, visitor, agree)
             try:
                 self.votes_file.append(vote)
             except OSError as error:
                 if is_disk_full(error):
                     raise DiskFull("vote") from None
                 raise
-            self._count_vote(vote)
-            return self._tally_of(sample_id)
+            self._keep_vote(vote)
+            return tally(self._votes[sample_id], _sender(record))
 
-    def _count_vote(self, vote: dict) -> None:
+    def _record(self, sample_id: str) -> dict | None:
         """Call with self.lock held."""
-        self._votes.append(vote)
-        self._voted.setdefault(str(vote["sample"]), {}).setdefault(str(vote["visitor"]), bool(vote["agree"]))
-        bisect.insort(self._vote_times.setdefault(str(vote["visitor"]), []), _seconds(vote.get("created_at")))
+        return next((record for record in self._records if record["id"] == sample_id), None)
 
-    def _tally_of(self, sample_id: str) -> Tally:
-        record = next((record for record in self._records if record["id"] == sample_id), None)
-        flagger = record["visitor"] if record else None
-        said = {voter: agree for voter, agree in self._voted.get(sample_id, {}).items() if voter != flagger}
-        return Tally(sum(said.values()), sum(not agree for agree in said.values()))
+    def _keep_vote(self, vote: dict) -> None:
+        """Call with self.lock held."""
+        self._votes.setdefault(str(vote["sample"]), []).append(vote)
+        moment = _seconds(vote.get("created_at"))
+        bisect.insort(self._vote_times.setdefault(str(vote["visitor"]), []), moment)
+        self._vote_window.add(str(vote.get("network") or UNKNOWN_NETWORK), moment)
 
     def tallies(self) -> dict[str, Tally]:
-        """Each voted sample's agree and disagree counts (the flagger's own vote never counts)."""
+        """Each voted correction's tally, by votes.py's rule."""
         with self.lock:
-            votes, flaggers = list(self._votes), {record["id"]: record["visitor"] for record in self._records}
-        return tallies(votes, flaggers)
+            votes = [vote for said in self._votes.values() for vote in said]
+            senders = {record["id"]: _sender(record) for record in self._records}
+        return tallies(votes, senders)
 
-    def next_to_check(self, visitor: str, skip: set[str] = frozenset()) -> dict | None:
-        """A flag for this visitor to check: one that contradicts a confident jury, not theirs,
-        not voted on by them, not skipped; the fewest votes first, then the newest."""
+    def confirmed_corrections(self) -> list[dict]:
+        """The contested corrections others confirmed (votes.py's rule), oldest first, as records
+        (id, label, visitor, ...; `digits` gives what the jury read): what may teach every visitor
+        now, as the retraining teaches it later."""
+        standing = self.tallies()
+        return [record for record in self.records() if to_check(record) and record["id"] in standing
+                and standing[record["id"]].standing is Standing.CONFIRMED]
+
+    def next_to_check(self, visitor: str, skip: set[str] = frozenset(), network: str | None = None) -> dict | None:
+        """A contested correction this visitor may answer (votes.py's rule: not theirs, not from
+        their network, not answered by them or their network, not full), not skipped; the fewest
+        votes first, then the newest."""
         with self.lock:
-            open_ = [record for record in self._records if to_check(record) and record["visitor"] != visitor
-                     and record["id"] not in skip and visitor not in self._voted.get(record["id"], {})]
+            ballot = vote_record("", visitor, True, network)
+            open_ = [record for record in self._records if to_check(record) and record["id"] not in skip
+                     and refusal(ballot, _sender(record), self._votes.get(record["id"], [])) is None]
             if not open_:
                 return None
-            return min(reversed(open_), key=lambda record: len(self._voted.get(record["id"], {})))
+            return min(reversed(open_), key=lambda record: len(self._votes.get(record["id"], [])))
+
+    def challenge_counts(self, model_version: str, visitor: str | None = None) -> ChallengeCounts:
+        """"Fool the jury" for the jury `model_version`: per digit, drawings that fooled it out of
+        drawings named for it, and `visitor`'s own (digit/feedback/challenges.py)."""
+        return challenge_counts(self.records(), model_version, visitor)
 
     def images(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The stored PNG bytes of the samples with these ids."""

@@ -11,13 +11,15 @@ import gradio as gr
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 
-from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, model_cache_dir,
-                          model_poll_minutes, model_repo, proxy_hops, reading_wait_seconds, visitor_key)
+from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, logged_in_flags_per_minute,
+                          model_cache_dir, model_poll_minutes, model_repo, proxy_hops, reading_body_seconds,
+                          reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput, data_url_bytes
+from digit.feedback.votes import to_check
+from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
-from digit.pad import PAD
+from digit.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
@@ -30,6 +32,7 @@ from digit.sample import Sample
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+LOGGED_IN = "hf:"  # a visitor logged in with Hugging Face: "hf:<username>"
 NOTHING = "draw a digit or upload a picture of one"
 
 # A request body may carry a file at the upload limit as base64 (4/3 of it) and a little JSON.
@@ -81,10 +84,21 @@ def visitor_of(headers, peer: str | None) -> str:
     return _visitor_ids().of(visitor_address(headers.get("x-forwarded-for"), peer, proxy_hops()))
 
 
-def visitor(request: gr.Request | None) -> str:
+def visitor(request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
+    """Who is asking: "hf:<username>" when logged in with Hugging Face, else their address's hash."""
+    if profile is not None:
+        return f"{LOGGED_IN}{profile.username}"
     if request is None:  # called in process, not through the server
         return "unknown"
     return visitor_of(request.headers, request.client.host if request.client else None)
+
+
+def network(request: gr.Request | None) -> str | None:
+    """The network a request came from (a keyed hash of its /24 or /48), from the same address as `visitor`."""
+    if request is None:
+        return None
+    peer = request.client.host if request.client else None
+    return _visitor_ids().network(visitor_address(request.headers.get("x-forwarded-for"), peer, proxy_hops()))
 
 
 def guard(strokes: dict) -> Middleware:
@@ -92,6 +106,7 @@ def guard(strokes: dict) -> Middleware:
     strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
     return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
                       at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES,
+                      body_seconds=reading_body_seconds(),
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
 
 
@@ -104,6 +119,19 @@ def refused_stroke(message: str) -> list:
 @lru_cache(maxsize=1)
 def _flag_limit() -> RateLimit:
     return RateLimit(flags_per_minute())
+
+
+@lru_cache(maxsize=None)
+def _logged_in_limit(things: str) -> RateLimit:
+    return RateLimit(logged_in_flags_per_minute())
+
+
+def flag_limit(who: str, anonymous: RateLimit | None = None, things: str = "corrections") -> RateLimit:
+    """The per-minute limit a visitor's `things` are held to: a higher one when logged in with
+    Hugging Face (LOGGED_IN_FLAGS_PER_MINUTE), else `anonymous` (the flags' FLAGS_PER_MINUTE)."""
+    if who.startswith(LOGGED_IN):
+        return _logged_in_limit(things)
+    return anonymous or _flag_limit()
 
 
 def example_files() -> list[str]:
@@ -147,13 +175,16 @@ class Shown(NamedTuple):
         return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str) -> Shown:
-    """Read an input and say why; keep what a confirmation or a correction needs (the last input)."""
+def _show(image, source: str, drawing: PadDrawing | None = None) -> Shown:
+    """Read an input and say why; keep what a confirmation or a correction needs (the last input,
+    with the pad's strokes when drawn)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
-        last, prediction = read(image, explain=True, keep=source)
+        last, prediction = read(image, explain=True, keep=source, strokes=drawing and drawing.strokes)
     except BadImage as error:
         return Shown.nothing(WELCOME if image is None else problem(str(error)))
+    if drawing is not None:
+        last = last.drawn(drawing.strokes)
     unsure = prediction.unsure and not prediction.parts
     first, second = prediction.candidates
     return Shown(verdict(prediction), label_confidences(prediction), jury_view(prediction), jurors_table(prediction),
@@ -161,13 +192,13 @@ def _show(image, source: str) -> Shown:
                  gr.update(value=f"It's a {second}"), "", last)
 
 
-def show_sketch(drawing: str | None) -> Shown:
-    """Each finished stroke: read the pad's picture, a PNG data URL (an empty pad clears the verdict)."""
+def show_sketch(value: Any) -> Shown:
+    """Each finished stroke: read the pad's drawing (digit/pad.py; an empty pad clears the verdict)."""
     try:
-        picture = data_url_bytes(drawing, PAD.max_sent_bytes) if drawing else None
+        drawing = PadDrawing.from_value(value)
     except BadImage as error:
         return Shown.nothing(problem(str(error)))
-    return _show(picture, "sketch")
+    return _show(drawing and drawing.image, "sketch", drawing)
 
 
 def show_upload(path: str | bytes | None) -> Shown:
@@ -183,44 +214,53 @@ def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
                        f"Try again in {math.ceil(wait)} s.", print_exception=False)
 
 
-def _save(sample: Sample, label, request: gr.Request | None) -> str:
+def _save(sample: Sample, label, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
     """Store the sample a reading kept with the digit a person says it is."""
-    who = visitor(request)
-    hold_to(_flag_limit(), who, "Not saved", "corrections")
+    who = visitor(request, profile)
+    hold_to(flag_limit(who), who, "Not saved", "corrections")
     try:
-        total = flagging().flag([sample, label], username=who)
+        total = flagging().flag([sample.sent_from(network(request)), label], username=who)
     except FeedbackError as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
+    saved = f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
+    if to_check({"label": int(label), "predicted": sample.predicted, "confidence": sample.confidence,
+                 "source": sample.source}):
+        saved += (f" The jury was sure it read a {sample.predicted}, so others will check your correction "
+                  "(\"Check these\"): it teaches the jury once they confirm it.")
+    return saved
 
 
-def confirm(last: Sample | None, request: gr.Request | None = None) -> str:
+def confirm(last: Sample | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> str:
     """The jury was right: store the sample with its predicted digit."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
-    return _save(last, last.predicted, request)
+    return _save(last, last.predicted, request, profile)
 
 
-def correct(last: Sample | None, digit: str | int | None, request: gr.Request | None = None) -> tuple[str, None]:
+def correct(last: Sample | None, digit: str | int | None, request: gr.Request | None = None,
+            profile: gr.OAuthProfile | None = None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
     if not last:
         raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
-    return _save(last, digit, request), None
+    return _save(last, digit, request, profile), None
 
 
-def _choose(last: Sample | None, which: int, request: gr.Request | None) -> tuple[str, dict]:
+def _choose(last: Sample | None, which: int, request: gr.Request | None,
+            profile: gr.OAuthProfile | None) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
     if not last:
         raise gr.Error("Draw or upload a digit first.", print_exception=False)
-    return _save(last, last.candidates[which], request), gr.update(visible=False)
+    return _save(last, last.candidates[which], request, profile), gr.update(visible=False)
 
 
-def choose_first(last: Sample | None, request: gr.Request | None = None) -> tuple[str, dict]:
-    return _choose(last, 0, request)
+def choose_first(last: Sample | None, request: gr.Request | None = None,
+                 profile: gr.OAuthProfile | None = None) -> tuple[str, dict]:
+    return _choose(last, 0, request, profile)
 
 
-def choose_second(last: Sample | None, request: gr.Request | None = None) -> tuple[str, dict]:
-    return _choose(last, 1, request)
+def choose_second(last: Sample | None, request: gr.Request | None = None,
+                  profile: gr.OAuthProfile | None = None) -> tuple[str, dict]:
+    return _choose(last, 1, request, profile)
 
 
 # -- the API ("Use via API"): plain functions typed for gr.api --------------------------------

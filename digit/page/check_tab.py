@@ -1,22 +1,26 @@
-"""The "Check these" tab: visitors give their word on others' corrections that contradict a
-confident jury ("the digit is 7: yes / no"), one at a time.
+"""The "Check these" tab, and its API: visitors give their word on others' contested corrections
+("the digit is 7: yes / no"), one at a time.
 
 What is shown is what the jury saw (the normalised 28x28 digit stored with the sample), never
-the picture as sent. The store refuses a voter's own flag and a second vote; votes are limited
-per visitor a minute (FLAGS_PER_MINUTE, here) and a day (FLAGS_PER_DAY, in the store), as flags are.
+the picture as sent. The store refuses what votes.py's rule does not count (a voter's own
+correction or their network's, a second word, the bounds); votes are limited per visitor a
+minute (FLAGS_PER_MINUTE, here) and a day (FLAGS_PER_DAY, in the store), as flags are. The API
+(`next_correction`, `check`) goes through the very same calls as the buttons.
 """
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
 
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
-from digit.page.actions import feedback, hold_to, visitor
+from digit.feedback.samples import png_bytes
+from digit.page.actions import feedback, flag_limit, hold_to, network, visitor
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
 
@@ -40,15 +44,16 @@ def _vote_limit() -> RateLimit:
     return RateLimit(flags_per_minute())
 
 
-def next_check(current: dict | None = None, request: gr.Request | None = None) -> CheckShown:
+def next_check(current: dict | None = None, request: gr.Request | None = None,
+               profile: gr.OAuthProfile | None = None) -> CheckShown:
     """The next flag for this visitor to check (none skipped, none of theirs, none they voted on)."""
-    return _next(current, request, "")
+    return _next(current, visitor(request, profile), network(request), "")
 
 
-def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckShown:
+def _next(current: dict | None, who: str, where: str | None, said: str) -> CheckShown:
     store = feedback()
     skipped = list((current or {}).get("skipped", []))
-    record = store.next_to_check(visitor(request), skip=set(skipped))
+    record = store.next_to_check(who, skip=set(skipped), network=where)
     if record is None:
         hidden = gr.update(visible=False)
         return CheckShown(said, None, NOTHING_LEFT, {"sample": None, "skipped": skipped}, hidden, hidden)
@@ -60,35 +65,83 @@ def _next(current: dict | None, request: gr.Request | None, said: str) -> CheckS
                       gr.update(value=f"No, it is not a {record['label']}", visible=True))
 
 
-def _vote(current: dict | None, agree: bool, request: gr.Request | None) -> CheckShown:
+def _answer(sample: str, agree: bool, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
+    """Count one visitor's word on a correction, by every rule; what to tell them. Raises gr.Error."""
+    who = visitor(request, profile)
+    hold_to(flag_limit(who, _vote_limit(), "answers"), who, "Not counted", "answers")
+    try:
+        tally = feedback().vote(sample, who, agree, network(request))
+    except FeedbackError as error:
+        raise gr.Error(f"Not counted: {sentence(str(error))}", print_exception=False) from None
+    standing = {Standing.CONFIRMED: "it counts as confirmed and now teaches the jury",
+                Standing.REJECTED: "it counts as rejected and will not teach the jury",
+                Standing.UNCONFIRMED: "it is not settled yet"}[tally.standing]
+    return f"Thank you: {tally.agree} agree, {tally.disagree} disagree so far; {standing}."
+
+
+def _vote(current: dict | None, agree: bool, request: gr.Request | None,
+          profile: gr.OAuthProfile | None) -> CheckShown:
     sample = (current or {}).get("sample")
     if not sample:
         raise gr.Error("Open the tab to see a correction to check first.", print_exception=False)
-    who = visitor(request)
-    hold_to(_vote_limit(), who, "Not counted", "answers")
-    try:
-        tally = feedback().vote(sample, who, agree)
-    except FeedbackError as error:
-        raise gr.Error(f"Not counted: {sentence(str(error))}", print_exception=False) from None
-    standing = {Standing.CONFIRMED: "it counts as confirmed", Standing.REJECTED: "it counts as rejected",
-                Standing.UNCONFIRMED: "it is not settled yet"}[tally.standing]
-    said = f"Thank you: {tally.agree} agree, {tally.disagree} disagree so far; {standing}."
-    return _next(current, request, said)
+    return _next(current, visitor(request, profile), network(request), _answer(sample, agree, request, profile))
 
 
-def agree(current: dict | None, request: gr.Request | None = None) -> CheckShown:
-    return _vote(current, True, request)
+def agree(current: dict | None, request: gr.Request | None = None,
+          profile: gr.OAuthProfile | None = None) -> CheckShown:
+    return _vote(current, True, request, profile)
 
 
-def disagree(current: dict | None, request: gr.Request | None = None) -> CheckShown:
-    return _vote(current, False, request)
+def disagree(current: dict | None, request: gr.Request | None = None,
+             profile: gr.OAuthProfile | None = None) -> CheckShown:
+    return _vote(current, False, request, profile)
 
 
-def skip(current: dict | None, request: gr.Request | None = None) -> CheckShown:
+def skip(current: dict | None, request: gr.Request | None = None,
+         profile: gr.OAuthProfile | None = None) -> CheckShown:
     """Cannot tell: show another one (this one again only once the others are done)."""
     sample = (current or {}).get("sample")
     skipped = list((current or {}).get("skipped", [])) + ([sample] if sample else [])
-    shown = next_check({"skipped": skipped}, request)
+    shown = next_check({"skipped": skipped}, request, profile)
     if shown.current["sample"] is None and skipped:  # all skipped: start over
-        return next_check(None, request)
+        return next_check(None, request, profile)
     return shown
+
+
+# -- the API ("Use via API"; also MCP tools): the same rules as the buttons ----------------------
+
+def next_correction(request: gr.Request | None = None) -> dict[str, Any]:
+    """The next correction for you to check: one that contradicts a confident jury, not yours, not
+    from your network, that you have not answered.
+
+    Returns:
+        {"sample": its id, "label": the digit the flagger says it is, "predicted": what the jury read,
+        "confidence": how sure the jury was, "digit": the 28x28 digit the jury saw, as a PNG data URL
+        (dark on white)}; or {"sample": null, "message": why there is none}.
+    """
+    store = feedback()
+    record = store.next_to_check(visitor(request), network=network(request))
+    if record is None:
+        return {"sample": None, "message": NOTHING_LEFT}
+    digit = store.digits([record["id"]]).get(record["id"], np.zeros((28, 28), np.uint8))
+    return {"sample": record["id"], "label": record["label"], "predicted": record["predicted"],
+            "confidence": record["confidence"],
+            "digit": "data:image/png;base64," + base64.b64encode(png_bytes(255 - digit)).decode()}
+
+
+def check(sample: str, agree: Any, request: gr.Request | None = None) -> str:
+    """Give your word on a correction next_correction offered: is the digit what the flagger says?
+
+    Args:
+        sample: the correction's id, as next_correction gave it.
+        agree: true if the digit is what the flagger says, false if not.
+
+    Returns:
+        What was counted and where the correction stands ("Thank you: 2 agree, 0 disagree so far; ..."),
+        or an error saying why the answer was not counted (your own correction, a second answer, the limits).
+    """
+    if not isinstance(sample, str) or not sample:
+        raise gr.Error("Not counted: say which correction (its id, from next_correction).", print_exception=False)
+    if not isinstance(agree, bool):
+        raise gr.Error("Not counted: agree must be true or false.", print_exception=False)
+    return _answer(sample, agree, request)

@@ -1,14 +1,15 @@
-"""The drawing pad: a 2D canvas of our own on gr.HTML that sends one small PNG per stroke.
+"""The drawing pad: a 2D canvas of our own on gr.HTML that sends one small drawing per stroke.
 
 gr.Sketchpad (Gradio's image editor) exports and uploads the background, every layer and the
 composite of a WebGL canvas after each stroke, then does it again when the server answers:
 ~20 requests and 1.3-1.5 s from mouse-up to verdict in a GPU-less browser (README, Limits).
 This pad draws with pointer events (mouse, pen, finger; the page does not scroll while a
-finger draws), keeps the strokes for undo, and after each stroke sets its value to a PNG data
-URL of the ink's box, at most PAD.sent_side px on its long side. Setting props.value fires
-`change` by itself (calling trigger("change") as well would run the handler twice); with
-trigger_mode="always_last" a stroke drawn while a reading is on its way is read next, from the
-newest picture. An empty pad's value is "".
+finger draws), keeps the strokes for undo, and after each stroke sets its value to what
+digit/pad.py describes: a PNG data URL of the ink's box (at most PAD.sent_side px on its long
+side), the strokes as drawn (Quick, Draw!'s raw format) and the browser's id, in one request.
+Setting props.value fires `change` by itself (calling trigger("change") as well would run the
+handler twice); with trigger_mode="always_last" a stroke drawn while a reading is on its way is
+read next, from the newest value. An empty pad's value is null.
 """
 
 from __future__ import annotations
@@ -52,8 +53,22 @@ JS = """
 const canvas = element.querySelector("canvas");
 const ink = canvas.getContext("2d");
 const radius = props.brush, side = props.side, margin = props.margin;
-const strokes = [];  // each {points: [[x, y], ...], box: [x0, y0, x1, y1]} in canvas pixels
+// each {points: [[x, y], ...], box: [x0, y0, x1, y1]} in canvas pixels, and as sent: raw [[x...], [y...], [t...]]
+// (whole pixels on the canvas, a point only where the pen moved one; t: the event's time in ms)
+const strokes = [];
 let drawing = null, pointer = null;
+
+// This browser's id, kept in its localStorage (a fresh one each page if storage is off).
+function browserId() {
+  const fresh = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
+                                 (byte) => byte.toString(16).padStart(2, "0")).join("");
+  try {
+    let id = localStorage.getItem("digit-jury:browser");
+    if (!/^[0-9a-f]{32}$/.test(id || "")) { id = fresh(); localStorage.setItem("digit-jury:browser", id); }
+    return id;
+  } catch (error) { return fresh(); }
+}
+const browser = browserId();
 
 function style(context, scale) {
   context.lineWidth = 2 * radius * scale; context.lineCap = "round"; context.lineJoin = "round";
@@ -91,16 +106,31 @@ function picture() {
   for (const stroke of strokes) paint(context, stroke.points);
   return out.toDataURL("image/png");
 }
-function send() { props.value = picture(); }  // fires "change" by itself
+// The strokes as drawn, times in ms since the first point still on the pad.
+function raw() {
+  const start = strokes[0].raw[2][0];
+  return strokes.map(({raw: [xs, ys, ts]}) => [xs.slice(), ys.slice(), ts.map((t) => t - start)]);
+}
+function send() {  // fires "change" by itself
+  props.value = strokes.length ? {image: picture(), strokes: raw(), browser: browser} : null;
+}
+function record(point, time) {
+  const [xs, ys, ts] = drawing.raw, n = xs.length;
+  const x = Math.min(canvas.width, Math.max(0, Math.round(point[0])));
+  const y = Math.min(canvas.height, Math.max(0, Math.round(point[1])));
+  if (n && xs[n - 1] === x && ys[n - 1] === y) return;
+  xs.push(x); ys.push(y); ts.push(Math.max(Math.round(time), n ? ts[n - 1] : 0));
+}
 
 function at(event) {
   const area = canvas.getBoundingClientRect();
   return [(event.clientX - area.left) * canvas.width / area.width,
           (event.clientY - area.top) * canvas.height / area.height];
 }
-function extend(point) {
+function extend(point, time) {
   const stroke = drawing, last = stroke.points[stroke.points.length - 1];
   stroke.points.push(point);
+  record(point, time);
   stroke.box = [Math.min(stroke.box[0], point[0] - radius), Math.min(stroke.box[1], point[1] - radius),
                 Math.max(stroke.box[2], point[0] + radius), Math.max(stroke.box[3], point[1] + radius)];
   style(ink, 1);
@@ -112,7 +142,10 @@ canvas.addEventListener("pointerdown", (event) => {
   canvas.setPointerCapture(event.pointerId);
   pointer = event.pointerId;
   const point = at(event);
-  drawing = {points: [point], box: [point[0] - radius, point[1] - radius, point[0] + radius, point[1] + radius]};
+  drawing = {points: [point], box: [point[0] - radius, point[1] - radius, point[0] + radius, point[1] + radius],
+             raw: [[], [], []]};
+  const before = strokes.length ? strokes[strokes.length - 1].raw[2] : [];
+  record(point, Math.max(event.timeStamp, before.length ? before[before.length - 1] : 0));
   style(ink, 1);
   paint(ink, [point]);
 });
@@ -120,7 +153,7 @@ canvas.addEventListener("pointermove", (event) => {
   if (!drawing || event.pointerId !== pointer) return;
   event.preventDefault();
   const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-  for (const each of (events.length ? events : [event])) extend(at(each));
+  for (const each of (events.length ? events : [event])) extend(at(each), each.timeStamp);
 });
 function finish(event) {
   if (!drawing || event.pointerId !== pointer) return;
@@ -143,19 +176,24 @@ canvas.dataset.ready = "true";  // the canvas is in the page before this script 
 
 
 class DrawingPad(gr.HTML):
-    """Gradio's sketchpad for this app: draws on a canvas in the browser, sends one PNG a stroke.
+    """Gradio's sketchpad for this app: draws on a canvas in the browser, sends one value a stroke.
 
-    Its value is a PNG data URL of what is drawn ("" when the pad is empty); the handler reads
-    it with digit.images, as uploads are read."""
+    Its value is the drawing as digit/pad.py describes it (None when the pad is empty); the
+    handler reads it with PadDrawing.from_value, which refuses anything else."""
 
     def __init__(self, label: str = "Draw a digit", **kwargs: Any):
-        super().__init__(value="", html_template=TEMPLATE, css_template=CSS, js_on_load=JS,
+        super().__init__(value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS,
                          apply_default_css=False, label=label, show_label=False, width=PAD.width,
                          height=PAD.height, brush=PAD.brush, side=PAD.sent_side, margin=PAD.margin, **kwargs)
 
-    def preprocess(self, payload: str | None) -> str | None:
-        """The data URL as sent (None for an empty pad); digit.images decodes it, with its limits."""
-        return payload or None
+    def preprocess(self, payload: Any) -> Any:
+        """The value as sent: the handler reads it with PadDrawing.from_value, so that a refusal
+        is shown as the verdict (an error off the queue would not show on the page)."""
+        return payload
+
+    def postprocess(self, value: Any) -> Any:
+        return value
 
     def api_info(self) -> dict[str, Any]:
-        return {"type": "string", "description": "a PNG data URL of the drawing, or an empty string"}
+        return {"type": "object", "description": 'the drawing: {"image": a PNG data URL, "strokes": [[[x...], [y...], '
+                                                 '[t...]], ...], "browser": 32 hex digits}, or null when empty'}

@@ -3,11 +3,14 @@
 An ASGI middleware (given to FastAPI through launch(app_kwargs=...)). For every POST it refuses
 a body over the limit from its Content-Length, before anything parses it (a body without one is
 cut off at the limit). For the routes that read a digit off the queue (`/run/<name>`, where the
-pad's strokes and the one-request `classify` arrive, and the MCP tools) it counts the visitor's
-readings against their limit (429 and when to try again) and computes at most `at_once` at a
-time: the rest wait up to `wait` seconds for a turn (the page's strokes ahead of API calls), then
-get 503 "busy" (a stroke on the page gets either refusal as its verdict: `page_refusals`).
-Gradio's queue, which would bound them, is what these routes skip to answer in one request.
+pad's strokes and the one-request `classify` arrive, and the MCP tools) it first reads the whole
+body, which must come within `body_seconds` plus a second per BODY_RATE bytes (a slower one gets
+408: a client trickling a byte at a time holds a connection, never a turn), then counts the
+visitor's readings against their limit (429 and when to try again) and computes at most `at_once`
+at a time: the rest wait up to `wait` seconds for a turn (the page's strokes ahead of API calls),
+then get 503 "busy" (a stroke on the page gets either refusal as its verdict: `page_refusals`).
+Gradio's queue, which would bound them, is what these routes skip to answer in one request. The
+body read here is handed on to the app as it came.
 
 The one-request API route (`POST /gradio_api/run/<name>` for a name in `answers`) is answered
 here, in Gradio's shape, by the same function gr.api registers: Gradio's own route builds a
@@ -38,6 +41,7 @@ Scope = dict[str, Any]
 READING_ROUTE = re.compile(r"/gradio_api/(?:run|api)/[^/]+/?$|/gradio_api/mcp(?:/.*)?$")
 PAGE_ROUTE = re.compile(r"/gradio_api/run/predict/?$")  # the page's own events: a person drawing
 ANSWERED_ROUTE = re.compile(r"/gradio_api/(?:run|api)/([^/]+)/?$")
+BODY_RATE = 64 * 1024  # bytes a second a reading's body must keep up past its first body_seconds (0.5 Mbit/s)
 
 
 class Turns:
@@ -82,7 +86,7 @@ class Turns:
 
 class Guard:
     def __init__(self, app, *, visitor_of: Callable[[dict[str, str], str | None], str], readings: RateLimit,
-                 at_once: int, wait: float, body_limit: int,
+                 at_once: int, wait: float, body_limit: int, body_seconds: float = 10.0,
                  answers: Mapping[str, Callable[..., Any]] | None = None,
                  page_refusals: Mapping[int, Callable[[str], list]] | None = None):
         self.app = app
@@ -93,6 +97,7 @@ class Guard:
         self.readings = readings
         self.wait = wait
         self.body_limit = body_limit
+        self.body_seconds = body_seconds
         self._turns = Turns(at_once)
 
     async def __call__(self, scope: Scope, receive, send) -> None:
@@ -102,35 +107,60 @@ class Guard:
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.body_limit):
             return await self.too_large(send)
-        if length is None:
-            receive = _capped(receive, self.body_limit)
         if not READING_ROUTE.search(scope["path"]):
-            return await self.app(scope, receive, send)
+            return await self.app(scope, _capped(receive, self.body_limit) if length is None else receive, send)
+        body = await self.body(receive, send)
+        if body is None:  # refused (too slow, too large) or the client went away
+            return
         peer = scope.get("client")[0] if scope.get("client") else None
         wait = self.readings.wait(self.visitor_of(headers, peer))
         page = PAGE_ROUTE.search(scope["path"]) is not None
         if wait:
             seconds = math.ceil(wait)
-            return await self.refuse_reading(page, receive, send, 429, f"Too many readings: at most "
+            return await self.refuse_reading(page, body, send, 429, f"Too many readings: at most "
                                              f"{self.readings.per_minute} a minute from one visitor. Try again in "
                                              f"{seconds} s.", retry_after=seconds)
         if not await self._turns.take(first=page, wait=self.wait):
-            return await self.refuse_reading(page, receive, send, 503, "The server is busy; try again in a moment.",
+            return await self.refuse_reading(page, body, send, 503, "The server is busy; try again in a moment.",
                                              retry_after=1)
         try:
             answered = ANSWERED_ROUTE.search(scope["path"])
             if answered and answered.group(1) in self.answers:
-                await self.answer(self.answers[answered.group(1)], receive, send)
+                await self.answer(self.answers[answered.group(1)], body, send)
             else:
-                await self.app(scope, receive, send)
+                await self.app(scope, _replay(body, receive), send)
         finally:
             self._turns.give_back()
 
-    async def refuse_reading(self, page: bool, receive, send, status: int, message: str, retry_after: int) -> None:
+    async def body(self, receive, send) -> bytes | None:
+        """The whole body, read before the request takes a turn; None once refused (413 past the
+        limit, 408 when it comes too slowly) or when the client went away."""
+        chunks, size = [], 0
+        deadline = asyncio.get_running_loop().time() + self.body_seconds
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
+            except TimeoutError:
+                await refuse(send, 408, f"The request's body came too slowly (under {BODY_RATE // 1024} KB/s "
+                                        f"after {self.body_seconds:g} s); send it again.", close=True)
+                return None
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.body_limit:
+                await self.too_large(send)
+                return None
+            chunks.append(chunk)
+            deadline += len(chunk) / BODY_RATE
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def refuse_reading(self, page: bool, body: bytes, send, status: int, message: str, retry_after: int) -> None:
         """Refuse a reading. Gradio's page shows nothing for an error off the queue (its toast is
         left hidden), so a stroke refused there would leave the last verdict standing: the page's
         own events get the message in their outputs instead."""
-        outputs = self.page_refusals.get(await _fn_index(receive)) if page and self.page_refusals else None
+        outputs = self.page_refusals.get(_fn_index(body)) if page and self.page_refusals else None
         if outputs is None:
             return await refuse(send, status, message, retry_after)
         await respond(send, 200, {"data": outputs(message), "is_generating": False, "duration": 0.0,
@@ -140,13 +170,10 @@ class Guard:
     async def too_large(self, send) -> None:
         await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
 
-    async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], receive, send) -> None:
+    async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], body: bytes, send) -> None:
         """Call the function with the body's data in a worker thread; answer as Gradio's /run/ route
         does: {"data": [result], ...}, or status 500 and {"error": message} for a gr.Error."""
         function, signature = answering
-        body = await _body(receive)
-        if body is None:  # more than the limit without a Content-Length (or the client went away)
-            return await self.too_large(send)
         try:
             data = orjson.loads(body)["data"]
             if not isinstance(data, list):
@@ -168,40 +195,44 @@ class Guard:
                                   "duration": time.perf_counter() - started})
 
 
-async def refuse(send, status: int, message: str, retry_after: int | None = None) -> None:
-    """An answer in Gradio's error shape ({"error": ...}), so clients show the message."""
-    await respond(send, status, {"error": message}, retry_after)
+async def refuse(send, status: int, message: str, retry_after: int | None = None, close: bool = False) -> None:
+    """An answer in Gradio's error shape ({"error": ...}), so clients show the message. close: the
+    connection is closed after it (the rest of the body it came with is not read)."""
+    await respond(send, status, {"error": message}, retry_after, close)
 
 
-async def respond(send, status: int, content: dict, retry_after: int | None = None) -> None:
+async def respond(send, status: int, content: dict, retry_after: int | None = None, close: bool = False) -> None:
     body = orjson.dumps(content)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _body(receive) -> bytes | None:
-    """The whole request body, or None when the client disconnected before sending it."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _fn_index(receive) -> int | None:
+def _fn_index(body: bytes) -> int | None:
     """The event a page's request is for (Gradio's fn_index in its JSON body), or None."""
-    body = await _body(receive)
     try:
         found = orjson.loads(body).get("fn_index") if body else None
     except (orjson.JSONDecodeError, AttributeError):
         return None
     return found if type(found) is int else None
+
+
+def _replay(body: bytes, receive) -> Callable[[], Awaitable[dict]]:
+    """receive() for the app: the body the guard read, then the client's own messages (a disconnect)."""
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _capped(receive, limit: int) -> Callable[[], Awaitable[dict]]:

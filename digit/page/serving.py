@@ -4,19 +4,28 @@ Python dies at SIGTERM without running atexit, and Gradio's launch() only handle
 SIGINT; a Space restart (rebuild, sleep, new hardware) sends SIGTERM. So SIGTERM is made
 to stop the server as Ctrl-C does, and then what the feedback store has not pushed yet
 goes to the Hub within a deadline (or stays on disk for the next start).
+
+Gradio builds uvicorn's settings itself, so two of them are set here, where uvicorn reads them:
+the HTTP protocol (digit/page/bounded_http.py: a request's head is bounded), and no trusted
+forwarders. uvicorn by default takes X-Forwarded-For from a peer on 127.0.0.1 and rewrites the
+client address with it before the app sees the request; who a visitor is is decided in one place
+from the raw peer and PROXY_HOPS (digit/visitors.py), so nothing must rewrite it before.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 
 import gradio as gr
+import uvicorn.config
 from threadpoolctl import threadpool_limits
 
 from digit.config import concurrency
 from digit.feedback import FeedbackStore
 from digit.images import MAX_FILE_BYTES
+from digit.page.bounded_http import BoundedHttpToolsProtocol
 
 log = logging.getLogger(__name__)
 LAST_PUSH_SECONDS = 20.0  # a Space gives a stopping container about 30 s
@@ -28,6 +37,9 @@ def _stop_like_ctrl_c(signum, frame) -> None:
 
 def serve(demo: gr.Blocks, store: FeedbackStore, **launch_options) -> None:
     """Launch the page; on SIGTERM or Ctrl-C, close it and push the pending feedback."""
+    os.environ["FORWARDED_ALLOW_IPS"] = ""  # uvicorn trusts no peer's X-Forwarded-For: the peer stays as it is
+    if BoundedHttpToolsProtocol is not None:  # else uvicorn's "auto" is h11, which bounds a head at 16 KB
+        uvicorn.config.HTTP_PROTOCOLS["auto"] = f"{BoundedHttpToolsProtocol.__module__}:BoundedHttpToolsProtocol"
     # One digit's matrices are small: BLAS threads cost more than they give there, and the
     # readings computed at once (DIGIT_CONCURRENCY) are what keeps the cores busy.
     threadpool_limits(1)

@@ -15,6 +15,8 @@ exercise exactly the requests the app, the retraining script and the deploy comm
   (paginated), refs, and /resolve downloads (HEAD and GET, Range requests) with the headers
   hf_hub_download relies on. LFS files redirect to a "CDN" on http://localhost:<port> - another
   origin, so the client drops the Authorization header exactly as it does with the real CDN.
+- scheduled Jobs: whoami, create, list (one label filter), delete, in the shapes HfApi reads;
+  none ever runs (a test runs the command itself).
 - errors the clients understand: 404 + X-Error-Code RepoNotFound / RevisionNotFound /
   EntryNotFound, 401 for a wrong token or a private repo read anonymously.
 
@@ -34,6 +36,7 @@ One module per part, so that each route group reads on its own:
 - messages.py: the parsed request, the answer, the errors as the Hub writes them.
 - routes.py: what every route group shares: the state, the two origins, who may read or write.
 - api.py: /api/ routes: create, delete, info, tree, paths-info, commits, refs, preupload, commit.
+- jobs.py: /api/whoami-v2 and /api/scheduled-jobs/.
 - git.py: a repo's own URLs: /resolve/ downloads and the git-LFS batch and verify API.
 - storage.py: the LFS storage and CDN behind signed URLs, on the other origin.
 - server.py: the HTTP server, the routing table, LocalHub.

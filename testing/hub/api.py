@@ -62,6 +62,9 @@ class ApiRoutes(Routes):
                 return "commit", bind(self.commit, revision)
             case "POST", ["variables"] if repo_type == "space":
                 return "variables", bind(self.add_variable)
+            case "GET", ["variables"] if repo_type == "space":  # HfApi.get_space_variables
+                return "variables", lambda request: Response.of_json(
+                    self.writable(request, repo_type, repo_id).variables)
         return None
 
     # repos ------------------------------------------------------------------------------------

@@ -129,6 +129,7 @@ class HubState:
     unknown       "METHOD /path" of every request the server does not speak; should stay empty.
     injected      Counter of the failures injected with LocalHub.fail_next, by kind.
     log           (method, path, status) of every request, in order: what to read when a test fails.
+    scheduled_jobs  id -> the scheduled Job as the Jobs routes answer it (jobs.py); none ever runs.
     repos         (property, backward compatible) dataset repo id -> {path: bytes} at main.
     Knobs: lfs_size_threshold (bigger files go to LFS whatever their name), multipart_threshold
     and multipart_chunk_size (LFS objects bigger than the threshold use the multipart transfer),
@@ -145,6 +146,7 @@ class HubState:
     unknown: list[str] = field(default_factory=list)
     injected: Counter = field(default_factory=Counter)
     log: list[tuple[str, str, int]] = field(default_factory=list)
+    scheduled_jobs: dict[str, dict] = field(default_factory=dict)
     failures: dict[str, deque] = field(default_factory=dict)  # kind -> statuses to answer next
     blobs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> bytes: the LFS storage
     pending: dict[str, dict] = field(default_factory=dict)  # upload id -> LFS upload in progress

@@ -15,23 +15,24 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from testing.hub.api import ApiRoutes
 from testing.hub.git import GitRoutes
+from testing.hub.jobs import JobsRoutes
 from testing.hub.messages import HubError, Request, Response, error_response
 from testing.hub.model import Commit, Entry, HubState, Repo, add_commit, create_repo, lfs_patterns, matches_any
 from testing.hub.storage import StorageRoutes
 
 # Request kinds, as counted in HubState.requests and named in LocalHub.fail_next.
 KINDS = ("create", "delete", "validate-yaml", "info", "tree", "paths-info", "commits", "refs", "preupload",
-         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "variables", "agent-harnesses", "unknown")
+         "commit", "lfs-batch", "lfs-upload", "lfs-verify", "resolve", "cdn", "variables", "agent-harnesses", "whoami", "scheduled-jobs", "unknown")
 
 
-class Hub(ApiRoutes, GitRoutes, StorageRoutes):
+class Hub(ApiRoutes, GitRoutes, JobsRoutes, StorageRoutes):
     """Routes and answers requests against a HubState: every route group, one routing table."""
 
     def route(self, request: Request) -> tuple[str, Callable[[Request], Response]] | None:
         """(kind, handler) for a request, or None when the server does not speak it."""
         method, s = request.method, request.segments
         if s[:1] == ["api"]:
-            return self.route_api(method, s[1:])
+            return self.route_api(method, s[1:]) or self.route_jobs(method, s[1:])
         if s[:1] == ["lfs-storage"]:
             return self.route_storage(method, s[1:])
         return self.route_git_and_resolve(method, s)
