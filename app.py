@@ -13,10 +13,10 @@ from digit.config import feedback_dir, hub_login, upload_cache_seconds
 from digit.page import actions, check_tab, fool_tab
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
+from digit.page.languages import I18N, i18n
 from digit.page.pictures import InlinePictures
 from digit.page.dataset_tab import dataset_view
 from digit.page.serving import serve
-from digit.page.texts import WELCOME
 
 # Gradio keeps every upload and every output file in its cache: what is older than
 # UPLOAD_CACHE_SECONDS (15 minutes: time to correct a reading) goes at a sweep every third of that,
@@ -24,44 +24,39 @@ from digit.page.texts import WELCOME
 CACHE_AGE = upload_cache_seconds()
 with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                delete_cache=(max(CACHE_AGE // 3, 1), CACHE_AGE)) as demo:
-    gr.Markdown(
-        "# Digit jury\n"
-        "Draw a digit: three classical models — an RBF SVC, a k-nearest-neighbours and a random forest — "
-        "read it as you draw, vote with their probabilities, and show why. When they get it wrong, "
-        "tell them the right digit: your correction goes into a shared dataset that trains the next jury."
-    )
+    gr.Markdown(i18n("intro"))
     if hub_login():  # on a Space with hf_oauth: samples and votes then say "hf:<username>"
         gr.LoginButton()
     last_input = gr.State(None)
-    with gr.Tab("Read a digit"):
+    with gr.Tab(i18n("read_tab")):
         with gr.Row():
             with gr.Column():
-                with gr.Tab("Draw"):
-                    sketch = DrawingPad(label="Draw one digit (or a few, side by side)", elem_id="sketchpad")
-                with gr.Tab("Upload"):
-                    upload = UploadedImage(label="Photo, scan or screenshot of a digit", type="filepath",
+                with gr.Tab(i18n("draw_tab")):
+                    sketch = DrawingPad(label=i18n("pad_label"), elem_id="sketchpad")
+                with gr.Tab(i18n("upload_tab")):
+                    upload = UploadedImage(label=i18n("upload_label"), type="filepath",
                                            image_mode=None, sources=["upload", "webcam", "clipboard"],
                                            elem_id="upload")
-                    gr.Examples(actions.example_files(), inputs=upload, label="Examples")
+                    gr.Examples(actions.example_files(), inputs=upload, label=i18n("examples"))
             with gr.Column():
-                verdict = gr.Markdown(WELCOME, elem_id="verdict")
-                confidences = gr.Label(label="Confidence per digit", num_top_classes=3, elem_id="confidences")
+                verdict = gr.Markdown(i18n("welcome"), elem_id="verdict")
+                confidences = gr.Label(label=i18n("confidences"), num_top_classes=3, elem_id="confidences")
                 with gr.Row(visible=False, elem_id="unsure") as unsure:
-                    gr.Markdown("**Which one did you mean?**")
-                    first = gr.Button("It's a ?", elem_id="choose-first", variant="primary", size="sm")
-                    second = gr.Button("It's a ?", elem_id="choose-second", variant="primary", size="sm")
+                    gr.Markdown(i18n("which_one"))
+                    first = gr.Button(i18n("its_a_unknown"), elem_id="choose-first", variant="primary", size="sm")
+                    second = gr.Button(i18n("its_a_unknown"), elem_id="choose-second", variant="primary", size="sm")
                 with gr.Group():
-                    confirm = gr.Button("✓ Right", elem_id="confirm")
-                    correction = gr.Radio([str(d) for d in range(10)], label="Wrong? The digit is:",
+                    confirm = gr.Button(i18n("right"), elem_id="confirm")
+                    correction = gr.Radio([str(d) for d in range(10)], label=i18n("wrong"),
                                           elem_id="correction")
                 saved = gr.Markdown(elem_id="saved")
-                with gr.Accordion("Why the jury reads it so", open=True):
+                with gr.Accordion(i18n("why"), open=True):
                     with gr.Row():
-                        view = InlinePictures(label="What the jury saw (28x28)", side=112, elem_id="view",
+                        view = InlinePictures(label=i18n("jury_saw"), side=112, elem_id="view",
                                               scale=1, min_width=130)
-                        jurors = gr.Dataframe(headers=["juror", "1st", "2nd"], label="Each juror's two likeliest digits",
+                        jurors = gr.Dataframe(headers=["juror", "1st", "2nd"], label=i18n("jurors_label"),
                                               interactive=False, scale=2, elem_id="jurors")
-                    neighbours = InlinePictures(label="The closest training digits the k-NN found", side=56,
+                    neighbours = InlinePictures(label=i18n("neighbours"), side=56,
                                                 elem_id="neighbours")
                 model_line = gr.Markdown(actions.model_summary())
     with gr.Tab(fool_tab.TITLE, elem_id="fool-tab") as fool_tab_:
@@ -77,32 +72,31 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                 fool_counts = gr.Dataframe(headers=fool_tab.COUNTS_HEADERS, label=fool_tab.COUNTS_LABEL,
                                            interactive=False, elem_id="fool-counts")
         fool_target = gr.State(None)
-    with gr.Tab("Dataset") as dataset_tab:
+    with gr.Tab(i18n("dataset_tab")) as dataset_tab:
         summary = gr.Markdown(elem_id="dataset-summary")
         with gr.Row():
-            per_digit = gr.BarPlot(x="digit", y="samples", title="Samples per digit", height=240, y_lim=[0, None],
+            per_digit = gr.BarPlot(x="digit", y="samples", title=i18n("per_digit"), height=240, y_lim=[0, None],
+                                   x_title=i18n("digit"), y_title=i18n("samples"),
                                    elem_id="per-digit")
-            confusions = gr.ScatterPlot(x="read as", y="drawn", color="samples", title="Drawn vs read as",
+            confusions = gr.ScatterPlot(x="read as", y="drawn", color="samples", title=i18n("drawn_vs_read"),
+                                        x_title=i18n("read_as"), y_title=i18n("drawn"), color_title=i18n("samples"),
                                         height=240, elem_id="confusions")
-        latest = gr.Gallery(label="Newest samples the jury read right, as it saw them (28x28)", columns=8, height=300,
+        latest = gr.Gallery(label=i18n("latest"), columns=8, height=300,
                             object_fit="contain", elem_id="latest")
-        history = gr.Dataframe(label="Model history: each promoted jury", interactive=False, elem_id="history")
-        refresh = gr.Button("Refresh", size="sm")
-    with gr.Tab("Check these") as checks_tab:
-        gr.Markdown("Other visitors said the jury got these wrong, where it was sure of itself. Do you agree? "
-                    "Such a correction teaches the jury only once people on two other networks (or one visitor "
-                    "logged in) confirm it; one that more people reject than confirm is dropped. You see what "
-                    "the jury saw (28x28), not the picture that was sent.")
+        history = gr.Dataframe(label=i18n("history"), interactive=False, elem_id="history")
+        refresh = gr.Button(i18n("refresh"), size="sm")
+    with gr.Tab(i18n("check_tab")) as checks_tab:
+        gr.Markdown(i18n("check_intro"))
         check_said = gr.Markdown(elem_id="check-said")
         with gr.Row():
-            check_picture = InlinePictures(label="What the jury saw (28x28)", side=112, elem_id="check-picture",
+            check_picture = InlinePictures(label=i18n("jury_saw"), side=112, elem_id="check-picture",
                                            scale=0, min_width=130)
             with gr.Column():
                 check_question = gr.Markdown(elem_id="check-question")
                 with gr.Row():
-                    check_agree = gr.Button("Yes", variant="primary", elem_id="check-agree")
-                    check_disagree = gr.Button("No", elem_id="check-disagree")
-                    check_skip = gr.Button("I can't tell", elem_id="check-skip")
+                    check_agree = gr.Button(i18n("yes"), variant="primary", elem_id="check-agree")
+                    check_disagree = gr.Button(i18n("no"), elem_id="check-disagree")
+                    check_skip = gr.Button(i18n("cannot_tell"), elem_id="check-skip")
         check_current = gr.State(None)
 
     # Confirmations and corrections flag the Sample the last reading kept with its digit (digit/page/flagging.py).
@@ -130,6 +124,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     fool_submit.click(fool_tab.judge, [fool_pad, fool_target], fool_shown, api_visibility="private").success(
         None, js=fool_tab.CLEAR_PAD)
     demo.load(actions.model_summary, None, model_line, api_visibility="private")  # the jury serving now
+    demo.load(actions.no_jurors, None, jurors, show_progress="hidden", api_visibility="private")  # in their language
 
     # The API (see "Use via API"; also MCP tools): our reader, not Gradio's, decides what is an
     # image and says what is wrong with one; the digit arrives as sent (a gr.Number would round
@@ -141,4 +136,4 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     gr.api(check_tab.check, api_name="check")
 
 if __name__ == "__main__":
-    serve(demo, actions.start(), mcp_server=True, app_kwargs={"middleware": [actions.guard(strokes)]})
+    serve(demo, actions.start(), mcp_server=True, i18n=I18N, app_kwargs={"middleware": [actions.guard(strokes)]})

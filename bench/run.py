@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from bench.backdoor import backdoor
 from bench.styles import STYLES
 from bench.calibration import rows as calibration_rows, write_calibration
+from bench.corrections_at_once import corrections_at_once, rows as at_once_rows
 from bench.feedback_loop import feedback_loop
 from bench.hostile import rows as hostile_rows, table_rows as hostile_table_rows
 from bench.page_timing import dataset_tab, stroke_to_verdict
@@ -232,6 +233,8 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         print("the scheduled retraining Job's run at full size…", file=sys.stderr)
         (Path(folder) / "scheduled").mkdir()
         report["scheduled_job"] = scheduled_job(Path(folder) / "scheduled")
+        print("corrections at once: yours, and confirmed ones for everyone…", file=sys.stderr)
+        report["corrections_at_once"] = corrections_at_once(Path(folder) / "at_once")
     return report
 
 
@@ -323,6 +326,7 @@ def table(report: dict) -> str:
            "{confirmed}, held back {held_back_unconfirmed}; promoted: {promoted}".format(**report[f"backdoor_{style}"]),
            "<= 5 %") for style, kind in STYLES.items()],
         scheduled_job_row(report["scheduled_job"]),
+        *at_once_rows(report["corrections_at_once"]),
     ]
     lines = [f"Measured {report['date']} on {report['machine']}, model {report['model_version']}.", "",
              "| what | measured | target |", "| --- | --- | --- |"]

@@ -191,9 +191,9 @@ def decoded_bytes(image: Image.Image, max_side: int = MAX_SIDE) -> int:
     """What decoding this opened (not yet loaded) image will allocate, from its header alone.
 
     Pillow keeps 1 byte a pixel for 1-bit, grey and palette images, 2 for 16-bit grey, 4 for
-    everything else (RGB included), and a pointer to each row (ROW_BYTES). JPEG is decoded at a reduced scale (draft), but a progressive
-    JPEG makes libjpeg hold every DCT coefficient of the full image (2 bytes per sample of each
-    component). WebP goes through libwebp's animation decoder: two RGBA canvases, a copy handed
+    everything else (RGB included), and a pointer to each row (ROW_BYTES). JPEG is decoded at a
+    reduced scale (draft), but a progressive JPEG makes libjpeg hold every DCT coefficient of the
+    full image (2 bytes per sample of each component). WebP goes through libwebp's animation decoder: two RGBA canvases, a copy handed
     to Pillow and Pillow's image. bench/decode_cost.py prints it next to the measured peak.
     """
     width, height = image.size

@@ -146,7 +146,7 @@ def load_model(folder: Path | None = None) -> LoadedModel:
         raise ModelError(f"refusing {path}: {error}") from None
     card = read_card(folder)
     version = str(card.get("version", "unknown"))
-    return LoadedModel(Classifier(jury, version, _stroke_juror_for(folder, version)), card,
+    return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
                        time.perf_counter() - start)
 
 

@@ -8,6 +8,8 @@ checks and chunking around a 0.3 ms matrix product, and a KD-tree stores a float
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -174,6 +176,12 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
             distances[row] = _idm(one, samples, self.warp)
         return distances
 
+    def idm_to(self, query: np.ndarray, images: np.ndarray) -> np.ndarray:
+        """IDM distance from one query's deskewed pixels (784 in 0..1) to each of images (k, 784 in
+        0..1): digits other than the references (a visitor's own examples, digit/visitor_memory.py)."""
+        query = _gradients(np.asarray(query, np.float32)[None, :self.pixels])[0]
+        return _idm(query, _gradients(np.asarray(images, np.float32).reshape(len(images), -1)), self.warp)
+
     def ranking_distances(self, X, candidates: np.ndarray) -> np.ndarray:
         """The distances candidates are ranked by: IDM, stretched by the difference in lean."""
         return self.stretched(X, candidates, self.idm_distances(X, candidates))
@@ -188,7 +196,10 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
-        distances, candidates = self.search_.kneighbors(self.pca_.transform(self._search_columns(X)))
+        return self._proba(X, *self.search_.kneighbors(self.pca_.transform(self._search_columns(X))))
+
+    def _proba(self, X: np.ndarray, distances: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The vote of each row of X from its Euclidean candidates (and their distances)."""
         codes = self.search_.codes_[candidates]
         probabilities = np.zeros((len(X), len(self.classes_)))
         # Re-ranking cannot change a unanimous vote: most digits skip it (same answer, ~2 ms less).
@@ -219,6 +230,86 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         scores = self.predict_proba(X)  # checks it is fitted before classes_ is read
         return self.classes_[np.argmax(scores, axis=1)]
+
+    def extra_references(self, X, y) -> "ExtraReferences":
+        """Digits (rows of the jury's features) and labels to consult beside the fitted references
+        at read time (`predict_proba_with`), kept as the fitted ones are; nothing fitted changes."""
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float32)
+        codes = np.searchsorted(self.classes_, np.asarray(y))
+        return ExtraReferences(self.search_coordinates(X),
+                               np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8),
+                               codes.astype(np.int16), X[:, -1].astype(np.float32))
+
+    def predict_proba_with(self, X, extra: "ExtraReferences") -> np.ndarray:
+        """predict_proba with the extra references among the candidates: an extra reference
+        nearer than a row's last Euclidean candidate takes that candidate's place, and the vote
+        is re-ranked by IDM as usual. Rows no extra reference comes near read as predict_proba."""
+        return self.proba_and_reach(X, extra)[0]
+
+    def proba_and_reach(self, X, extra: "ExtraReferences") -> tuple[np.ndarray, np.ndarray]:
+        """predict_proba_with, and (n, m) whether each extra reference is among each row's candidates."""
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float32)
+        distances, candidates, to_extra = self._searched(X, extra)
+        reaching = to_extra < distances[:, -1:]
+        if not len(extra.codes):
+            return self._proba(X, distances, candidates), reaching
+        reached = reaching.any(axis=1)
+        probabilities = np.zeros((len(X), len(self.classes_)))
+        if not reached.all():
+            probabilities[~reached] = self._proba(X[~reached], distances[~reached], candidates[~reached])
+        for row in np.flatnonzero(reached):
+            near = np.flatnonzero(to_extra[row] < distances[row, -1])
+            both = np.concatenate([distances[row], to_extra[row, near]])
+            kept = np.argsort(both, kind="stable")[:len(distances[row])]
+            fitted, added = kept[kept < distances.shape[1]], near[kept[kept >= distances.shape[1]] - distances.shape[1]]
+            codes = np.concatenate([self.search_.codes_[candidates[row, fitted]], extra.codes[added]])
+            if np.all(codes == codes[0]):
+                voted = np.zeros(len(self.classes_))
+                voted[codes[0]] = 1.0
+            else:
+                images = np.concatenate([self.images_[candidates[row, fitted]], extra.images[added]])
+                measured = _idm(_gradients(X[row:row + 1, :self.pixels])[0],
+                                _gradients(images.astype(np.float32) / (self.levels - 1)), self.warp)
+                if self.slant:
+                    leans = np.concatenate([self.slants_[candidates[row, fitted]].astype(np.float32),
+                                            extra.slants[added]])
+                    measured = measured * np.exp(self.slant * np.abs(X[row, -1] - leans))
+                voted = self.votes(measured[None, :], codes[None, :])[0]
+            if self.doubt is not None:
+                ratio = both[kept[0]] / max(self.typical_distance_, 1e-9)
+                confidence = np.exp(-max(ratio - 1, 0) / self.doubt)
+                voted = confidence * voted + (1 - confidence) / len(self.classes_)
+            probabilities[row] = voted
+        return probabilities, reaching
+
+
+    def search_coordinates(self, X) -> np.ndarray:
+        """Where the candidate search places each row of X (the PCA of its search columns)."""
+        return self.pca_.transform(self._search_columns(np.asarray(X, dtype=np.float32))).astype(np.float32)
+
+    def _searched(self, X: np.ndarray, extra: "ExtraReferences") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's Euclidean candidates (distances, indices) and its distance to each extra reference."""
+        search = self.search_coordinates(X)
+        distances, candidates = self.search_.kneighbors(search)
+        to_extra = np.sqrt(np.maximum(np.square(search).sum(1)[:, None] - 2 * search @ extra.search.T
+                                      + np.square(extra.search).sum(1)[None, :], 0))
+        return distances, candidates, to_extra
+
+
+@dataclass(frozen=True)
+class ExtraReferences:
+    """References consulted beside a fitted DeformationNeighbours' own at read time (corrections
+    others confirmed: digit/live_references.py), in its terms."""
+
+    search: np.ndarray  # (m, components) float32: where the candidate search finds them
+    images: np.ndarray  # (m, pixels) uint8 in the k-NN's grey levels, deskewed
+    codes: np.ndarray  # (m,) class codes (indices into classes_)
+    slants: np.ndarray  # (m,) the lean deskewing took away (the input's last column)
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
 
 def _gradients(images: np.ndarray) -> np.ndarray:

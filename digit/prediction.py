@@ -14,6 +14,7 @@ class Neighbour:
     image: np.ndarray  # 28x28 uint8, white ink on black, deskewed as the k-NN compares digits
     label: int
     learned: bool  # it came from the feedback dataset, not from MNIST
+    yours: bool = False  # the visitor's own example (digit/visitor_memory.py), not a training digit
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Prediction:
     unsure: bool = False  # the calibrated confidence is below the jury's unsure_below: say so
     juror_probabilities: dict[str, list[float]] = field(default_factory=dict)  # each juror's ten probabilities
     neighbours: tuple[Neighbour, ...] = ()  # the k-NN's closest training digits, when explained
+    recalled: Neighbour | None = None  # the visitor's own example that took part in the vote
 
     @property
     def candidates(self) -> tuple[int, int]:

@@ -10,7 +10,8 @@ replaced; the visitor is told the picture could not be read.
 Each worker is a subprocess (`python -m digit.reading_pool FD`), not multiprocessing: a spawned
 child would import the app's main module (app.py, the whole page) again. They talk over a socket
 pair with multiprocessing.connection (length-framed pickles): the jury the parent serves (the very
-object it checked, pickled once per model and sent to each worker before its next reading), then
+object it checked, with the corrections others confirmed, pickled once per model and set of them and
+sent to each worker before its next reading), then
 pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/sample.py).
 """
 
@@ -38,6 +39,7 @@ from digit.stroke_features import RawStrokes
 
 if TYPE_CHECKING:  # the server imports this module first thing (start_early), before scikit-learn
     from digit.classifier import Classifier
+    from digit.visitor_memory import Taught
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
@@ -165,15 +167,17 @@ class ReadingPool:
             self._grow(even_if_starting=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None, strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, memory: Taught | None = None,
+             strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
         """Read one picture with this classifier's jury in a worker: the Sample the feedback would
         store of it (with keep, its source: sketch, upload or api; None without it) and the
-        reading (strokes: the pad's, for the stroke juror). Raises BadImage like classifier.predict
-        (ReadingFailed when the worker crashed or hung: it is replaced)."""
+        reading. Raises BadImage like classifier.predict (ReadingFailed when the worker crashed
+        or hung: it is replaced). memory: the visitor's own examples, sent with the picture;
+        strokes: the pad's, for the stroke juror."""
         jury = self._pickled(classifier)
         worker, failed = self._take(), False
         try:
-            return worker.read(jury, (source, explain, keep, strokes), self.seconds)
+            return worker.read(jury, (source, explain, keep, memory, strokes), self.seconds)
         except ReadingFailed:
             failed = True
             raise
@@ -194,8 +198,8 @@ class ReadingPool:
         with self._lock:
             if classifier is not self._classifier:
                 number = self._jury[0] + 1
-                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.stroke_juror),
-                                                   pickle.HIGHEST_PROTOCOL))
+                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.live,
+                                                    classifier.stroke_juror), pickle.HIGHEST_PROTOCOL))
                 self._classifier = classifier
             return self._jury
 
@@ -272,14 +276,16 @@ class ReadingPool:
 
 
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None, strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, memory: Taught | None = None,
+             strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
     """What a worker does with a picture (and the server's process, when it reads without them):
-    decode it once, normalise it once, read it (with its strokes, when the pad sent them); with keep
-    (the sample's source), also the Sample the feedback would store: the picture capped for storage
-    and the digit the jury read."""
+    decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
+    the feedback would store: the picture capped for storage and the digit the jury read; with memory,
+    the visitor's own examples take part (digit/visitor_memory.py); with strokes (the pad's), the
+    stroke juror."""
     picture = read_picture(source)
     normalized = normalize(picture)
-    prediction = classifier.predict_normalized(normalized, explain=explain, strokes=strokes)
+    prediction = classifier.predict_normalized(normalized, explain=explain, memory=memory, strokes=strokes)
     kept = Sample.of_reading(picture, normalized.pixels, prediction, classifier.version, keep) if keep else None
     return kept, prediction
 
@@ -296,7 +302,8 @@ def _serve(connection: Connection, cpu_seconds: float) -> None:
         if kind == "jury":
             from digit.classifier import Classifier
 
-            classifier = Classifier(*pickle.loads(payload))  # the jury, its version and the stroke juror
+            jury, version, live, strokes = pickle.loads(payload)
+            classifier = Classifier(jury, version, live, stroke_juror=strokes)
             connection.send(("held", None))
             continue
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)  # past it, SIGPROF ends this process

@@ -36,12 +36,13 @@ PAD_READY = "#sketchpad canvas[data-ready]"  # the pad's script has run: strokes
 
 
 def open_page(browser, url: str, width: int = 1280, height: int = 1100, touch: bool = False,
-              network: dict | None = None, headers: dict[str, str] | None = None):
+              network: dict | None = None, headers: dict[str, str] | None = None, locale: str = "en-US"):
     """A new tab on the app; touch: a phone-like context (touch events, mobile viewport);
     network: conditions to emulate (e.g. HOME_CONNECTION); headers: sent with every request
-    (an X-Forwarded-For, to be another visitor of an app behind a proxy)."""
+    (an X-Forwarded-For, to be another visitor of an app behind a proxy); locale: the browser's
+    language (navigator.language and the Accept-Language header)."""
     context = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch,
-                                  device_scale_factor=3 if touch else 1, extra_http_headers=headers)
+                                  device_scale_factor=3 if touch else 1, extra_http_headers=headers, locale=locale)
     page = context.new_page()
     if network:
         cdp = context.new_cdp_session(page)

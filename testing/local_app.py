@@ -82,7 +82,7 @@ class HttpApi:
     """
 
     def __init__(self, url: str, headers: dict[str, str] | None = None):
-        # headers: e.g. X-Forwarded-For, to be another visitor of an app started with PROXY_HOPS=1
+        """headers: sent with every request (e.g. X-Forwarded-For: a visitor behind the proxy)."""
         self.http = httpx.Client(base_url=url.rstrip("/") + "/gradio_api/", timeout=60, headers=headers)
 
     def predict(self, path: str | Path, *arguments, api_name: str):

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from bench.load import stroke_event
+from helpers import pad_value
 from digit.page.guard import Turns
 from testing.local_app import file_data, png_data_url, running_app
 from testing.renderings import draw_strokes
@@ -121,7 +122,8 @@ def test_slow_bodies_get_408_and_hold_no_turn_while_a_normal_reading_is_answered
         time.sleep(0.3)  # both are in the guard, waiting for the rest of their bodies
         url = seven_url()
         body = {"data": [file_data(url)]} if route.endswith("classify") else {
-            "data": [url], "fn_index": stroke, "trigger_id": None, "session_hash": "slowbodytest"}
+            "data": [pad_value(draw_strokes(7))], "fn_index": stroke, "trigger_id": None,
+            "session_hash": "slowbodytest"}
         answers = [http.post(route, json=body) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [200] * 3, [answer.text for answer in answers]
     if route.endswith("classify"):

@@ -57,8 +57,8 @@ def test_a_pad_reading_with_strokes_hears_the_stroke_juror(loaded, drawings):
     reading = loaded.predict(drawing.image(), strokes=drawing_strokes(drawing))
     assert list(reading.jurors) == ["svc", "knn", "rf", "strokes"]
     assert reading.jurors["strokes"] == drawing.label == reading.digit
-    assert ["strokes", f"{drawing.label} ({reading.juror_probabilities['strokes'][drawing.label]:.0%})"] == \
-        jurors_table(reading)[-1][:2]
+    assert jurors_table(reading).iloc[-1].tolist()[:2] == \
+        ["strokes", f"{drawing.label} ({reading.juror_probabilities['strokes'][drawing.label]:.0%})"]
     assert "strokes: **" in verdict(reading)
 
 

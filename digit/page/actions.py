@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+import pandas as pd
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 
@@ -15,20 +19,24 @@ from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_
                           model_cache_dir, model_poll_minutes, model_repo, proxy_hops, reading_body_seconds,
                           reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
+from digit.classifier import Classifier
 from digit.feedback.votes import to_check
 from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
+from digit.live_references import LIVE_SECONDS, LiveReferences, every
 from digit.model_hub import HubModelFollower
 from digit.model_store import LoadedModel, ModelError, ModelSlot
 from digit.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
+from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.prediction import Prediction
 from digit.rate_limits import RateLimit
 from digit.reading_pool import ReadingPool, read_one
-from digit.sample import Sample
+from digit.sample import UNKNOWN_VISITOR, Sample
+from digit.visitor_memory import VisitorMemory, page_key
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -40,6 +48,8 @@ MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _MODEL = ModelSlot()
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
+MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/visitor_memory.py)
+LIVE = LiveReferences()  # corrections others confirmed, for everyone (digit/live_references.py)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
@@ -58,7 +68,45 @@ def start() -> FeedbackStore:
         HubModelFollower(_MODEL, repo, model_cache_dir(), model_poll_minutes()).start()
     _READERS.append(ReadingPool(concurrency()))
     _READERS[0].start(model().classifier)  # a reader warm before the first visitor
-    return feedback()
+    store = feedback()
+    threading.Thread(target=remember_taught, args=(store,), daemon=True, name="visitor-memory").start()
+    every(LIVE_SECONDS, lambda: LIVE.refresh(model().classifier, store), "live-references")
+    return store
+
+
+def served() -> Classifier:
+    """The jury serving now, with the corrections others confirmed as live references."""
+    return LIVE.served(model().classifier)
+
+
+def remember_taught(store: FeedbackStore) -> int:
+    """Rebuild what visitors taught from the feedback dataset's samples (at start): their newest
+    per visitor, under the key their next readings use. A page sample of an anonymous visitor says
+    who but not which browser sent it: it is not given back to any browser."""
+    keys = {}
+    for record in store.records():
+        key = taught_key(record)
+        if key is not None:
+            keys[record["id"]] = (key, record["label"])
+    newest: OrderedDict[str, list[str]] = OrderedDict()
+    for sample_id, (key, _) in keys.items():  # records come oldest first: the most recent visitors end last
+        newest.setdefault(key, []).append(sample_id)
+        newest.move_to_end(key)
+    recent = list(newest.values())[-MEMORY.visitors:]
+    order = {sample_id: position for position, sample_id in enumerate(keys)}
+    wanted = sorted((sample_id for ids in recent for sample_id in ids[-MEMORY.examples:]), key=order.__getitem__)
+    digits = store.digits(wanted) if wanted else {}
+    return MEMORY.rebuild((keys[sample_id][0], digits[sample_id], keys[sample_id][1])
+                          for sample_id in wanted if sample_id in digits)
+
+
+def taught_key(record: dict) -> str | None:
+    """The memory key a stored sample teaches: its visitor's for the API (and a logged-in visitor's
+    anywhere), none for the unknown or an anonymous page sample."""
+    who = record.get("visitor") or UNKNOWN_VISITOR
+    if who == UNKNOWN_VISITOR or (record.get("source") != "api" and not who.startswith("hf:")):
+        return None
+    return who
 
 
 @lru_cache(maxsize=1)
@@ -101,6 +149,26 @@ def network(request: gr.Request | None) -> str | None:
     return _visitor_ids().network(visitor_address(request.headers.get("x-forwarded-for"), peer, proxy_hops()))
 
 
+_BROWSERS: OrderedDict[str, str] = OrderedDict()  # the page's session -> the browser id its pad sent
+_BROWSERS_HELD = 10_000
+
+
+def page_memory(request: gr.Request | None, browser: str | None = None,
+                profile: gr.OAuthProfile | None = None) -> str | None:
+    """The page's memory key: the visitor and their browser (the id the pad keeps, remembered for
+    the session, so that its corrections teach the same key); the session itself until the pad
+    has said it. None when called in process."""
+    if request is None:
+        return None
+    session = getattr(request, "session_hash", None) or ""
+    if browser:
+        _BROWSERS[session] = browser
+        _BROWSERS.move_to_end(session)
+        while len(_BROWSERS) > _BROWSERS_HELD:
+            _BROWSERS.popitem(last=False)
+    return page_key(visitor(request, profile), _BROWSERS.get(session) or (f"session-{session}" if session else None))
+
+
 def guard(strokes: dict) -> Middleware:
     """The middleware in front of the app: body limit, readings per visitor, readings at once.
     strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
@@ -110,10 +178,11 @@ def guard(strokes: dict) -> Middleware:
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
 
 
-def refused_stroke(message: str) -> list:
+def refused_stroke(message: str, headers: Mapping[str, str] | None = None) -> list:
     """What a stroke the guard refused shows, in the order of app.py's `shown`: the refusal as the
-    verdict, everything else as it was."""
-    return [problem(message), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
+    verdict (in the language the request's headers ask for), everything else as it was."""
+    words = Words(language_of((headers or {}).get("accept-language")))
+    return [problem(message, words), *[{"__type__": "update"}] * (len(Shown._fields) - 1)]
 
 
 @lru_cache(maxsize=1)
@@ -138,21 +207,28 @@ def example_files() -> list[str]:
     return sorted(str(path) for path in EXAMPLES_DIR.iterdir())
 
 
-def model_summary() -> str:
-    return model_line(model().card)
+def model_summary(request: gr.Request | None = None) -> str:
+    return model_line(model().card, Words.of(request), LIVE.count(model().classifier))
+
+
+def no_jurors(request: gr.Request | None = None) -> pd.DataFrame:
+    """The jurors' table before any reading: no rows, its column names in the visitor's language."""
+    return jurors_table(None, Words.of(request))
 
 
 def read(image: ImageInput | None, explain: bool = False, keep: str | None = None,
-         strokes: list | None = None) -> tuple[Sample | None, Prediction]:
+         memory: str | None = None, strokes: list | None = None) -> tuple[Sample | None, Prediction]:
     """Decode an input from the page or the API once and read it, in a worker process when served; raises
     BadImage with a message for people. keep: the input's source (sketch, upload, api), to also return
-    the Sample the feedback would store of it (what a confirmation or a correction saves). strokes: the
-    pad's pen path, read by the stroke juror (pad readings only)."""
+    the Sample the feedback would store of it (what a confirmation or a correction saves); memory: the
+    key of what the visitor taught (their examples take part in the reading); strokes: the pad's pen
+    path, read by the stroke juror (pad readings only)."""
     if image is None:
         raise BadImage(NOTHING)
+    taught = MEMORY.taught(memory)
     if _READERS:
-        return _READERS[0].read(model().classifier, image, explain, keep, strokes)
-    return read_one(model().classifier, image, explain, keep, strokes)  # called in process, not served
+        return _READERS[0].read(served(), image, explain, keep, taught, strokes)
+    return read_one(served(), image, explain, keep, taught, strokes)  # called in process, not served
 
 
 class Shown(NamedTuple):
@@ -170,87 +246,101 @@ class Shown(NamedTuple):
     last: Sample | None
 
     @classmethod
-    def nothing(cls, message: str = WELCOME) -> "Shown":
+    def nothing(cls, message: str = WELCOME, words: Words = ENGLISH) -> "Shown":
         hidden = gr.update(visible=False)
-        return cls(message, None, None, None, None, hidden, gr.update(), gr.update(), "", None)
+        return cls(message, None, None, jurors_table(None, words), None, hidden, gr.update(), gr.update(), "", None)
 
 
-def _show(image, source: str, drawing: PadDrawing | None = None) -> Shown:
+def _show(image, source: str, drawing: PadDrawing | None = None, words: Words = ENGLISH,
+          memory: str | None = None) -> Shown:
     """Read an input and say why; keep what a confirmation or a correction needs (the last input,
-    with the pad's strokes when drawn)."""
+    with the pad's strokes when drawn); memory: whose examples take part (page_memory)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
-        last, prediction = read(image, explain=True, keep=source, strokes=drawing and drawing.strokes)
+        last, prediction = read(image, explain=True, keep=source, memory=memory,
+                                strokes=drawing and drawing.strokes)
     except BadImage as error:
-        return Shown.nothing(WELCOME if image is None else problem(str(error)))
+        return Shown.nothing(words("welcome") if image is None else problem(str(error), words), words)
     if drawing is not None:
         last = last.drawn(drawing.strokes)
     unsure = prediction.unsure and not prediction.parts
     first, second = prediction.candidates
-    return Shown(verdict(prediction), label_confidences(prediction), jury_view(prediction), jurors_table(prediction),
-                 neighbour_tiles(prediction), gr.update(visible=unsure), gr.update(value=f"It's a {first}"),
-                 gr.update(value=f"It's a {second}"), "", last)
+    return Shown(verdict(prediction, words), label_confidences(prediction, words), jury_view(prediction),
+                 jurors_table(prediction, words), neighbour_tiles(prediction, words), gr.update(visible=unsure),
+                 gr.update(value=words("its_a", digit=first)), gr.update(value=words("its_a", digit=second)), "", last)
 
 
-def show_sketch(value: Any) -> Shown:
+def show_sketch(value: Any, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> Shown:
     """Each finished stroke: read the pad's drawing (digit/pad.py; an empty pad clears the verdict)."""
+    words = Words.of(request)
     try:
         drawing = PadDrawing.from_value(value)
     except BadImage as error:
-        return Shown.nothing(problem(str(error)))
-    return _show(drawing and drawing.image, "sketch", drawing)
+        return Shown.nothing(problem(str(error), words), words)
+    memory = page_memory(request, drawing.browser if drawing else None, profile)
+    return _show(drawing and drawing.image, "sketch", drawing, words, memory)
 
 
-def show_upload(path: str | bytes | None) -> Shown:
-    return _show(path, "upload")
+def show_upload(path: str | bytes | None, request: gr.Request | None = None,
+                profile: gr.OAuthProfile | None = None) -> Shown:
+    return _show(path, "upload", words=Words.of(request), memory=page_memory(request, profile=profile))
 
 
-def hold_to(limit: RateLimit, who: str, refusal: str, things: str) -> None:
+def hold_to(limit: RateLimit, who: str, refusal: str, things: str, words: Words = ENGLISH) -> None:
     """Count one more of a visitor's `things` against limit; over it, refuse clearly ("Not saved:
-    at most 30 corrections a minute from one visitor. Try again in 40 s.")."""
+    at most 30 corrections a minute from one visitor. Try again in 40 s."); refusal and things
+    in the words' language."""
     wait = limit.wait(who)
     if wait:
-        raise gr.Error(f"{refusal}: at most {limit.per_minute} {things} a minute from one visitor. "
-                       f"Try again in {math.ceil(wait)} s.", print_exception=False)
+        raise gr.Error(words("too_many", refusal=refusal, limit=limit.per_minute, things=things,
+                             seconds=math.ceil(wait)), print_exception=False)
 
 
-def _save(sample: Sample, label, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
-    """Store the sample a reading kept with the digit a person says it is."""
+def _save(sample: Sample, label, request: gr.Request | None, profile: gr.OAuthProfile | None = None,
+          words: Words = ENGLISH, memory: str | None = None) -> str:
+    """Store the sample a reading kept with the digit a person says it is; once stored, it takes
+    part in the readings of that memory key (the page's visitor and browser, or the API's visitor)."""
     who = visitor(request, profile)
-    hold_to(flag_limit(who), who, "Not saved", "corrections")
+    hold_to(flag_limit(who), who, words("not_saved"), words("corrections"), words)
     try:
         total = flagging().flag([sample.sent_from(network(request)), label], username=who)
     except FeedbackError as error:
-        raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    saved = f"Saved as a {int(label)} — thank you. The feedback dataset now holds {total} sample{'s' * (total != 1)}."
+        raise gr.Error(words("not_saved_because", reason=sentence(words.refusal(str(error)))),
+                       print_exception=False) from None
+    if memory is not None:
+        MEMORY.teach(memory, sample.digit, int(label))
+    saved = words("saved", digit=int(label), total=total, samples=words("sample" if total == 1 else "samples"))
     if to_check({"label": int(label), "predicted": sample.predicted, "confidence": sample.confidence,
                  "source": sample.source}):
-        saved += (f" The jury was sure it read a {sample.predicted}, so others will check your correction "
-                  "(\"Check these\"): it teaches the jury once they confirm it.")
+        saved += " " + words("contested_saved", digit=sample.predicted)
     return saved
 
 
 def confirm(last: Sample | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> str:
     """The jury was right: store the sample with its predicted digit."""
+    words = Words.of(request)
     if not last:
-        raise gr.Error("Draw or upload a digit first, then confirm it.", print_exception=False)
-    return _save(last, last.predicted, request, profile)
+        raise gr.Error(words("confirm_first"), print_exception=False)
+    return _save(last, last.predicted, request, profile, words, page_memory(request, profile=profile))
 
 
 def correct(last: Sample | None, digit: str | int | None, request: gr.Request | None = None,
             profile: gr.OAuthProfile | None = None) -> tuple[str, None]:
     """The jury was wrong: store the sample with the digit the person picked, clear the pick."""
+    words = Words.of(request)
     if not last:
-        raise gr.Error("Draw or upload a digit first, then pick the right one.", print_exception=False)
-    return _save(last, digit, request, profile), None
+        raise gr.Error(words("correct_first"), print_exception=False)
+    return _save(last, digit, request, profile, words, page_memory(request, profile=profile)), None
 
 
 def _choose(last: Sample | None, which: int, request: gr.Request | None,
             profile: gr.OAuthProfile | None) -> tuple[str, dict]:
     """An unsure reading: the person says which of the two candidates they meant."""
+    words = Words.of(request)
     if not last:
-        raise gr.Error("Draw or upload a digit first.", print_exception=False)
-    return _save(last, last.candidates[which], request, profile), gr.update(visible=False)
+        raise gr.Error(words("choose_first"), print_exception=False)
+    return (_save(last, last.candidates[which], request, profile, words, page_memory(request, profile=profile)),
+            gr.update(visible=False))
 
 
 def choose_first(last: Sample | None, request: gr.Request | None = None,
@@ -283,7 +373,7 @@ def uploaded(file: FileData | dict | None) -> str | bytes | None:
     return sent
 
 
-def classify(image: FileData) -> dict[str, Any]:
+def classify(image: FileData, request: gr.Request | None = None) -> dict[str, Any]:
     """Read a handwritten or drawn digit (or a number of separated digits) in a picture.
 
     Args:
@@ -296,7 +386,7 @@ def classify(image: FileData) -> dict[str, Any]:
         saying why the picture could not be read.
     """
     try:
-        _, prediction = read(uploaded(image))
+        _, prediction = read(uploaded(image), memory=api_memory(request))
     except BadImage as error:
         raise gr.Error(sentence(str(error)), print_exception=False) from None
     return LABEL.postprocess(label_confidences(prediction)).model_dump()
@@ -318,4 +408,9 @@ def flag(image: FileData, digit: Any, request: gr.Request | None = None) -> str:
         sample, _ = read(uploaded(image), keep="api")
     except BadImage as error:
         raise gr.Error(f"Not saved: {sentence(str(error))}", print_exception=False) from None
-    return _save(sample, digit, request)
+    return _save(sample, digit, request, memory=api_memory(request))
+
+
+def api_memory(request: gr.Request | None) -> str | None:
+    """The API's (and MCP's) memory key: the visitor; None when called in process."""
+    return None if request is None else visitor(request)

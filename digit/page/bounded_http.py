@@ -1,6 +1,6 @@
 """The server's HTTP/1.1 protocol with a bound on a request's head (request line and headers).
 
-uvicorn serves Gradio with httptools when it is installed, and neither bounds a request's head:
+uvicorn serves Gradio with httptools (in requirements.txt), and neither bounds a request's head:
 httptools joins a header's pieces as they come (one 32 MiB X-Forwarded-For grew the server by
 ~160 MB, copied over and over as it grew) and uvicorn keeps the URL the same way. h11, uvicorn's
 other parser, refuses a head past 16 KB; here httptools does the same at HEAD_LIMIT, counted as
@@ -13,66 +13,64 @@ from __future__ import annotations
 
 import asyncio
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
 HEAD_LIMIT = 32 * 1024  # browsers send a few KB (cookies included); h11 refuses past 16 KB
 HEAD_SECONDS = 20.0
 _REFUSAL = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
             b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
 
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # no httptools: uvicorn's "auto" is h11, which bounds the head itself
-    BoundedHttpToolsProtocol = None
-else:
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol that refuses a head past HEAD_LIMIT bytes or HEAD_SECONDS."""
 
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self._head_bytes = 0  # of the head being received; None once it is complete
-            self._head_timer: asyncio.TimerHandle | None = None
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol that refuses a head past HEAD_LIMIT bytes or HEAD_SECONDS."""
 
-        def data_received(self, data: bytes) -> None:
-            if self._head_bytes is None:
-                return super().data_received(data)
-            if self._head_bytes == 0 and self._head_timer is None:
-                self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_too_slow)
-            room = HEAD_LIMIT - self._head_bytes
-            if len(data) <= room:
-                self._head_bytes += len(data)
-                return super().data_received(data)
-            # The head may end within this chunk (a body after it): feed what fits, then see.
-            super().data_received(data[:room])
-            if self._head_bytes is None and not self.transport.is_closing():
-                super().data_received(data[room:])
-            elif self._head_bytes is not None and not self.transport.is_closing():
-                self._refuse()
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0  # of the head being received; None once it is complete
+        self._head_timer: asyncio.TimerHandle | None = None
 
-        def on_headers_complete(self) -> None:
-            self._head_bytes = None
-            self._stop_head_timer()
-            super().on_headers_complete()
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is None:
+            return super().data_received(data)
+        if self._head_bytes == 0 and self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_too_slow)
+        room = HEAD_LIMIT - self._head_bytes
+        if len(data) <= room:
+            self._head_bytes += len(data)
+            return super().data_received(data)
+        # The head may end within this chunk (a body after it): feed what fits, then see.
+        super().data_received(data[:room])
+        if self._head_bytes is None and not self.transport.is_closing():
+            super().data_received(data[room:])
+        elif self._head_bytes is not None and not self.transport.is_closing():
+            self._refuse()
 
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._head_bytes = 0  # a kept-alive connection's next request starts its own head
+    def on_headers_complete(self) -> None:
+        self._head_bytes = None
+        self._stop_head_timer()
+        super().on_headers_complete()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_head_timer()
-            super().connection_lost(exc)
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._head_bytes = 0  # a kept-alive connection's next request starts its own head
 
-        def _head_too_slow(self) -> None:
-            self._head_timer = None
-            if self._head_bytes:  # a head started and not finished
-                self.transport.close()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
 
-        def _stop_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _refuse(self) -> None:
-            message = f"Request headers too large: the limit is {HEAD_LIMIT // 1024} KB in all.".encode()
-            self.transport.write(_REFUSAL % (len(message), message))
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._head_bytes:  # a head started and not finished
             self.transport.close()
-            self._head_bytes = None
-            self._stop_head_timer()
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse(self) -> None:
+        message = f"Request headers too large: the limit is {HEAD_LIMIT // 1024} KB in all.".encode()
+        self.transport.write(_REFUSAL % (len(message), message))
+        self.transport.close()
+        self._head_bytes = None
+        self._stop_head_timer()

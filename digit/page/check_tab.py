@@ -21,11 +21,9 @@ from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
 from digit.feedback.samples import png_bytes
 from digit.page.actions import feedback, flag_limit, hold_to, network, visitor
+from digit.page.languages import ENGLISH, Words
 from digit.page.texts import sentence
 from digit.rate_limits import RateLimit
-
-NOTHING_LEFT = ("Nothing to check right now: every correction that contradicts a confident jury has your word "
-                "already, or there is none. Thank you!")
 
 
 class CheckShown(NamedTuple):
@@ -47,44 +45,47 @@ def _vote_limit() -> RateLimit:
 def next_check(current: dict | None = None, request: gr.Request | None = None,
                profile: gr.OAuthProfile | None = None) -> CheckShown:
     """The next flag for this visitor to check (none skipped, none of theirs, none they voted on)."""
-    return _next(current, visitor(request, profile), network(request), "")
+    return _next(current, visitor(request, profile), network(request), "", Words.of(request))
 
 
-def _next(current: dict | None, who: str, where: str | None, said: str) -> CheckShown:
+def _next(current: dict | None, who: str, where: str | None, said: str, words: Words = ENGLISH) -> CheckShown:
     store = feedback()
     skipped = list((current or {}).get("skipped", []))
     record = store.next_to_check(who, skip=set(skipped), network=where)
     if record is None:
         hidden = gr.update(visible=False)
-        return CheckShown(said, None, NOTHING_LEFT, {"sample": None, "skipped": skipped}, hidden, hidden)
+        return CheckShown(said, None, words("nothing_left"), {"sample": None, "skipped": skipped}, hidden, hidden)
     digit = store.digits([record["id"]]).get(record["id"], np.zeros((28, 28), np.uint8))
-    question = (f"Someone says this is a **{record['label']}**; the jury read it as a {record['predicted']} "
-                f"({record['confidence']:.0%} sure). Is it a {record['label']}?")
+    question = words("check_question", label=record["label"], predicted=record["predicted"],
+                     confidence=words.percent(record["confidence"]))
     return CheckShown(said, [(255 - digit, "")], question, {"sample": record["id"], "skipped": skipped},
-                      gr.update(value=f"Yes, it is a {record['label']}", visible=True),
-                      gr.update(value=f"No, it is not a {record['label']}", visible=True))
+                      gr.update(value=words("yes_it_is", label=record["label"]), visible=True),
+                      gr.update(value=words("no_it_is_not", label=record["label"]), visible=True))
 
 
-def _answer(sample: str, agree: bool, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
+def _answer(sample: str, agree: bool, request: gr.Request | None, profile: gr.OAuthProfile | None = None,
+            words: Words = ENGLISH) -> str:
     """Count one visitor's word on a correction, by every rule; what to tell them. Raises gr.Error."""
     who = visitor(request, profile)
-    hold_to(flag_limit(who, _vote_limit(), "answers"), who, "Not counted", "answers")
+    hold_to(flag_limit(who, _vote_limit(), "answers"), who, words("not_counted"), words("answers"), words)
     try:
         tally = feedback().vote(sample, who, agree, network(request))
     except FeedbackError as error:
-        raise gr.Error(f"Not counted: {sentence(str(error))}", print_exception=False) from None
-    standing = {Standing.CONFIRMED: "it counts as confirmed and now teaches the jury",
-                Standing.REJECTED: "it counts as rejected and will not teach the jury",
-                Standing.UNCONFIRMED: "it is not settled yet"}[tally.standing]
-    return f"Thank you: {tally.agree} agree, {tally.disagree} disagree so far; {standing}."
+        raise gr.Error(words("not_counted_because", reason=sentence(words.refusal(str(error)))),
+                       print_exception=False) from None
+    standing = words({Standing.CONFIRMED: "confirmed", Standing.REJECTED: "rejected",
+                      Standing.UNCONFIRMED: "unsettled"}[tally.standing])
+    return words("vote_thanks", agree=tally.agree, disagree=tally.disagree, standing=standing)
 
 
 def _vote(current: dict | None, agree: bool, request: gr.Request | None,
           profile: gr.OAuthProfile | None) -> CheckShown:
+    words = Words.of(request)
     sample = (current or {}).get("sample")
     if not sample:
-        raise gr.Error("Open the tab to see a correction to check first.", print_exception=False)
-    return _next(current, visitor(request, profile), network(request), _answer(sample, agree, request, profile))
+        raise gr.Error(words("open_tab_first"), print_exception=False)
+    said = _answer(sample, agree, request, profile, words)
+    return _next(current, visitor(request, profile), network(request), said, words)
 
 
 def agree(current: dict | None, request: gr.Request | None = None,
@@ -122,7 +123,7 @@ def next_correction(request: gr.Request | None = None) -> dict[str, Any]:
     store = feedback()
     record = store.next_to_check(visitor(request), network=network(request))
     if record is None:
-        return {"sample": None, "message": NOTHING_LEFT}
+        return {"sample": None, "message": ENGLISH("nothing_left")}
     digit = store.digits([record["id"]]).get(record["id"], np.zeros((28, 28), np.uint8))
     return {"sample": record["id"], "label": record["label"], "predicted": record["predicted"],
             "confidence": record["confidence"],

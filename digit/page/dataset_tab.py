@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 import cv2
+import gradio as gr
 import numpy as np
 import pandas as pd
 
 from digit.feedback import Standing
 from digit.model_card import history, percent
 from digit.page.actions import feedback, model
+from digit.page.languages import ENGLISH, Words
 
 LATEST = 24  # samples in the gallery
 THUMBNAIL = 112  # px, the long side of a gallery picture
@@ -28,24 +30,25 @@ _thumbnails: OrderedDict[str, np.ndarray] = OrderedDict()  # sample id -> thumbn
 KEEP_THUMBNAILS = 500
 
 
-def dataset_view() -> tuple[str, pd.DataFrame, pd.DataFrame, list[tuple[np.ndarray, str]], pd.DataFrame]:
+def dataset_view(request: gr.Request | None = None
+                 ) -> tuple[str, pd.DataFrame, pd.DataFrame, list[tuple[np.ndarray, str]], pd.DataFrame]:
     """Summary, samples per digit, confusions, the newest samples, the model history."""
+    words = Words.of(request)
     store = feedback()
     records = store.records()
-    return (_summary(store, records), per_digit(records), confusions(records), latest(store, records),
-            model_history(model().card))
+    return (_summary(store, records, words), per_digit(records), confusions(records), latest(store, records, words),
+            model_history(model().card, words))
 
 
-def _summary(store, records: list[dict]) -> str:
+def _summary(store, records: list[dict], words: Words) -> str:
     corrected = sum(record["predicted"] is not None and record["predicted"] != record["label"] for record in records)
     if store.sync is None:
-        where = "kept on this machine (set FEEDBACK_REPO and HF_TOKEN to share it on the Hub)"
+        where = words("kept_here")
     elif store.sync.error is None:
-        where = f"shared on the Hub as [{store.repo_id}](https://huggingface.co/datasets/{store.repo_id})"
+        where = words("shared_on_hub", repo=store.repo_id)
     else:
-        where = f"waiting to be pushed to `{store.repo_id}` (the Hub said: {store.sync.error})"
-    return (f"**{len(records)}** samples, {where}. **{corrected}** of them corrected the jury; the next "
-            "retraining learns from all of them.")
+        where = words("waiting_for_hub", repo=store.repo_id, error=store.sync.error)
+    return words("summary", count=len(records), where=where, corrected=corrected)
 
 
 def per_digit(records: list[dict]) -> pd.DataFrame:
@@ -61,7 +64,7 @@ def confusions(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["drawn", "read as", "samples"])
 
 
-def latest(store, records: list[dict]) -> list[tuple[np.ndarray, str]]:
+def latest(store, records: list[dict], words: Words = ENGLISH) -> list[tuple[np.ndarray, str]]:
     """The newest samples the jury read as labelled or others confirmed, as the jury saw them
     (28x28, enlarged)."""
     confirmed = {sample_id for sample_id, tally in store.tallies().items() if tally.standing is Standing.CONFIRMED}
@@ -73,7 +76,7 @@ def latest(store, records: list[dict]) -> list[tuple[np.ndarray, str]]:
         _thumbnails[sample_id] = thumbnail(digit)
     while len(_thumbnails) > KEEP_THUMBNAILS:
         _thumbnails.popitem(last=False)
-    return [(_thumbnails[record["id"]], _caption(record, record["id"] in confirmed))
+    return [(_thumbnails[record["id"]], _caption(record, record["id"] in confirmed, words))
             for record in newest if record["id"] in _thumbnails]
 
 
@@ -82,12 +85,19 @@ def thumbnail(digit: np.ndarray) -> np.ndarray:
     return cv2.resize(255 - digit, (THUMBNAIL, THUMBNAIL), interpolation=cv2.INTER_NEAREST)
 
 
-def _caption(record: dict, confirmed: bool) -> str:
-    return f"{record['label']} ✓ (confirmed)" if confirmed else f"{record['label']} ✓"
+def _caption(record: dict, confirmed: bool, words: Words) -> str:
+    return words("confirmed_caption", digit=record["label"]) if confirmed else f"{record['label']} ✓"
 
 
-def model_history(card: dict) -> pd.DataFrame:
-    rows = [{"version": entry["version"], "trained": (entry["date"] or "")[:10], "feedback samples": entry["feedback"],
-             "validation": percent(entry["validation"]), "MNIST test": percent(entry["test"]),
-             "held-out feedback": percent(entry["held_out_feedback"])} for entry in reversed(history(card))]
+def model_history(card: dict, words: Words = ENGLISH) -> pd.DataFrame:
+    """Each promoted jury, newest first; the column names in the page's language."""
+    rows = [{words("version"): entry["version"], words("trained"): (entry["date"] or "")[:10],
+             words("feedback_samples"): entry["feedback"], words("validation"): _share(entry["validation"], words),
+             words("mnist_test"): _share(entry["test"], words),
+             words("held_out_feedback"): _share(entry["held_out_feedback"], words)}
+            for entry in reversed(history(card))]
     return pd.DataFrame(rows)
+
+
+def _share(value: float | None, words: Words) -> str:
+    return percent(value) if value is None else words.percent(value, 2)

@@ -17,16 +17,31 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from digit.pad import PAD
+from digit.page.languages import LANGUAGES, Words
 
-TEMPLATE = """
+# The pad's own words, in the browser's language (navigator.language, as Gradio's frontend picks
+# it): the template is a JS template string, filled in again at each render, with words = the
+# pad's `words` prop ({language: {name: words}}, from digit/page/languages.py).
+PAD_WORDS = ("pad_canvas", "pad_undo", "pad_undo_name", "pad_undo_hint", "pad_clear", "pad_clear_name",
+             "pad_clear_hint")
+
+
+def _said(key: str) -> str:
+    return f'${{(words[navigator.language.split("-")[0]] || words.{LANGUAGES[0]}).{key}}}'
+
+
+TEMPLATE = f"""
 <div class="pad">
-  <div class="pad-label">${label}</div>
-  <canvas width="${width}" height="${height}" aria-label="Drawing pad: draw a digit here"></canvas>
+  <div class="pad-label">${{label}}</div>
+  <canvas width="${{width}}" height="${{height}}" aria-label="{_said("pad_canvas")}"></canvas>
   <div class="pad-tools">
-    <button type="button" class="pad-undo" aria-label="Undo" title="Undo the last stroke">↶ Undo</button>
-    <button type="button" class="pad-clear" aria-label="Clear" title="Clear the pad">✕ Clear</button>
+    <button type="button" class="pad-undo" aria-label="{_said("pad_undo_name")}"
+            title="{_said("pad_undo_hint")}">{_said("pad_undo")}</button>
+    <button type="button" class="pad-clear" aria-label="{_said("pad_clear_name")}"
+            title="{_said("pad_clear_hint")}">{_said("pad_clear")}</button>
   </div>
 </div>
 """
@@ -181,10 +196,12 @@ class DrawingPad(gr.HTML):
     Its value is the drawing as digit/pad.py describes it (None when the pad is empty); the
     handler reads it with PadDrawing.from_value, which refuses anything else."""
 
-    def __init__(self, label: str = "Draw a digit", **kwargs: Any):
+    def __init__(self, label: str | I18nData = "Draw a digit", **kwargs: Any):
         super().__init__(value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS,
                          apply_default_css=False, label=label, show_label=False, width=PAD.width,
-                         height=PAD.height, brush=PAD.brush, side=PAD.sent_side, margin=PAD.margin, **kwargs)
+                         height=PAD.height, brush=PAD.brush, side=PAD.sent_side, margin=PAD.margin,
+                         words={language: {key: Words(language)(key) for key in PAD_WORDS} for language in LANGUAGES},
+                         **kwargs)
 
     def preprocess(self, payload: Any) -> Any:
         """The value as sent: the handler reads it with PadDrawing.from_value, so that a refusal

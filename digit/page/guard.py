@@ -31,8 +31,9 @@ from collections import deque
 from typing import Any, Awaitable, Callable, Mapping
 
 import orjson
-from gradio import Error
+from gradio import Error, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as StarletteRequest
 
 from digit.rate_limits import RateLimit
 
@@ -88,7 +89,7 @@ class Guard:
     def __init__(self, app, *, visitor_of: Callable[[dict[str, str], str | None], str], readings: RateLimit,
                  at_once: int, wait: float, body_limit: int, body_seconds: float = 10.0,
                  answers: Mapping[str, Callable[..., Any]] | None = None,
-                 page_refusals: Mapping[int, Callable[[str], list]] | None = None):
+                 page_refusals: Mapping[int, Callable[[str, Mapping[str, str]], list]] | None = None):
         self.app = app
         self.answers = {name: (function, inspect.signature(function)) for name, function in (answers or {}).items()}
         # The page's events off the queue (by fn_index): the outputs that show a refusal's message.
@@ -119,14 +120,14 @@ class Guard:
             seconds = math.ceil(wait)
             return await self.refuse_reading(page, body, send, 429, f"Too many readings: at most "
                                              f"{self.readings.per_minute} a minute from one visitor. Try again in "
-                                             f"{seconds} s.", retry_after=seconds)
+                                             f"{seconds} s.", retry_after=seconds, headers=headers)
         if not await self._turns.take(first=page, wait=self.wait):
             return await self.refuse_reading(page, body, send, 503, "The server is busy; try again in a moment.",
-                                             retry_after=1)
+                                             retry_after=1, headers=headers)
         try:
             answered = ANSWERED_ROUTE.search(scope["path"])
             if answered and answered.group(1) in self.answers:
-                await self.answer(self.answers[answered.group(1)], body, send)
+                await self.answer(self.answers[answered.group(1)], body, send, scope)
             else:
                 await self.app(scope, _replay(body, receive), send)
         finally:
@@ -156,36 +157,41 @@ class Guard:
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    async def refuse_reading(self, page: bool, body: bytes, send, status: int, message: str, retry_after: int) -> None:
+    async def refuse_reading(self, page: bool, body: bytes, send, status: int, message: str, retry_after: int,
+                             headers: Mapping[str, str] | None = None) -> None:
         """Refuse a reading. Gradio's page shows nothing for an error off the queue (its toast is
         left hidden), so a stroke refused there would leave the last verdict standing: the page's
-        own events get the message in their outputs instead."""
+        own events get the message in their outputs instead (given the request's headers, to say
+        it in the visitor's language)."""
         outputs = self.page_refusals.get(_fn_index(body)) if page and self.page_refusals else None
         if outputs is None:
             return await refuse(send, status, message, retry_after)
-        await respond(send, 200, {"data": outputs(message), "is_generating": False, "duration": 0.0,
+        await respond(send, 200, {"data": outputs(message, headers or {}), "is_generating": False, "duration": 0.0,
                                   "average_duration": 0.0, "render_config": None, "changed_state_ids": []},
                       retry_after)
 
     async def too_large(self, send) -> None:
         await refuse(send, 413, f"Request too large: the limit is {self.body_limit // 2**20} MB.")
 
-    async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], body: bytes, send) -> None:
-        """Call the function with the body's data in a worker thread; answer as Gradio's /run/ route
-        does: {"data": [result], ...}, or status 500 and {"error": message} for a gr.Error."""
+    async def answer(self, answering: tuple[Callable[..., Any], inspect.Signature], body: bytes, send,
+                     scope: Scope | None = None) -> None:
+        """Call the function with the body's data in a worker thread (and the request, as gr.Request,
+        when it takes one: who is asking); answer as Gradio's /run/ route does: {"data": [result], ...},
+        or status 500 and {"error": message} for a gr.Error."""
         function, signature = answering
         try:
             data = orjson.loads(body)["data"]
             if not isinstance(data, list):
                 raise TypeError
-            signature.bind(*data)
+            signature.bind(*data, **({"request": None} if "request" in signature.parameters else {}))
         except (orjson.JSONDecodeError, KeyError, TypeError):
             wanted = [name for name, parameter in signature.parameters.items() if parameter.default is parameter.empty]
             return await refuse(send, 422, f'Send JSON with the values of {", ".join(wanted)} in a list: '
                                            f'{{"data": [...]}}.')
         started = time.perf_counter()
+        asking = {"request": Request(StarletteRequest(scope))} if scope and "request" in signature.parameters else {}
         try:
-            result = await run_in_threadpool(function, *data)
+            result = await run_in_threadpool(function, *data, **asking)
         except Error as error:
             return await refuse(send, 500, error.message)
         except Exception:  # noqa: BLE001 - logged here; the client is told in a sentence, not a traceback

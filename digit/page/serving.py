@@ -38,8 +38,7 @@ def _stop_like_ctrl_c(signum, frame) -> None:
 def serve(demo: gr.Blocks, store: FeedbackStore, **launch_options) -> None:
     """Launch the page; on SIGTERM or Ctrl-C, close it and push the pending feedback."""
     os.environ["FORWARDED_ALLOW_IPS"] = ""  # uvicorn trusts no peer's X-Forwarded-For: the peer stays as it is
-    if BoundedHttpToolsProtocol is not None:  # else uvicorn's "auto" is h11, which bounds a head at 16 KB
-        uvicorn.config.HTTP_PROTOCOLS["auto"] = f"{BoundedHttpToolsProtocol.__module__}:BoundedHttpToolsProtocol"
+    uvicorn.config.HTTP_PROTOCOLS["auto"] = f"{BoundedHttpToolsProtocol.__module__}:BoundedHttpToolsProtocol"
     # One digit's matrices are small: BLAS threads cost more than they give there, and the
     # readings computed at once (DIGIT_CONCURRENCY) are what keeps the cores busy.
     threadpool_limits(1)

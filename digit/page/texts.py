@@ -3,50 +3,72 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from digit.jurors import SHOWN
-from digit.prediction import Prediction
+from digit.page.languages import ENGLISH, TEXTS, Words
+from digit.prediction import Neighbour, Prediction
 
-WELCOME = "**Draw a digit: the jury reads it as you draw. Or upload a picture of one.**"
+WELCOME = ENGLISH("welcome")
 
 
-def label_confidences(prediction: Prediction) -> dict[str, float]:
+def label_confidences(prediction: Prediction, words: Words = ENGLISH) -> dict[str, float]:
     """What gr.Label shows: each digit's probability under the soft vote; for a number,
     each position's digit and its confidence."""
     if prediction.parts:
-        return {f"{part.digit} (digit {index})": part.confidence for index, part in enumerate(prediction.parts, 1)}
+        return {words("number_part", digit=part.digit, index=index): part.confidence
+                for index, part in enumerate(prediction.parts, 1)}
     return {str(digit): probability for digit, probability in enumerate(prediction.probabilities)}
 
 
-def verdict(prediction: Prediction) -> str:
+def verdict(prediction: Prediction, words: Words = ENGLISH) -> str:
     """A short Markdown verdict: the digit, how sure, how each juror voted; "5 or 6?" when unsure."""
     if prediction.parts:
-        each = " · ".join(f"**{part.digit}**{'?' if part.unsure else ''} {part.confidence:.0%}"
+        each = " · ".join(f"**{part.digit}**{'?' if part.unsure else ''} {words.percent(part.confidence)}"
                           for part in prediction.parts)
-        return f"## {prediction.number}\n{len(prediction.parts)} digits, read left to right — {each}"
-    votes = " · ".join(f"{SHOWN.get(name, name)}: **{digit}**" for name, digit in prediction.jurors.items())
-    agreement = "unanimous" if len(set(prediction.jurors.values())) == 1 else "split vote"
-    warning = f"\n\n⚠️ {sentence(prediction.warning)}" if prediction.warning else ""
+        return words("number", number=prediction.number, count=len(prediction.parts), each=each)
+    votes = " · ".join(f"{juror_name(name, words)}: **{digit}**" for name, digit in prediction.jurors.items())
+    agreement = words("unanimous" if len(set(prediction.jurors.values())) == 1 else "split_vote")
+    warning = f"\n\n⚠️ {sentence(words.refusal(prediction.warning))}" if prediction.warning else ""
+    warning += f"\n\n{recalled_line(prediction.recalled, words)}" if _recalled_it(prediction) else ""
     if prediction.unsure:
         first, second = prediction.candidates
-        return (f"## {first} or {second}?\nNot sure: {prediction.confidence:.0%} for {first}, "
-                f"{prediction.probabilities[second]:.0%} for {second} — {votes}{warning}")
-    return f"## {prediction.digit}\n{prediction.confidence:.1%} confident, {agreement} — {votes}{warning}"
+        return words("unsure", first=first, second=second, confidence=words.percent(prediction.confidence),
+                     other=words.percent(prediction.probabilities[second]), votes=votes, warning=warning)
+    return words("sure", digit=prediction.digit, confidence=words.percent(prediction.confidence, 1),
+                 agreement=agreement, votes=votes, warning=warning)
 
 
-def jurors_table(prediction: Prediction) -> list[list]:
-    """Each juror's two likeliest digits with their probabilities: rows for a gr.Dataframe."""
+def juror_name(name: str, words: Words = ENGLISH) -> str:
+    """What the page calls a juror (SVC, k-NN, forest), in the page's language."""
+    return words(f"juror_{name}") if f"juror_{name}" in TEXTS else SHOWN.get(name, name)
+
+
+def _recalled_it(prediction: Prediction) -> bool:
+    return prediction.recalled is not None and prediction.recalled.label == prediction.digit
+
+
+def recalled_line(example: Neighbour, words: Words = ENGLISH) -> str:
+    """Said when an example took part in the reading and it agrees: the visitor's own, or a
+    correction others confirmed."""
+    return words("recalled_yours" if example.yours else "recalled_confirmed", digit=example.label)
+
+
+def jurors_table(prediction: Prediction | None, words: Words = ENGLISH) -> pd.DataFrame:
+    """Each juror's two likeliest digits with their probabilities: a table for a gr.Dataframe,
+    its column names in the page's language (no rows without a reading)."""
     rows = []
-    for name, probabilities in prediction.juror_probabilities.items():
+    for name, probabilities in (prediction.juror_probabilities.items() if prediction else ()):
         first, second = np.argsort(probabilities)[::-1][:2]
-        rows.append([SHOWN.get(name, name), f"{first} ({probabilities[first]:.0%})",
-                     f"{second} ({probabilities[second]:.0%})"])
-    return rows
+        rows.append([juror_name(name, words), f"{first} ({words.percent(probabilities[first])})",
+                     f"{second} ({words.percent(probabilities[second])})"])
+    return pd.DataFrame(rows, columns=[words("juror"), words("first"), words("second")])
 
 
-def neighbour_tiles(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
+def neighbour_tiles(prediction: Prediction, words: Words = ENGLISH) -> list[tuple[np.ndarray, str]]:
     """The k-NN's closest training digits as (28x28 picture, caption), dark ink on white."""
-    return [(255 - neighbour.image, f"{neighbour.label}" + (" · from feedback" if neighbour.learned else ""))
+    return [(255 - neighbour.image, f"{neighbour.label}" + (words("yours_tile") if neighbour.yours else "")
+             + (words("from_feedback") if neighbour.learned else ""))
             for neighbour in prediction.neighbours]
 
 
@@ -55,15 +77,19 @@ def jury_view(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
     return [(255 - prediction.view, "")]
 
 
-def model_line(card: dict) -> str:
+def model_line(card: dict, words: Words = ENGLISH, live: int = 0) -> str:
+    """The model serving; live: how many corrections others confirmed its k-NN holds besides."""
     test = card.get("metrics", {}).get("mnist_test_accuracy")
-    figure = f", {test:.2%} on the MNIST test set" if test is not None else ""
-    return f"<small>Model {card.get('version', 'unknown')}{figure}.</small>"
+    figure = words("model_test", test=words.percent(test, 2)) if test is not None else ""
+    if live:
+        figure += words("live_line", live=live)
+    return words("model_line", version=card.get("version", words("unknown_version")), figure=figure)
 
 
-def problem(message: str) -> str:
-    """The verdict when there is no reading: why, in bold."""
-    return f"**{sentence(message)}**"
+def problem(message: str, words: Words = ENGLISH) -> str:
+    """The verdict when there is no reading: why (a refusal of the library's, said in the page's
+    language), in bold."""
+    return f"**{sentence(words.refusal(message))}**"
 
 
 def sentence(message: str) -> str:

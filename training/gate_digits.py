@@ -1,0 +1,36 @@
+"""The live references' gate digits (digit/live_references.py GATE_FILE): the canvas set's
+validation part as the jury reads it. A confirmed correction that would make the served jury
+misread one of them (or one of the model check's reference digits) does not join the k-NN's live
+references. Made, not carried, as the reference digits are; without it the gate reads the
+reference digits only.
+
+    python -m training.gate_digits     # writes models/gate_digits.npz (~1 minute: 1,800 drawings)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from digit.live_references import GATE_FILE
+from training.canvas.report import canvas_pixels
+
+
+def write() -> str:
+    """Write the file whole or not at all (staged, then renamed)."""
+    pixels, labels = canvas_pixels("validation")
+    staged = GATE_FILE.with_name(f".{GATE_FILE.stem}.{os.getpid()}.npz")
+    np.savez_compressed(staged, pixels=pixels.astype(np.uint8), labels=labels.astype(np.uint8))
+    staged.replace(GATE_FILE)
+    return str(GATE_FILE)
+
+
+def main() -> None:
+    argparse.ArgumentParser(description="Write the live references' gate digits (the canvas validation part).").parse_args()
+    print(f"wrote {write()}")
+
+
+if __name__ == "__main__":
+    main()
