@@ -36,6 +36,7 @@ from bench.feedback_loop import feedback_loop
 from bench.hostile import rows as hostile_rows, table_rows as hostile_table_rows
 from bench.page_timing import dataset_tab, stroke_to_verdict
 from bench.scheduled_job import row as scheduled_job_row, scheduled_job
+from bench.strokes import pad_strokes_report, rows as pad_strokes_rows
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
 from digit.model_store import load_model
@@ -204,6 +205,7 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     print("evaluating on MNIST…", file=sys.stderr)
     report["evaluation"] = evaluate()
     report["calibration"] = write_calibration(PROJECT_DIR / "artifacts")  # and artifacts/reliability.png
+    report["pad_strokes"] = pad_strokes_report()
     report["model_bytes"] = sum(path.stat().st_size for path in model_dir().iterdir() if path.is_file())
     report["load_seconds"] = min(load_model().seconds for _ in range(3))
     print("rendering real-looking inputs…", file=sys.stderr)
@@ -290,6 +292,7 @@ def table(report: dict) -> str:
         ("  narrow (condensed) digits, every class; wide ones", "{narrow[accuracy]:.1%} of {narrow[count]}; "
          "{wide[accuracy]:.1%} of {wide[count]}".format(**evaluation["canvas_report_hands"]), ">= 95 %"),
         *calibration_rows(report["calibration"]),
+        *pad_strokes_rows(report["pad_strokes"]),
         ("canvas-style digits, validation part (chose the weights)", f"{evaluation['canvas_validation_accuracy']:.2%}", ""),
         (f"sketches ({kinds['count']} test digits)", f"{kinds['sketch']:.2%} ({(kinds['sketch'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 0.5 pp"),
         ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),

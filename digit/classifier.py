@@ -13,6 +13,8 @@ from digit.jury import Jury
 from digit.neighbours import ORIGINS, ExtraReferences
 from digit.prediction import Neighbour, Prediction
 from digit.preprocess import Normalized, normalize
+from digit.stroke_features import RawStrokes
+from digit.stroke_juror import STROKES_NAME, StrokeJuror
 from digit.visitor_memory import Recalled, Taught, blended, recall
 
 NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
@@ -34,13 +36,17 @@ class Confirmed:
 class Classifier:
     """The trained jury behind two doors: pictures one at a time (`predict`), for the app
     and the CLI, and normalised 28x28 digits in batches (`predict_proba`,
-    `juror_probabilities`), for training and evaluation."""
+    `juror_probabilities`), for training and evaluation. With a stroke juror, a picture that
+    comes with its strokes (the pad's) is read by it too (digit/stroke_juror.py)."""
 
-    def __init__(self, jury: Jury, version: str = "unknown", live: Confirmed | None = None):
-        """live: corrections others confirmed, consulted beside what the jury learned."""
+    def __init__(self, jury: Jury, version: str = "unknown", live: Confirmed | None = None,
+                 stroke_juror: StrokeJuror | None = None):
+        """live: corrections others confirmed, consulted beside what the jury learned. stroke_juror:
+        reads the pad's strokes beside the jury (digit/stroke_juror.py)."""
         self.jury = jury
         self.version = version
         self.live = live
+        self.stroke_juror = stroke_juror
 
     def juror_probabilities(self, pixels: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's probabilities for a batch of normalised digits, (n, 28, 28) or (n, 784)."""
@@ -81,12 +87,23 @@ class Classifier:
             by_juror[KNN_NAME], reaching = self.jury.jurors_[KNN_NAME].proba_and_reach(features, self.live.references)
         return {name: by_juror[name] for name in names}, reaching
 
-    def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None) -> Prediction:
-        """memory: the visitor's own examples: one near enough takes its digit into the vote."""
+    def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None,
+                           strokes: RawStrokes | None = None) -> Prediction:
+        """memory: the visitor's own examples: one near enough takes its digit into the vote.
+        strokes: the pad's pen path, read by the stroke juror for a single digit."""
         digits = normalized.parts or [normalized.pixels]
         features = self.jury.features(np.stack(digits))
         by_juror, voted, recalled = self.voted(features, memory)
         unsure = self.jury.unsure(voted)
+        drawn = self.stroke_juror.read(strokes) if self.stroke_juror is not None and not normalized.parts else None
+        if drawn is not None:
+            pixel_vote = self.jury.raw_vote(by_juror)
+            voted = self.stroke_juror.vote(pixel_vote, drawn[None])
+            unsure = self.stroke_juror.unsure(voted, pixel_vote, drawn[None])
+            if recalled[0] is not None:  # an example near enough still takes its digit into the vote, as above
+                voted[0] = blended(voted[0], recalled[0].label)
+                unsure = self.jury.unsure(voted)
+            by_juror = {**by_juror, STROKES_NAME: drawn[None]}
         nearest = self._neighbours(features) if explain else [()] * len(digits)
         readings = tuple(
             Prediction(
@@ -127,10 +144,11 @@ class Classifier:
         return [None if one is None else Neighbour(one.image, one.label, learned=not one.yours, yours=one.yours)
                 for one in found]
 
-    def predict(self, image: ImageInput, explain: bool = False) -> Prediction:
+    def predict(self, image: ImageInput, explain: bool = False, strokes: RawStrokes | None = None) -> Prediction:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for
-        people. explain: also find the k-NN's closest training digits (~2 ms more)."""
-        return self.predict_normalized(normalize(image), explain)
+        people. explain: also find the k-NN's closest training digits (~2 ms more). strokes: the
+        pen's path on the pad (Quick, Draw!'s raw format), read by the stroke juror when there is one."""
+        return self.predict_normalized(normalize(image), explain, strokes=strokes)
 
     def _neighbours(self, features: np.ndarray) -> list[tuple[Neighbour, ...]]:
         knn = self.jury.jurors_.get(KNN_NAME)

@@ -174,7 +174,8 @@ class LiveReferences:
             refused = tuple(sample_id for sample_id, ok in zip(ids, admitted) if not ok)
             live = confirmed_set(base, pixels[admitted], features[admitted], labels[admitted]) if kept else None
             # None live: the very classifier serving (the readers hold its jury already; no new copy to send).
-            served = base if live is None else Classifier(base.jury, base.version, live=live)
+            served = base if live is None else Classifier(base.jury, base.version, live=live,
+                                                          stroke_juror=base.stroke_juror)
             self._state = LiveState(served, kept, refused)
             if refused:
                 log.warning("the live references' gate refused %d confirmed flag(s)", len(refused))

@@ -29,7 +29,7 @@ from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
@@ -40,6 +40,8 @@ from digit.jurors import FOREST_NAME, JURORS, KNN_NAME, SVC_NAME
 from digit.features import Columns, Deskew, GradientDirections, Slant
 from digit.jury import Jury
 from digit.neighbours import DeformationNeighbours, NearestNeighbours
+from digit.stroke_features import N_FEATURES, features_of
+from digit.stroke_juror import StrokeJuror
 from digit.topology import Topology
 
 # Shipped beside the jury, read from the project, never from MODEL_DIR: a model must not bring its own exam.
@@ -364,3 +366,100 @@ def _child() -> None:
 
 if __name__ == "__main__":
     _child()
+
+
+# -- the stroke juror (its own file beside the jury) ------------------------------------------------
+
+# The stroke juror's exam, in the project's code (a model must not bring its own): ten plain drawings,
+# one per digit, as most people draw them (control points, x right and y down in a 6x10 box, per stroke).
+# A well-formed file with scrambled numbers reads about one in ten of them.
+STROKE_EXAM = {
+    0: [[(3, 0), (0.5, 1.5), (0, 5), (0.5, 8.5), (3, 10), (5.5, 8.5), (6, 5), (5.5, 1.5), (3, 0)]],
+    1: [[(1.5, 2), (3.5, 0), (3.5, 10)]],
+    2: [[(0.3, 2), (2, 0), (4.5, 0), (6, 2), (5.5, 4.5), (0, 10), (6, 10)]],
+    3: [[(0, 1), (2, 0), (5, 0), (6, 2), (5, 4), (2, 5), (5, 5.5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+    4: [[(4, 0), (0, 7), (6, 7)], [(4.5, 2), (4.5, 10)]],
+    5: [[(6, 0), (1, 0), (0.5, 4.5), (3, 4), (5.5, 5), (6, 7.5), (5, 9.5), (2, 10), (0, 9)]],
+    6: [[(5, 0), (2, 1), (0, 5), (0.5, 9), (3, 10), (5.5, 9), (6, 7), (4.5, 5), (2, 5), (0.3, 6.5)]],
+    7: [[(0, 0), (6, 0), (2.5, 10)]],
+    8: [[(5.5, 1), (3, 0), (0.5, 1), (0.5, 3.5), (5.5, 7), (5.5, 9), (3, 10), (0.5, 9), (0.5, 7), (5.5, 3.5),
+         (5.5, 1)]],
+    9: [[(6, 2), (4.5, 0), (1.5, 0), (0, 2), (1, 4.5), (4, 5), (6, 3), (6, 10)]],
+}
+STROKE_EXAM_PASS = 8  # of the ten
+
+
+def stroke_exam() -> tuple[list, np.ndarray]:
+    """STROKE_EXAM as pad strokes (30 pad pixels a unit, Quick, Draw!'s raw format) and their digits."""
+    drawings = [[[[30.0 * x for x, _ in stroke], [30.0 * y for _, y in stroke]] for stroke in strokes]
+                for strokes in STROKE_EXAM.values()]
+    return drawings, np.array(list(STROKE_EXAM))
+
+
+STROKE_TYPES = {StrokeJuror, Pipeline, StandardScaler, CalibratedClassifierCV, _CalibratedClassifier,
+                _SigmoidCalibration, SVC, FastRBFSVC}
+
+
+def check_stroke_juror(juror: object) -> None:
+    """Raise Refused unless juror is a StrokeJuror built as digit/stroke_juror.py builds it: scaled
+    stroke features into one calibrated FastRBFSVC, and its place in the vote numbers in range."""
+    try:
+        _check_stroke_juror(juror)
+    except Refused:
+        raise
+    except Exception as error:  # noqa: BLE001 - a missing attribute, a malformed list: not built as ours
+        raise Refused(f"the stroke juror is not built as ours ({type(error).__name__}: {str(error)[:200]})") from None
+
+
+def _check_stroke_juror(juror: object) -> None:
+    seen, stack = set(), [juror]
+    while stack:  # only known types and plain data, as for the jury
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kind = type(node)
+        if kind in PLAIN_TYPES or (isinstance(node, np.generic) and node.dtype.kind in "biuf"):
+            continue
+        if kind is np.ndarray:
+            if node.dtype.kind not in "biuf":
+                raise Refused(f"the stroke juror holds an array of {node.dtype}")
+        elif kind in (list, tuple):
+            stack.extend(node)
+        elif kind is dict:
+            stack.extend(node.values())
+        elif kind in STROKE_TYPES:
+            stack.extend(vars(node).values())
+        else:
+            raise Refused(f"the stroke juror holds a {kind.__module__}.{kind.__qualname__}")
+    _expect(juror, StrokeJuror, "the stroke file")
+    numbers = {"weight": juror.weight, "temperature": juror.temperature, "unsure_below": juror.unsure_below}
+    if any(type(value) not in (int, float) or not np.isfinite(value) for value in numbers.values()) \
+            or not 0 <= juror.weight <= 1 or juror.temperature <= 0 or not 0 <= juror.unsure_below <= 1 \
+            or type(juror.doubt_disagreement) is not bool:
+        raise Refused(f"the stroke juror's place in the vote {numbers} is out of range")
+    _pipeline(juror.model_, "the stroke juror", [("scale", StandardScaler), ("svc", CalibratedClassifierCV)])
+    scaler, calibrated = juror.model_.steps[0][1], juror.model_.steps[1][1]
+    if scaler.mean_.shape != (N_FEATURES,) or scaler.scale_.shape != (N_FEATURES,):
+        raise Refused(f"the stroke juror does not read the {N_FEATURES} stroke features")
+    _classes(juror, "the stroke juror")
+    _classes(calibrated, "the stroke juror")
+    members = calibrated.calibrated_classifiers_
+    if type(members) is not list or len(members) != 1:
+        raise Refused("the stroke juror is not one calibrated model")
+    member = members[0]
+    _expect(member, _CalibratedClassifier, "the stroke juror's calibration")
+    _expect(member.estimator, FastRBFSVC, "the stroke juror's model")
+    svc = member.estimator
+    _classes(svc, "the stroke juror's model")
+    count = len(svc.support_vectors_)
+    if svc.support_vectors_.shape != (count, N_FEATURES) or svc.coefficients_.shape != (count, 45) \
+            or svc.intercept_.shape != (45,) or not np.isfinite(svc.gamma_):
+        raise Refused("the stroke juror's support vectors are not shaped for the stroke features")
+    if member.method != "sigmoid" or not np.array_equal(member.classes, DIGITS) or len(member.calibrators) != 10 \
+            or any(type(calibrator) is not _SigmoidCalibration for calibrator in member.calibrators):
+        raise Refused("the stroke juror's calibration is not ten sigmoids, one per digit")
+    drawings, digits = stroke_exam()
+    right = int(np.sum(juror.predict(features_of(drawings)) == digits))
+    if right < STROKE_EXAM_PASS:
+        raise Refused(f"the stroke juror reads {right} of the ten plain drawings right ({STROKE_EXAM_PASS} needed)")

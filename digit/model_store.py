@@ -22,12 +22,16 @@ from digit.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
 from digit.model_card import hub_readme
-from digit.model_check import READ_SECONDS, ReadingTrial, Refused, check_reading, check_structure
+from digit.model_check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
+                               check_structure)
+from digit.stroke_juror import StrokeJuror
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "jury.skops"
 CARD_FILE = "model_card.json"
 README_FILE = "README.md"  # the card for people, and for the Hub's model page
+STROKES_FILE = "strokes.skops"  # the stroke juror, for pad readings; optional: without it the jury reads alone
+STROKES_CARD_FILE = "strokes_card.json"  # its own small card (training/train_strokes.py writes both)
 
 # The types the jury file holds beyond what skops trusts by itself (scikit-learn's public
 # estimators, numpy arrays and dtypes): checked on save, enforced on load, and a test keeps
@@ -45,6 +49,14 @@ TRUSTED_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
     "digit.topology.Topology",
     "sklearn.tree._tree.Tree",
+]
+
+# The types the stroke juror's file holds beyond what skops trusts by itself.
+STROKE_TRUSTED_TYPES = [
+    "digit.fast_svc.FastRBFSVC",
+    "digit.stroke_juror.StrokeJuror",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 ]
 
 
@@ -133,8 +145,70 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     except Refused as error:
         raise ModelError(f"refusing {path}: {error}") from None
     card = read_card(folder)
-    return LoadedModel(Classifier(jury, str(card.get("version", "unknown"))), card,
+    version = str(card.get("version", "unknown"))
+    return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
                        time.perf_counter() - start)
+
+
+def _stroke_juror_for(folder: Path, version: str) -> StrokeJuror | None:
+    """The stroke juror beside the jury, if it was chosen with this very jury (its weight and
+    temperature were fitted to that jury's vote); else None, and the jury reads pad readings alone."""
+    try:
+        strokes = load_stroke_juror(folder)
+    except ModelError as error:
+        log.error("%s; pad readings go without the stroke juror", error)
+        return None
+    if strokes is None:
+        return None
+    try:
+        chosen_with = json.loads((folder / STROKES_CARD_FILE).read_text()).get("jury_version")
+    except (OSError, ValueError, AttributeError):
+        chosen_with = None
+    if chosen_with != version:
+        log.warning("the stroke juror in %s was chosen with jury %s, not %s: pad readings go without it "
+                    "until `python -m training.train_strokes` chooses it again", folder, chosen_with, version)
+        return None
+    return strokes
+
+
+def save_stroke_juror(juror: StrokeJuror, folder: Path, card: dict) -> dict:
+    """Write the stroke juror and its own card into folder (renamed into place whole, the card last);
+    refuses types we would not load back. Returns the card, with the file's size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f".{STROKES_FILE}.new"
+    sio.dump(juror, staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(STROKE_TRUSTED_TYPES))
+    if unknown:
+        staged.unlink()
+        raise ModelError(f"the stroke juror holds types missing from STROKE_TRUSTED_TYPES: {unknown}")
+    card = {**card, "files": {STROKES_FILE: staged.stat().st_size}}
+    staged.replace(folder / STROKES_FILE)
+    staged = folder / f".{STROKES_CARD_FILE}.new"
+    staged.write_text(json.dumps(card, indent=2) + "\n")
+    staged.replace(folder / STROKES_CARD_FILE)
+    return card
+
+
+def load_stroke_juror(folder: Path) -> StrokeJuror | None:
+    """The stroke juror beside the jury in folder, built only from trusted types and checked; None
+    when there is none. A file we will not serve is refused (ModelError), as the jury's would be."""
+    path = folder / STROKES_FILE
+    if not path.is_file():
+        return None
+    try:
+        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(STROKE_TRUSTED_TYPES))
+        if unknown:
+            raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
+        juror = sio.load(path, trusted=STROKE_TRUSTED_TYPES)
+    except ModelError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
+        raise ModelError(f"cannot load {path}: {error}") from None
+    try:
+        check_stroke_juror(juror)
+    except Refused as error:
+        raise ModelError(f"refusing {path}: {error}") from None
+    return juror
 
 
 def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS) -> LoadedModel:

@@ -35,6 +35,7 @@ from digit.images import BadImage, ImageInput, read_picture
 from digit.prediction import Prediction
 from digit.preprocess import normalize
 from digit.sample import Sample
+from digit.stroke_features import RawStrokes
 
 if TYPE_CHECKING:  # the server imports this module first thing (start_early), before scikit-learn
     from digit.classifier import Classifier
@@ -166,15 +167,17 @@ class ReadingPool:
             self._grow(even_if_starting=True)
 
     def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None, memory: Taught | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, memory: Taught | None = None,
+             strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
         """Read one picture with this classifier's jury in a worker: the Sample the feedback would
         store of it (with keep, its source: sketch, upload or api; None without it) and the
         reading. Raises BadImage like classifier.predict (ReadingFailed when the worker crashed
-        or hung: it is replaced). memory: the visitor's own examples, sent with the picture."""
+        or hung: it is replaced). memory: the visitor's own examples, sent with the picture;
+        strokes: the pad's, for the stroke juror."""
         jury = self._pickled(classifier)
         worker, failed = self._take(), False
         try:
-            return worker.read(jury, (source, explain, keep, memory), self.seconds)
+            return worker.read(jury, (source, explain, keep, memory, strokes), self.seconds)
         except ReadingFailed:
             failed = True
             raise
@@ -195,8 +198,8 @@ class ReadingPool:
         with self._lock:
             if classifier is not self._classifier:
                 number = self._jury[0] + 1
-                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.live),
-                                                    pickle.HIGHEST_PROTOCOL))
+                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.live,
+                                                    classifier.stroke_juror), pickle.HIGHEST_PROTOCOL))
                 self._classifier = classifier
             return self._jury
 
@@ -273,14 +276,16 @@ class ReadingPool:
 
 
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
-             keep: str | None = None, memory: Taught | None = None) -> tuple[Sample | None, Prediction]:
+             keep: str | None = None, memory: Taught | None = None,
+             strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
     """What a worker does with a picture (and the server's process, when it reads without them):
     decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
     the feedback would store: the picture capped for storage and the digit the jury read; with memory,
-    the visitor's own examples take part (digit/visitor_memory.py)."""
+    the visitor's own examples take part (digit/visitor_memory.py); with strokes (the pad's), the
+    stroke juror."""
     picture = read_picture(source)
     normalized = normalize(picture)
-    prediction = classifier.predict_normalized(normalized, explain=explain, memory=memory)
+    prediction = classifier.predict_normalized(normalized, explain=explain, memory=memory, strokes=strokes)
     kept = Sample.of_reading(picture, normalized.pixels, prediction, classifier.version, keep) if keep else None
     return kept, prediction
 
@@ -297,8 +302,8 @@ def _serve(connection: Connection, cpu_seconds: float) -> None:
         if kind == "jury":
             from digit.classifier import Classifier
 
-            jury, version, live = pickle.loads(payload)
-            classifier = Classifier(jury, version, live)
+            jury, version, live, strokes = pickle.loads(payload)
+            classifier = Classifier(jury, version, live, stroke_juror=strokes)
             connection.send(("held", None))
             continue
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)  # past it, SIGPROF ends this process

@@ -103,6 +103,8 @@ def test_the_reasons_are_shown_beside_the_verdict(page):
     assert re.search(r"\b4\b", neighbours.inner_text())  # each neighbour's label
     jurors = page.locator("#jurors").inner_text()
     assert all(name in jurors for name in ("SVC", "k-NN", "forest")) and re.search(r"4 \(\d+%\)", jurors)
+    assert re.search(r"strokes\s+4 \(\d+%\)", jurors)  # the stroke juror read the pad's strokes too
+    assert "strokes: 4" in verdict(page)
     expect(page.locator("#view img")).to_be_visible()
 
 
@@ -225,6 +227,7 @@ def test_an_uploaded_picture_is_read(page, tmp_path):
     path = tmp_path / "four.png"
     Image.fromarray(draw_strokes(4, canvas=(500, 500), box=(60, 200, 150, 230))).save(path)
     assert headline(upload(page, path)) == "4"
+    assert "strokes" not in page.locator("#jurors").inner_text()  # a picture has no strokes: the pixel jurors alone
     shot(page, "uploaded_four")
 
 

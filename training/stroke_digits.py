@@ -6,9 +6,17 @@ points on a 10-unit-high grid; a writer's hand rounds them by corner cutting (Ch
 at all gives boxy digits of straight strokes), and each writer keeps a slant, proportions,
 a brush width, a jitter and a preferred allograph per digit. Strokes are drawn as thick
 anti-aliased polylines (not the Sketchpad's stamped circles) and go through `normalize`.
+
+Every template is drawn in the order and direction people use (a 7 left to right then down, a 1
+with a flag up the flag then down the stem, a 0 counter-clockwise from the top, ...);
+`stroke_drawings` also gives each digit's pen path with the times a pad would record, for the
+stroke juror, and may draw the other common habits too (VARIANTS: a 0 clockwise or left open low, a 1 with a tick or a long low flag, an 8 as two
+clockwise loops or a mirrored figure-eight, a boxy 3 with its bar apart).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -80,22 +88,39 @@ def chaikin(points: np.ndarray, rounds: int) -> np.ndarray:
     return points
 
 
+# Other habits of drawing the same digits: only `stroke_drawings(..., variants=True)` draws them, so
+# the pictures `stroke_digits` makes (the pixel jury's training digits) stay as they were.
+VARIANTS: dict[int, dict[str, list[Points]]] = {
+    # A 0 left open far down its right side: it ends going up, where a 6 turns back in to its stem.
+    0: {"oval_clockwise": [TEMPLATES[0]["oval"][0][::-1]],
+        "open_low": [[(4.2, 0.3), (3, 0), (0.5, 1.5), (0, 5), (0.5, 8.8), (3, 10), (5.6, 8.8), (6, 6), (5.9, 4.5)]]},
+    # A tick of a flag, and a long flag barely rising: both go up before the stem comes straight down.
+    1: {"tick_flag": [[(2.4, 1.3), (3.5, 0), (3.5, 10)]],
+        "low_flag": [[(-1.5, 1.8), (1, 0.8), (4, 0), (4, 10)]],
+        "low_flag_foot": [[(-1.5, 1.8), (4, 0), (4, 10)], [(1.5, 10), (6.5, 10)]]},
+    3: {"box_bar": [[(0, 0), (6, 0), (6, 10), (0, 10)], [(2, 5), (6, 5)]]},
+    8: {"loops_clockwise": [loop[::-1] for loop in TEMPLATES[8]["loops"]],
+        "figure_mirrored": [[(6 - x, y) for x, y in TEMPLATES[8]["figure"][0]]]},
+}
+WITH_VARIANTS = {digit: {**styles, **VARIANTS.get(digit, {})} for digit, styles in TEMPLATES.items()}
+
 NARROW_SHARE, WIDE_SHARE = 0.15, 0.08  # drawings written condensed (tall and thin) or wide, by any writer
 
 
 class StrokeWriter:
     """One simulated writer of training digits."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, templates: dict[int, dict[str, list[Points]]] = TEMPLATES):
+        self.templates = templates
         self.shear = rng.uniform(-0.15, 0.4)
         self.widen = rng.uniform(0.7, 1.35)
         self.rounding = int(rng.choice([0, 1, 2, 3], p=[0.3, 0.2, 0.25, 0.25]))
         self.jitter = rng.uniform(0.1, 0.45)
         self.brush = rng.uniform(0.05, 0.28)  # stroke width as a share of the digit height
-        self.favourite = {digit: str(rng.choice(list(styles))) for digit, styles in TEMPLATES.items()}
+        self.favourite = {digit: str(rng.choice(list(styles))) for digit, styles in templates.items()}
 
     def strokes(self, digit: int, rng: np.random.Generator) -> list[np.ndarray]:
-        name = self.favourite[digit] if rng.random() < 0.7 else str(rng.choice(list(TEMPLATES[digit])))
+        name = self.favourite[digit] if rng.random() < 0.7 else str(rng.choice(list(self.templates[digit])))
         angle = np.radians(rng.normal(0, 4))
         rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         rounding = int(np.clip(self.rounding + rng.integers(-1, 2), 0, 3))
@@ -103,7 +128,7 @@ class StrokeWriter:
         widen = rng.uniform(0.2, 0.45) if hand < NARROW_SHARE else (
             rng.uniform(1.5, 2.0) if hand < NARROW_SHARE + WIDE_SHARE else self.widen)
         out = []
-        for stroke in TEMPLATES[digit][name]:
+        for stroke in self.templates[digit][name]:
             points = np.asarray(stroke, float) + rng.normal(0, self.jitter, (len(stroke), 2))
             points[:, 0] = points[:, 0] * widen + self.shear * (10 - points[:, 1])
             points = chaikin(points, rounding) @ rotation.T
@@ -114,8 +139,10 @@ class StrokeWriter:
         return out
 
 
-def render_strokes(strokes: list[np.ndarray], brush: float, rng: np.random.Generator) -> np.ndarray:
-    """Dark strokes on a white page, the digit 60-300 px tall somewhere on it."""
+def place_strokes(strokes: list[np.ndarray], brush: float, rng: np.random.Generator
+                  ) -> tuple[list[np.ndarray], int, np.ndarray]:
+    """The strokes in page pixels, the digit 60-300 px tall somewhere on the page: (strokes, line
+    width, page size as x, y)."""
     everything = np.vstack(strokes)
     low, high = everything.min(axis=0), everything.max(axis=0)
     height = rng.uniform(60, 300)
@@ -123,32 +150,84 @@ def render_strokes(strokes: list[np.ndarray], brush: float, rng: np.random.Gener
     width = max(2, int(round(brush * height)))
     margin = width + int(rng.integers(4, 60))
     size = np.ceil((high - low) * scale).astype(int) + 2 * margin
+    return [(stroke - low) * scale + margin for stroke in strokes], width, size
+
+
+def render_strokes(strokes: list[np.ndarray], brush: float, rng: np.random.Generator) -> np.ndarray:
+    """Dark strokes on a white page, the digit 60-300 px tall somewhere on it."""
+    return _drawn_page(*place_strokes(strokes, brush, rng))
+
+
+def _drawn_page(placed: list[np.ndarray], width: int, size: np.ndarray) -> np.ndarray:
     page = np.full((size[1], size[0]), 255, np.uint8)
-    for stroke in strokes:
-        points = np.round(((stroke - low) * scale + margin) * 4).astype(np.int32)  # 2 fractional bits
+    for stroke in placed:
+        points = np.round(stroke * 4).astype(np.int32)  # 2 fractional bits
         cv2.polylines(page, [points], False, 0, width, cv2.LINE_AA, shift=2)
     return page
 
 
-def stroke_digits(count: int, seed: int = TRAINING_SEED, per_writer: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """count training digits normalised to 28x28 (n, 784) uint8, balanced over digits, and labels."""
+FRAME_MS = 16  # a browser reports the pointer about once a frame
+PEN_UP_MS = (120, 450)  # between two strokes
+
+
+def timed(placed: list[np.ndarray], rng: np.random.Generator) -> list[list[list[float]]]:
+    """A pen path as a pad records it (Quick, Draw!'s raw format: per stroke [[x...], [y...], [t...]],
+    ms since the drawing began): one event a frame, the pen moving 3-25 px a frame (its own rng:
+    the picture does not depend on it)."""
+    speed, clock, out = rng.uniform(3, 25), 0.0, []
+    for stroke in placed:
+        along = np.r_[0, np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))]
+        at = np.unique(np.r_[np.arange(0, along[-1], speed * rng.uniform(0.8, 1.2)), along[-1]])
+        xs, ys = np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])
+        times = clock + FRAME_MS * np.arange(len(at))
+        out.append([np.round(xs, 1).tolist(), np.round(ys, 1).tolist(), times.tolist()])
+        clock = float(times[-1]) + rng.uniform(*PEN_UP_MS)
+    return out
+
+
+@dataclass(frozen=True)
+class StrokeDrawings:
+    """Training digits with their pen paths: pixels (n, 784) uint8 as `normalize` makes them (empty
+    when not asked for), labels, and per digit its strokes as a pad records them."""
+
+    pixels: np.ndarray
+    labels: np.ndarray
+    strokes: list[list[list[list[float]]]]
+
+
+def stroke_drawings(count: int, seed: int = TRAINING_SEED, per_writer: int = 20, variants: bool = False,
+                    pictures: bool = True) -> StrokeDrawings:
+    """count training digits, balanced over digits, with their strokes; the same digits as
+    `stroke_digits(count, seed, per_writer)` draws when variants is False. variants: the writers
+    also use the other habits (VARIANTS). pictures: also render and normalise each digit (without:
+    blots the preprocessing would refuse are kept)."""
     from digit.images import NoDigit
     from digit.preprocess import normalize
 
-    images, labels = [], []
+    images, labels, paths = [], [], []
     index = 0
+    templates = WITH_VARIANTS if variants else TEMPLATES
     while len(labels) < count:
         rng = np.random.default_rng([seed, index])
-        writer = StrokeWriter(rng)
+        writer = StrokeWriter(rng, templates)
         for sample in range(per_writer):
             if len(labels) == count:
                 break
             digit = (index * per_writer + sample) % 10
-            page = render_strokes(writer.strokes(digit, rng), writer.brush * rng.uniform(0.8, 1.2), rng)
-            try:
-                images.append(normalize(page).pixels.reshape(-1))
-            except NoDigit:  # a blot the preprocessing refuses, as it would from a visitor
-                continue
+            placed = place_strokes(writer.strokes(digit, rng), writer.brush * rng.uniform(0.8, 1.2), rng)
+            if pictures:
+                try:
+                    images.append(normalize(_drawn_page(*placed)).pixels.reshape(-1))
+                except NoDigit:  # a blot the preprocessing refuses, as it would from a visitor
+                    continue
             labels.append(digit)
+            paths.append(timed(placed[0], np.random.default_rng([seed, index, sample, 1])))
         index += 1
-    return np.stack(images), np.asarray(labels, np.int64)
+    pixels = np.stack(images) if images else np.zeros((0, 784), np.uint8)
+    return StrokeDrawings(pixels, np.asarray(labels, np.int64), paths)
+
+
+def stroke_digits(count: int, seed: int = TRAINING_SEED, per_writer: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """count training digits normalised to 28x28 (n, 784) uint8, balanced over digits, and labels."""
+    drawn = stroke_drawings(count, seed, per_writer)
+    return drawn.pixels, drawn.labels

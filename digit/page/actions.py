@@ -217,17 +217,18 @@ def no_jurors(request: gr.Request | None = None) -> pd.DataFrame:
 
 
 def read(image: ImageInput | None, explain: bool = False, keep: str | None = None,
-         memory: str | None = None) -> tuple[Sample | None, Prediction]:
+         memory: str | None = None, strokes: list | None = None) -> tuple[Sample | None, Prediction]:
     """Decode an input from the page or the API once and read it, in a worker process when served; raises
     BadImage with a message for people. keep: the input's source (sketch, upload, api), to also return
     the Sample the feedback would store of it (what a confirmation or a correction saves); memory: the
-    key of what the visitor taught (their examples take part in the reading)."""
+    key of what the visitor taught (their examples take part in the reading); strokes: the pad's pen
+    path, read by the stroke juror (pad readings only)."""
     if image is None:
         raise BadImage(NOTHING)
     taught = MEMORY.taught(memory)
     if _READERS:
-        return _READERS[0].read(served(), image, explain, keep, taught)
-    return read_one(served(), image, explain, keep, taught)  # called in process, not served
+        return _READERS[0].read(served(), image, explain, keep, taught, strokes)
+    return read_one(served(), image, explain, keep, taught, strokes)  # called in process, not served
 
 
 class Shown(NamedTuple):
@@ -256,7 +257,8 @@ def _show(image, source: str, drawing: PadDrawing | None = None, words: Words = 
     with the pad's strokes when drawn); memory: whose examples take part (page_memory)."""
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
-        last, prediction = read(image, explain=True, keep=source, memory=memory)
+        last, prediction = read(image, explain=True, keep=source, memory=memory,
+                                strokes=drawing and drawing.strokes)
     except BadImage as error:
         return Shown.nothing(words("welcome") if image is None else problem(str(error), words), words)
     if drawing is not None:
