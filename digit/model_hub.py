@@ -21,13 +21,14 @@ from pathlib import Path
 
 from digit.hub import hub_api
 from digit.config import model_dir
-from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, ModelError, ModelSlot, load_checked_model,
-                               read_card)
+from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
+                               ModelSlot, load_checked_model, read_card)
 from digit.polling import Poller
 
 log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before
-JURY_FILES = [MODEL_FILE, CARD_FILE, README_FILE]  # what a promotion commits and a follower fetches
+# What a promotion commits and a follower fetches (the stroke juror when validation chose one beside the jury).
+JURY_FILES = [MODEL_FILE, CARD_FILE, README_FILE, STROKES_FILE, STROKES_CARD_FILE]
 REFUSED_FILE = "refused.json"  # in the cache: {commit: why its jury was refused}
 
 

@@ -88,6 +88,10 @@ def test_flags_on_a_space_teach_the_jury_that_the_space_then_serves(tmp_path, sm
     assert card["data"]["feedback_unconfirmed"] == 1 and card["data"]["feedback_confirmed"] == confirmed - 1
     assert card["data"]["feedback"] + card["data"]["feedback_held_out"] == len(flagged)
     assert "model-index" in hub.files("team/jury", repo_type="model")["README.md"].decode()
+    # A stroke juror goes with the jury only when chosen beside it (its weight fits that jury's vote).
+    pushed = hub.files("team/jury", repo_type="model")
+    if "strokes_card.json" in pushed:
+        assert json.loads(pushed["strokes_card.json"])["jury_version"] == card["version"]
     assert not hub.state.unknown
 
 

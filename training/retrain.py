@@ -48,14 +48,17 @@ from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, t
 from digit.model_card import history
 from digit.model_hub import promote, served_copy
 from digit.neighbours import ORIGINS
-from digit.model_store import CARD_FILE, MODEL_FILE, README_FILE, ModelError, load_checked_model, load_model, save_model
+from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
+                               load_checked_model, load_model, save_model)
 from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
 from training.train import TrainingSet, train
+from training.train_strokes import COUNT as STROKE_COUNT, train as train_strokes
 
 HELD_OUT_SHARE = 0.25
 MIN_SAMPLES = 8
+SMALL_STROKE_COUNT = 600  # the stroke juror's generated drawings when the MNIST part is cut short (trials, tests)
 VARIANTS_PER_SAMPLE = 30  # distorted copies of each feedback sample while feedback is scarce...
 FEEDBACK_BUDGET = 10_000  # ...then fewer: feedback and copies together stay under this (training time)
 KNN_FEEDBACK = 3_000  # feedback samples the k-NN keeps as references at most (file size)
@@ -400,23 +403,42 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
         card["data"]["feedback_held_out_by"] = split.by
         card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
         try:
-            save_served(trained.jury, folder, card)
+            # The stroke juror's weight is chosen beside the jury it joins: chosen again for this one.
+            pad = StrokeTraining(feedback=Path(source) if Path(source).is_dir() else None,
+                                 count=STROKE_COUNT if mnist_limit is None else SMALL_STROKE_COUNT,
+                                 validation_most=None if mnist_limit is None else len(mnist.validation.labels))
+            save_served(trained.jury, folder, card, pad)
             report["version"] = card["version"]
         except ModelError as error:
             report |= {"promoted": False, "reason": f"the serving check refused the candidate: {error}"}
     return report
 
 
-def save_served(jury, folder: Path, card: dict) -> dict:
+@dataclass(frozen=True)
+class StrokeTraining:
+    """How the stroke juror is trained beside a promoted jury (training/train_strokes.py)."""
+
+    feedback: Path | None  # a local feedback folder: its pad samples with strokes, by the trust rule
+    count: int = STROKE_COUNT
+    validation_most: int | None = None
+
+
+def save_served(jury, folder: Path, card: dict, strokes: StrokeTraining | None = None) -> dict:
     """Save a promoted jury into folder only if a Space would serve it: written beside folder
-    first, checked there as the app checks what it loads (load_checked_model), then moved in
-    (the card last, as save_model does). Raises ModelError, and then folder is as it was."""
+    first, with a stroke juror chosen beside it (when validation says so), checked there as the
+    app checks what it loads (load_checked_model), then moved in (the card last, as save_model
+    does); a stroke juror of the jury before goes. Raises ModelError, and then folder is as it was."""
     staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}-candidate-", dir=folder.parent))
     try:
         card = save_model(jury, staged, card)
+        if strokes is not None:
+            train_strokes(strokes.count, strokes.feedback, staged, strokes.validation_most)
         load_checked_model(staged)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in (MODEL_FILE, README_FILE, CARD_FILE):
+        for name in (STROKES_FILE, STROKES_CARD_FILE):
+            (folder / name).unlink(missing_ok=True)
+        moved = [name for name in (STROKES_FILE, STROKES_CARD_FILE) if (staged / name).exists()]
+        for name in (*moved, MODEL_FILE, README_FILE, CARD_FILE):
             os.replace(staged / name, folder / name)
         return card
     finally:

@@ -30,7 +30,9 @@ from sklearn.metrics import log_loss
 from digit.calibration import (MISS_COST, UNSURE_GRID, calibrated, expected_calibration_error,
                                fit_temperature)
 from digit.config import feedback_dir, model_dir
+from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
 from digit.model_store import STROKES_FILE, load_model, save_stroke_juror
+from digit.sample import UNKNOWN_VISITOR
 from digit.stroke_features import BadStrokes, features_of, stroke_features
 from digit.stroke_juror import StrokeJuror
 from training.stroke_digits import TRAINING_SEED, stroke_drawings
@@ -94,7 +96,8 @@ def choose_vote(pixel_vote: np.ndarray, strokes: np.ndarray, labels: np.ndarray)
 
 def feedback_strokes(folder: Path) -> tuple[list, np.ndarray]:
     """The pad samples of a feedback folder that kept their strokes, with their labels (none when
-    the dataset has no `strokes` column or no folder)."""
+    the dataset has no `strokes` column or no folder), by the retraining's trust rule: a contested
+    correction only once others confirmed it, a rejected one never (digit/feedback/votes.py)."""
     if not folder.is_dir() or not any(folder.rglob("*.parquet")):
         return [], np.zeros(0, np.int64)
     from datasets import load_dataset
@@ -102,10 +105,18 @@ def feedback_strokes(folder: Path) -> tuple[list, np.ndarray]:
     data = load_dataset(str(folder), split="train")
     if "strokes" not in data.column_names:
         return [], np.zeros(0, np.int64)
+    rows = data.remove_columns([name for name in ("image", "digit") if name in data.column_names]).to_list()
+    standing = tallies(read_votes(sorted((folder / VOTES).glob("*.jsonl"))),
+                       {str(row["id"]): Sender(row.get("visitor") or UNKNOWN_VISITOR, row.get("network"))
+                        for row in rows})
     drawings, labels = [], []
-    for strokes, label in zip(data["strokes"], data["label"]):
+    for row in rows:
+        strokes, label = row["strokes"], row["label"]
         strokes = json.loads(strokes) if isinstance(strokes, str) and strokes else strokes
         if label is None or not 0 <= int(label) <= 9 or not strokes:
+            continue
+        said = standing[str(row["id"])].standing if str(row["id"]) in standing else Standing.UNCONFIRMED
+        if said is Standing.REJECTED or (to_check(row) and said is not Standing.CONFIRMED):
             continue
         try:
             stroke_features(strokes)
