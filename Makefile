@@ -33,6 +33,7 @@ test: $(STAMP) $(REFERENCE)
 
 train: $(STAMP)
 	$(PY) -m training.train
+	$(PY) -m training.train_strokes  # the stroke juror's vote is chosen beside the jury just trained
 
 evaluate: $(STAMP)
 	$(PY) -m training.evaluate
