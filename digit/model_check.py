@@ -114,9 +114,9 @@ def _front(front: object) -> object:
     return front.transformer_list[0][1]
 
 
-def _only_known_types(root: object) -> None:
-    """Every object reachable from root is plain data or of KNOWN_TYPES: no functions, no other estimator."""
-    seen, stack = set(), [(root, "jury")]
+def _only_known_types(root: object, known: set = KNOWN_TYPES, name: str = "jury") -> None:
+    """Every object reachable from root is plain data or of `known`: no functions, no other estimator."""
+    seen, stack = set(), [(root, name)]
     while stack:
         node, where = stack.pop()
         if id(node) in seen:
@@ -134,7 +134,7 @@ def _only_known_types(root: object) -> None:
             if not all(type(key) is str for key in node):
                 raise Refused(f"{where} has keys that are not names")
             stack.extend((item, f"{where}[{key!r}]") for key, item in node.items())
-        elif kind not in KNOWN_TYPES:
+        elif kind not in known:
             raise Refused(f"{where} is a {kind.__module__}.{kind.__qualname__}, which this project does not build")
         elif kind is FunctionTransformer and not _is_passthrough(node):
             raise Refused(f"{where} is a FunctionTransformer calling {node.func!r}")
@@ -412,26 +412,7 @@ def check_stroke_juror(juror: object) -> None:
 
 
 def _check_stroke_juror(juror: object) -> None:
-    seen, stack = set(), [juror]
-    while stack:  # only known types and plain data, as for the jury
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        kind = type(node)
-        if kind in PLAIN_TYPES or (isinstance(node, np.generic) and node.dtype.kind in "biuf"):
-            continue
-        if kind is np.ndarray:
-            if node.dtype.kind not in "biuf":
-                raise Refused(f"the stroke juror holds an array of {node.dtype}")
-        elif kind in (list, tuple):
-            stack.extend(node)
-        elif kind is dict:
-            stack.extend(node.values())
-        elif kind in STROKE_TYPES:
-            stack.extend(vars(node).values())
-        else:
-            raise Refused(f"the stroke juror holds a {kind.__module__}.{kind.__qualname__}")
+    _only_known_types(juror, STROKE_TYPES, "the stroke juror")  # only known types and plain data, as for the jury
     _expect(juror, StrokeJuror, "the stroke file")
     numbers = {"weight": juror.weight, "temperature": juror.temperature, "unsure_below": juror.unsure_below}
     if any(type(value) not in (int, float) or not np.isfinite(value) for value in numbers.values()) \

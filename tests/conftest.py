@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from digit.model_store import CARD_FILE, load_model
-from helpers import HUB_TOKEN, SMALL_MNIST, run_module
+from helpers import HUB_TOKEN, SMALL_MNIST, browser_api, run_module
 from testing.hub import LocalHub
 from testing.local_app import free_port, running_app
 from training.data import load_mnist
@@ -124,3 +124,14 @@ def hub(monkeypatch):
         monkeypatch.setenv(key, value)
     yield hub
     hub.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one module's browser tests (without it helpers.browser_api skips, or fails in CI)."""
+    from testing.browser import launch
+
+    with browser_api().sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from helpers import PROJECT, browser_api, stored_samples
-from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, headline, launch, open_page, pad_points,
+from testing.browser import (PHONE, clear_canvas, draw, draw_with_finger, headline, open_page, pad_points,
                              undo, verdict, wait_for_verdict, wait_until_ready)
 from testing.renderings import STROKES, draw_strokes, flagged_one
 
@@ -24,18 +24,10 @@ FLAT_TOPPED_SIX = [[(0.85, 0.05), (0.2, 0.05), (0.15, 0.5), (0.15, 0.85), (0.4, 
 ONE_WITH_A_FOOT = [[(0.35, 0.2), (0.55, 0.05), (0.55, 0.95)], [(0.25, 0.95), (0.85, 0.95)]]
 
 playwright_api = browser_api()  # or the module skips and says why (in CI: fails)
-expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+expect = playwright_api.expect
 # What the page shows, not how fast (make bench measures that): on a busy 2-core machine a
 # tab's first render can take longer than Playwright's default 5 s.
 expect.set_options(timeout=20_000)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ import pytest
 from digit.feedback.challenges import challenge_counts
 from digit.model_store import CARD_FILE
 from helpers import PROJECT, browser_api, stored_samples
-from testing.browser import draw, launch, open_page
+from testing.browser import draw, open_page
 from testing.local_app import running_app
 from testing.renderings import STROKES
 
 playwright_api = browser_api()  # or the module skips and says why (in CI: fails)
-expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+expect = playwright_api.expect
 expect.set_options(timeout=20_000)
 PAD = "#fool-pad"
 
@@ -27,14 +27,6 @@ def app(tmp_path_factory):
     # Behind one proxy, as on a Space: each browser context says who it is with X-Forwarded-For.
     with running_app(tmp_path_factory.mktemp("fool"), environment={"PROXY_HOPS": "1"}) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def open_fool_tab(browser, url: str, address: str):

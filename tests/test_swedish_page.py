@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 
 import httpx
-import pytest
 
 from digit.page.languages import TEXTS
 from helpers import browser_api
-from testing.browser import draw, headline, launch, open_page, wait_for_verdict
+from testing.browser import draw, headline, open_page, wait_for_verdict
 from testing.languages import is_english, is_swedish
 from testing.local_app import file_data, png_data_url
 from testing.renderings import STROKES
@@ -52,16 +51,8 @@ VISIBLE_TEXTS = """() => {
 }"""
 
 playwright_api = browser_api()  # or the module skips and says why (in CI: fails)
-expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+expect = playwright_api.expect
 expect.set_options(timeout=20_000)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def every_text(page, language: int) -> list[str]:
