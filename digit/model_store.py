@@ -13,8 +13,10 @@ import logging
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import skops.io as sio
 
@@ -131,19 +133,7 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     if not path.is_file():
         raise ModelError(f"no trained jury at {path}: run `make train` first")
     start = time.perf_counter()
-    try:
-        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
-        if unknown:
-            raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
-        jury = sio.load(path, trusted=TRUSTED_TYPES)
-    except ModelError:
-        raise
-    except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
-        raise ModelError(f"cannot load {path}: {error}") from None
-    try:
-        check_structure(jury)
-    except Refused as error:
-        raise ModelError(f"refusing {path}: {error}") from None
+    jury = _load_checked(path, TRUSTED_TYPES, check_structure)
     card = read_card(folder)
     version = str(card.get("version", "unknown"))
     return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
@@ -193,22 +183,25 @@ def load_stroke_juror(folder: Path) -> StrokeJuror | None:
     """The stroke juror beside the jury in folder, built only from trusted types and checked; None
     when there is none. A file we will not serve is refused (ModelError), as the jury's would be."""
     path = folder / STROKES_FILE
-    if not path.is_file():
-        return None
+    return _load_checked(path, STROKE_TRUSTED_TYPES, check_stroke_juror) if path.is_file() else None
+
+
+def _load_checked(path: Path, trusted: list[str], check: Callable[[object], None]) -> Any:
+    """A skops file built only from trusted types, then checked as ours; else ModelError."""
     try:
-        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(STROKE_TRUSTED_TYPES))
+        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
         if unknown:
             raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
-        juror = sio.load(path, trusted=STROKE_TRUSTED_TYPES)
+        loaded = sio.load(path, trusted=trusted)
     except ModelError:
         raise
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
         raise ModelError(f"cannot load {path}: {error}") from None
     try:
-        check_stroke_juror(juror)
+        check(loaded)
     except Refused as error:
         raise ModelError(f"refusing {path}: {error}") from None
-    return juror
+    return loaded
 
 
 def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS) -> LoadedModel:
