@@ -34,12 +34,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "intro": (
         "# Digit jury\n"
         "Draw a digit: three classical models — an RBF SVC, a k-nearest-neighbours and a random forest — "
-        "read it as you draw, vote with their probabilities, and show why. When they get it wrong, "
-        "tell them the right digit: your correction goes into a shared dataset that trains the next jury.",
+        "read it as you draw (a fourth reads the order and direction of your strokes), vote with their "
+        "probabilities, and show why. When they get it wrong, tell them the right digit: it counts for you "
+        "at once, and goes into a shared dataset that trains the next jury.",
         "# Sifferjuryn\n"
         "Rita en siffra: tre klassiska modeller — en SVC med RBF-kärna, en k-närmaste-grannar och en "
-        "slumpskog — läser den medan du ritar, röstar med sina sannolikheter och visar varför. När de har fel, "
-        "säg vilken siffra det är: din rättelse hamnar i en delad datamängd som tränar nästa jury."),
+        "slumpskog — läser den medan du ritar (en fjärde läser ordningen och riktningen på dina penndrag), "
+        "röstar med sina sannolikheter och visar varför. När de har fel, säg vilken siffra det är: det gäller "
+        "för dig direkt, och rättelsen hamnar i en delad datamängd som tränar nästa jury."),
     "read_tab": ("Read a digit", "Läs en siffra"),
     "draw_tab": ("Draw", "Rita"),
     "upload_tab": ("Upload", "Ladda upp"),
