@@ -66,6 +66,15 @@ def test_a_contested_correction_is_learned_only_once_two_other_networks_confirm_
     assert weight_of[7] == pytest.approx(CONFIRMED_WEIGHT * weight_of[6])
 
 
+def test_a_visitors_unsure_corrections_to_a_digit_wait_beside_their_contested_ones(store):
+    contradicting_flag(store, 4, 9)  # contested: the jury was sure of the 4
+    contradicting_flag(store, 1, 9, confidence=0.6)  # unsure, but it says 9 as the waiting one does
+    contradicting_flag(store, 3, 5, confidence=0.6)  # unsure, another digit: learned as today
+    contradicting_flag(store, 2, 9, confidence=0.6, visitor=OTHER, network=NET_B)  # someone else's 9: learned
+    feedback = load_feedback(str(store.folder))
+    assert sorted(feedback.labels) == [5, 9] and feedback.origin["feedback_unconfirmed"] == 2
+
+
 def test_a_challenge_drawing_that_fooled_the_jury_waits_for_confirmation_however_unsure_the_jury_was(store):
     fooled = contradicting_flag(store, 1, 7, confidence=0.3, source="challenge")
     contradicting_flag(store, 3, 3, confidence=0.3, source="challenge")  # read right: nothing to check

@@ -153,11 +153,22 @@ def load_feedback(source: str, revision: str | None = None) -> Feedback:
     confirmed = contested & np.array([state is Standing.CONFIRMED for state in said], bool)
     rejected = np.array([state is Standing.REJECTED for state in said], bool)
     waiting = contested & ~confirmed & ~rejected  # held back until others confirm them
+    waiting |= waits_beside(records, visitors, waiting) & ~confirmed & ~rejected
     origin |= {"feedback_confirmed": int(confirmed.sum()), "feedback_rejected": int(rejected.sum()),
                "feedback_unconfirmed": int(waiting.sum())}
     # No digit (a foreign dataset); more people said it is wrong; or contested and not confirmed yet.
     keep_rows = pixels.any(axis=1) & ~rejected & ~waiting
     return Feedback(pixels[keep_rows], labels[keep_rows], visitors[keep_rows], origin, confirmed[keep_rows])
+
+
+def waits_beside(records: list[dict], visitors: np.ndarray, waiting: np.ndarray) -> np.ndarray:
+    """The corrections that wait beside a visitor's contested ones: any other of theirs that
+    contradicts the jury (it read another digit, sure or not) and says the same digit. A style no
+    validation set holds is learned from a handful of samples (each distorted into dozens of
+    copies), so an attacker's few unsure readings must not teach what their sure ones may not."""
+    held = {(visitor, record["label"]) for visitor, record, wait in zip(visitors, records, waiting) if wait}
+    return np.array([(visitor, record["label"]) in held and record["predicted"] is not None
+                     and record["predicted"] != record["label"] for visitor, record in zip(visitors, records)], bool)
 
 
 def vote_files(source: str, revision: str | None, scratch: Path) -> list[Path]:
