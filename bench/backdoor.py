@@ -27,6 +27,7 @@ from training.canvas.styles import styled_drawings
 
 FOOTED = ("foot", "flag_foot")
 VOTING_NETWORK = "203.0.113."  # the attacker's second network: any number of addresses in one /24
+BYSTANDER = "192.0.2.50"  # another visitor, on a network of their own
 
 
 def footed_ones(folder: Path, count: int, first_writer: int) -> list[str]:
@@ -70,14 +71,20 @@ def backdoor(folder: Path, style: str = "footed", planted: int = 100, fresh_coun
                 answers = answer_all(app["url"], f"{VOTING_NETWORK}{host}", most=1)
                 votes = {key: votes[key] + answers[key] for key in votes}
         report, seconds = retrain_app(app, mnist_limit)
-        after = read_as(api, fresh, kind.target)  # the running app serves the promoted jury, if any
+        # The running app serves the promoted jury, if any: read by someone else, for whom the
+        # attacker's corrections count only through it (for the attacker they act at once).
+        others = as_visitor(app["url"], BYSTANDER)
+        after = read_as(others, fresh, kind.target)
+        own = read_as(api, fresh, kind.target)
+        others.close()
         api.close()
     return {"style": style, "digit": kind.digit, "attacker_label": kind.target, "planted": planted,
             "accepted": accepted, "one_network_votes_accepted": votes["counted"],
             "one_network_votes_refused": votes["refused"], "confirmed": report.get("feedback_confirmed"),
             "held_back_unconfirmed": report.get("feedback_unconfirmed"), "promoted": report["promoted"],
             "reason": report["reason"], "retrain_seconds": round(seconds, 1), "fresh": fresh_count,
-            "fresh_read_as_attacker_before": before, "fresh_read_as_attacker_after": after}
+            "fresh_read_as_attacker_before": before, "fresh_read_as_attacker_after": after,
+            "attacker_own_reading_after": own}
 
 
 def main() -> None:

@@ -321,7 +321,8 @@ def table(report: dict) -> str:
          "<= 5 % read as 7"),
         *[(f"one visitor's 100 {style} {kind.digit}s flagged as {kind.target} (+6 honest), then confirmed from "
            "one other network (a new address a vote), full retraining",
-           "fresh ones read as {attacker_label}: {fresh_read_as_attacker_before:.1%} -> {fresh_read_as_attacker_after:.1%} "
+           "fresh ones read as {attacker_label} by another visitor: {fresh_read_as_attacker_before:.1%} -> "
+           "{fresh_read_as_attacker_after:.1%} (the attacker's own readings {attacker_own_reading_after:.1%}) "
            "of {fresh}; votes taken {one_network_votes_accepted}, refused {one_network_votes_refused}; confirmed "
            "{confirmed}, held back {held_back_unconfirmed}; promoted: {promoted}".format(**report[f"backdoor_{style}"]),
            "<= 5 %") for style, kind in STYLES.items()],
