@@ -85,7 +85,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
                             object_fit="contain", elem_id="latest")
         history = gr.Dataframe(label=i18n("history"), interactive=False, elem_id="history")
         refresh = gr.Button(i18n("refresh"), size="sm")
-    with gr.Tab(i18n("check_tab")) as checks_tab:
+    with gr.Tab(i18n("check_tab"), elem_id="check-tab") as checks_tab:
         gr.Markdown(i18n("check_intro"))
         check_said = gr.Markdown(elem_id="check-said")
         with gr.Row():

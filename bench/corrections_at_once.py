@@ -113,7 +113,7 @@ class Page:
         self.session = uuid.uuid4().hex[:11]
 
     def component(self, **props: str) -> int:
-        """The id of the component whose props include these (elem_id="check-agree", label="Check these")."""
+        """The id of the component whose props include these (elem_id="check-agree")."""
         return next(c["id"] for c in self.config["components"]
                     if all(c.get("props", {}).get(key) == value for key, value in props.items()))
 
@@ -158,7 +158,7 @@ def confirmed_for_everyone(folder: Path, voters: int = 3) -> dict:
             for number in range(voters):
                 page = Page(app["url"], f"198.51.100.{number + 10}")
                 try:  # open "Check these", agree with the correction shown
-                    page.event(page.component(label="Check these"), "select", [None])
+                    page.event(page.component(elem_id="check-tab"), "select", [None])
                     said = page.event(page.component(elem_id="check-agree"), "click", [None])[0]
                 finally:
                     page.close()
