@@ -156,7 +156,7 @@ def confirmed_for_everyone(folder: Path, voters: int = 3) -> dict:
             flagger.predict(path, digit, api_name="flag")
             said = ""
             for number in range(voters):
-                page = Page(app["url"], f"198.51.100.{number + 10}")
+                page = Page(app["url"], f"198.51.{100 + number}.10")  # each on a network of their own
                 try:  # open "Check these", agree with the correction shown
                     page.event(page.component(elem_id="check-tab"), "select", [None])
                     said = page.event(page.component(elem_id="check-agree"), "click", [None])[0]
