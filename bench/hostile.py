@@ -36,13 +36,18 @@ from urllib.parse import urlsplit
 import httpx
 from PIL import Image
 
-from bench.load import Connection, Tally, run, stroke_event
+from bench.load import PAD_STROKES, Connection, Tally, run, stroke_event
 from digit.config import PROJECT_DIR, concurrency, model_dir
 from testing.crafted import scan_bomb_jpeg
 from testing.local_app import file_data, free_port, png_data_url, running_app
 from testing.renderings import draw_strokes
 
 ATTACKERS = 2
+
+
+def pad_drawing(picture: str) -> dict:
+    """What the pad sends after a stroke (digit/pad.py): its picture, strokes and browser id."""
+    return {"image": picture, "strokes": PAD_STROKES, "browser": "0" * 32}
 
 
 def _picture_urls() -> list[str]:
@@ -65,7 +70,8 @@ def normal_visitor(url: str, deadline: float, readings: Tally, strokes: Tally) -
         picture = pictures[turn % len(pictures)]
         if turn % 2:
             path, tally = "gradio_api/run/predict", strokes
-            body = {"data": [picture], "fn_index": fn_index, "trigger_id": None, "session_hash": "normalvisitor"}
+            body = {"data": [pad_drawing(picture)], "fn_index": fn_index, "trigger_id": None,
+                    "session_hash": "normalvisitor"}
         else:
             path, tally, body = "gradio_api/run/classify", readings, {"data": [file_data(picture)]}
         started = time.perf_counter()
@@ -229,7 +235,8 @@ def cold_start(folder: Path) -> dict:
                 fn_index = stroke_event(url)
                 strokes = []
                 for index in range(6):
-                    stroke = {"data": [picture], "fn_index": fn_index, "trigger_id": None, "session_hash": "cold"}
+                    stroke = {"data": [pad_drawing(picture)], "fn_index": fn_index, "trigger_id": None,
+                              "session_hash": "cold"}
                     begun = time.perf_counter()
                     http.post("gradio_api/run/predict", json=stroke).raise_for_status()
                     strokes.append(round((time.perf_counter() - begun) * 1000, 1))
