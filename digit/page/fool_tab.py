@@ -79,7 +79,7 @@ def judge(value: Any, target: int | None, request: gr.Request | None = None,
         drawing = PadDrawing.from_value(value)
         if drawing is None:
             raise gr.Error(words("fool_draw_first", target=target), print_exception=False)
-        sample, prediction = read(drawing.image, keep="challenge", strokes=drawing.strokes)
+        sample, prediction = read(drawing.image, keep="challenge")
     except BadImage as error:
         raise gr.Error(problem(str(error), words).strip("*"), print_exception=False) from None
     if prediction.parts:
