@@ -15,9 +15,11 @@ from helpers import PROJECT
 
 # Where a command that started work by mistake would write (besides the folder it runs from).
 WATCHED = ("data", "artifacts", "models")
-# Not watched: the tests on the other xdist worker fill the training cache meanwhile (a race seen in a
-# suite run); a command that started work writes its own outputs in the folders above all the same.
-SHARED = ("artifacts/cache",)
+# Not watched: the tests on the other xdist worker fill the training cache meanwhile, and in-process page
+# tests make the default feedback folder's visitor key (races seen in suite runs); a command that started
+# work writes its own outputs in the folders above all the same, and the commands here get a FEEDBACK_DIR
+# of their own, checked below.
+SHARED = ("artifacts/cache", "data/feedback/.visitor-key")
 
 
 BATCH = """
