@@ -27,7 +27,7 @@ GRADIO_UNTRANSLATED = re.compile(r"^@(aria-label|title): (Empty value|Table acti
                                  r"Download All|Thumbnail \d+ of \d+|Upload file|Capture from camera|"
                                  r"Paste from clipboard|Gradio footer navigation|"
                                  r"(X-axis|Y-axis|Symbol legend|Gradient legend) titled '.*' for .*|"
-                                 r"[^\W\d][^\W\d ]*( [^\W\d]+)*: [0-9.]+(; [^\W\d]+( [^\W\d]+)*: [0-9.]+)+)$")
+                                 r"[^\W\d][^\W\d ]*( [^\W\d]+)*: [0-9.]+(; [^\W\d]+( [^\W\d]+)*: [0-9.]+)*)$")
 # Every visible text on the page (not the screen-reader-only status line, where Gradio 6.31 says
 # its untranslated key "common.complete" in Swedish), and the
 # aria-label, title, placeholder and alt texts of visible elements, prefixed "@name: ".
