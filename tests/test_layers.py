@@ -6,7 +6,7 @@ import ast
 
 from helpers import PROJECT
 
-PACKAGES = ("digit", "training", "bench", "testing")
+PACKAGES = ("digit", "training", "bench", "testing", "experiments")
 
 
 def imports(ours_only: bool = True) -> dict[str, set[str]]:
@@ -46,6 +46,14 @@ def test_training_never_imports_the_page_or_the_bench():
     for module, used in imports().items():
         if module.startswith("training"):
             assert not {name for name in used if name.startswith(("digit.page", "bench"))}, module
+
+
+def test_the_product_never_imports_the_experiments_record():
+    # experiments/ re-runs past choices against the library; nothing shipped or trained depends on it.
+    product = {module: used for module, used in imports().items() if module.startswith(("digit", "training"))}
+    assert "training.retrain" in product
+    for module, used in product.items():
+        assert not {name for name in used if name.split(".")[0] == "experiments"}, module
 
 
 def test_the_page_never_imports_the_training_or_the_bench():

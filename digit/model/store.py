@@ -1,0 +1,263 @@
+"""Saving and loading the jury with skops, which refuses to build types we did not list.
+
+A pickle (or joblib) file can run any code when it is loaded; a skops file only builds
+the types named in TRUSTED_TYPES below, so a model file from elsewhere cannot run code.
+What it builds is then checked (digit/model/check.py): its structure at every load, and
+before the app serves it, that it reads the reference digits in a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from digit.reading.classifier import Classifier
+from digit.config import model_dir
+from digit.jury import Jury
+from digit.model.card import hub_readme
+from digit.model.check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
+                               check_structure)
+from digit.stroke_juror import StrokeJuror
+
+log = logging.getLogger(__name__)
+MODEL_FILE = "jury.skops"
+CARD_FILE = "model_card.json"
+README_FILE = "README.md"  # the card for people, and for the Hub's model page
+STROKES_FILE = "strokes.skops"  # the stroke juror, for pad readings; optional: without it the jury reads alone
+STROKES_CARD_FILE = "strokes_card.json"  # its own small card (training/train_strokes.py writes both)
+
+# The types the jury file holds beyond what skops trusts by itself (scikit-learn's public
+# estimators, numpy arrays and dtypes): checked on save, enforced on load, and a test keeps
+# this list equal to what the shipped file holds.
+TRUSTED_TYPES = [
+    "digit.fast_svc.FastRBFSVC",
+    "digit.features.Columns",
+    "digit.features.Deskew",
+    "digit.features.GradientDirections",
+    "digit.features.Slant",
+    "digit.jury.Jury",
+    "digit.neighbours.DeformationNeighbours",
+    "digit.neighbours.NearestNeighbours",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "digit.topology.Topology",
+    "sklearn.tree._tree.Tree",
+]
+
+# The types the stroke juror's file holds beyond what skops trusts by itself.
+STROKE_TRUSTED_TYPES = [
+    "digit.fast_svc.FastRBFSVC",
+    "digit.stroke_juror.StrokeJuror",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+]
+
+
+class ModelError(RuntimeError):
+    """The model folder is missing, incomplete, or holds a file we will not load."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    classifier: Classifier
+    card: dict
+    seconds: float  # how long loading (and the reading trial, when made) took
+
+
+def save_model(jury: Jury, folder: Path, card: dict) -> dict:
+    """Write the jury and its card (JSON and README) into folder: the one place a card is
+    written. Refuses types we would not load back. Each file is renamed into place whole,
+    the card last: a reader that sees a new card finds its model. Returns the card."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f".{MODEL_FILE}.new"
+    sio.dump(_without_routing_requests(jury), staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(TRUSTED_TYPES))
+    if unknown:
+        staged.unlink()
+        raise ModelError(f"the model holds types missing from TRUSTED_TYPES: {unknown}")
+    card = {**card, "files": {MODEL_FILE: staged.stat().st_size}}
+    staged.replace(folder / MODEL_FILE)
+    for name, text in ((README_FILE, hub_readme(card)), (CARD_FILE, json.dumps(card, indent=2) + "\n")):
+        staged = folder / f".{name}.new"
+        staged.write_text(text)
+        staged.replace(folder / name)
+    return card
+
+
+def _without_routing_requests(jury: Jury) -> Jury:
+    """Drop the sample-weight requests (metadata routing) from every fitted part: they wire
+    up fitting, predicting never reads them, and skops cannot store them."""
+    seen: set[int] = set()
+
+    def strip(node) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                strip(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                strip(item)
+        elif type(node).__module__.startswith(("sklearn.", "digit.")) and hasattr(node, "__dict__"):
+            node.__dict__.pop("_metadata_request", None)
+            for item in vars(node).values():
+                strip(item)
+
+    strip(jury)
+    return jury
+
+
+def read_card(folder: Path | None = None) -> dict:
+    folder = folder or model_dir()
+    try:
+        return json.loads((folder / CARD_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def load_model(folder: Path | None = None) -> LoadedModel:
+    """Load the jury from folder (default MODEL_DIR), building only trusted types, and check
+    that it is built as ours (a tampered tree would crash or hang the first reading)."""
+    folder = folder or model_dir()
+    path = folder / MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"no trained jury at {path}: run `make train` first")
+    start = time.perf_counter()
+    jury = _load_checked(path, TRUSTED_TYPES, check_structure)
+    card = read_card(folder)
+    version = str(card.get("version", "unknown"))
+    return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
+                       time.perf_counter() - start)
+
+
+def _stroke_juror_for(folder: Path, version: str) -> StrokeJuror | None:
+    """The stroke juror beside the jury, if it was chosen with this very jury (its weight and
+    temperature were fitted to that jury's vote); else None, and the jury reads pad readings alone."""
+    try:
+        strokes = load_stroke_juror(folder)
+    except ModelError as error:
+        log.error("%s; pad readings go without the stroke juror", error)
+        return None
+    if strokes is None:
+        return None
+    try:
+        chosen_with = json.loads((folder / STROKES_CARD_FILE).read_text()).get("jury_version")
+    except (OSError, ValueError, AttributeError):
+        chosen_with = None
+    if chosen_with != version:
+        log.warning("the stroke juror in %s was chosen with jury %s, not %s: pad readings go without it "
+                    "until `python -m training.train_strokes` chooses it again", folder, chosen_with, version)
+        return None
+    return strokes
+
+
+def save_stroke_juror(juror: StrokeJuror, folder: Path, card: dict) -> dict:
+    """Write the stroke juror and its own card into folder (renamed into place whole, the card last);
+    refuses types we would not load back. Returns the card, with the file's size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f".{STROKES_FILE}.new"
+    sio.dump(juror, staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(STROKE_TRUSTED_TYPES))
+    if unknown:
+        staged.unlink()
+        raise ModelError(f"the stroke juror holds types missing from STROKE_TRUSTED_TYPES: {unknown}")
+    card = {**card, "files": {STROKES_FILE: staged.stat().st_size}}
+    staged.replace(folder / STROKES_FILE)
+    staged = folder / f".{STROKES_CARD_FILE}.new"
+    staged.write_text(json.dumps(card, indent=2) + "\n")
+    staged.replace(folder / STROKES_CARD_FILE)
+    return card
+
+
+def load_stroke_juror(folder: Path) -> StrokeJuror | None:
+    """The stroke juror beside the jury in folder, built only from trusted types and checked; None
+    when there is none. A file we will not serve is refused (ModelError), as the jury's would be."""
+    path = folder / STROKES_FILE
+    return _load_checked(path, STROKE_TRUSTED_TYPES, check_stroke_juror) if path.is_file() else None
+
+
+def _load_checked(path: Path, trusted: list[str], check: Callable[[object], None]) -> Any:
+    """A skops file built only from trusted types, then checked as ours; else ModelError."""
+    try:
+        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+        if unknown:
+            raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
+        loaded = sio.load(path, trusted=trusted)
+    except ModelError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
+        raise ModelError(f"cannot load {path}: {error}") from None
+    try:
+        check(loaded)
+    except Refused as error:
+        raise ModelError(f"refusing {path}: {error}") from None
+    return loaded
+
+
+def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS) -> LoadedModel:
+    """load_model, then the reading trial: a child process reads the reference digits with the
+    jury, within seconds, at about its card's figures. What the app serves comes through here."""
+    folder = folder or model_dir()
+    start = time.perf_counter()
+    trial = ReadingTrial()  # started first: its imports overlap our load
+    try:
+        loaded = load_model(folder)
+        check_reading(trial.read(loaded.classifier.jury, seconds), loaded.card)
+    except Refused as error:
+        raise ModelError(f"refusing {folder / MODEL_FILE}: {error}") from None
+    finally:
+        trial.cancel()
+    return LoadedModel(loaded.classifier, loaded.card, time.perf_counter() - start)
+
+
+class ModelSlot:
+    """The jury the app serves, from a folder that a promotion may replace: reloaded when its
+    card (written last) changes, no restart needed. A stat per request is the whole cost.
+    Every jury is checked before it is served (load_checked_model); a replacement that fails
+    is reported in one log line and the model already serving stays.
+    `serve` hands over a jury checked elsewhere (a newer one from the Hub).
+    """
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def _card_stamp(self, folder: Path) -> tuple[int, int] | None:
+        try:
+            stat = (folder / CARD_FILE).stat()
+            return stat.st_mtime_ns, stat.st_size
+        except OSError:
+            return None
+
+    def get(self) -> LoadedModel:
+        folder = self.folder or model_dir()
+        stamp = self._card_stamp(folder)
+        if self._loaded is None or stamp != self._stamp:
+            with self._lock:
+                if self._loaded is None or stamp != self._stamp:
+                    try:
+                        self._loaded = load_checked_model(folder)
+                    except ModelError as error:
+                        if self._loaded is None:
+                            raise
+                        log.error("%s; still serving model %s", error, self._loaded.classifier.version)
+                    self._stamp = stamp
+        return self._loaded
+
+    def serve(self, folder: Path, loaded: LoadedModel) -> None:
+        """Serve this jury, loaded from folder, from now on."""
+        with self._lock:
+            self.folder, self._loaded, self._stamp = folder, loaded, self._card_stamp(folder)
+        log.warning("serving model %s from %s", loaded.classifier.version, folder)
