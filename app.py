@@ -101,7 +101,9 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
 
     # Confirmations and corrections flag the Sample the last reading kept with its digit (digit/page/flagging.py).
     actions.flagging().setup([last_input, correction], feedback_dir())
-    shown = [verdict, confidences, view, jurors, neighbours, unsure, first, second, saved, last_input]
+    # What a reading changes, named once: the handlers return an actions.Shown of values in this order.
+    shown = list(actions.Shown(verdict=verdict, confidences=confidences, view=view, jurors=jurors, neighbours=neighbours,
+                               unsure=unsure, first=first, second=second, saved=saved, last=last_input))
     # Read as you draw: each stroke sends one small PNG; the last one wins and no overlay flickers.
     strokes = sketch.change(actions.show_sketch, sketch, shown, trigger_mode="always_last", show_progress="hidden",
                             queue=False, api_visibility="private")

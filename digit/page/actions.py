@@ -232,7 +232,8 @@ def read(image: ImageInput | None, explain: bool = False, keep: str | None = Non
 
 
 class Shown(NamedTuple):
-    """Everything a reading changes on the page, in the order of app.py's `shown`."""
+    """Everything a reading changes on the page, named once: app.py lists its outputs as a Shown of
+    components, the handlers return a Shown of values."""
 
     verdict: str
     confidences: dict | None
