@@ -17,6 +17,7 @@ pictures in and readings out (with the Sample the feedback would store of it, wh
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import pickle
@@ -341,6 +342,15 @@ class ReadingPool:
             self._grow(even_if_starting=True)
 
 
+def return_freed_memory() -> None:
+    """Give the heap's freed pages back to the system (glibc's malloc_trim): loading a jury leaves
+    tens of MB of freed temporaries that the process would otherwise keep at rest."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
              keep: str | None = None, memory: Taught | None = None,
              strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
@@ -370,6 +380,7 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
             classifier = load_checked_here(folder).classifier
         except ModelError:  # the server's own check says why, and serves nothing it refuses
             pass
+        return_freed_memory()
     connection.send(("ready", None if classifier is None else classifier.version))
     while True:
         try:
@@ -379,6 +390,8 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
         if kind == "jury":
             jury, version, live, strokes = pickle.loads(payload)
             classifier = Classifier(jury, version, live, stroke_juror=strokes)
+            del jury, payload  # its pickle (~70 MB) need not wait for the next message to be freed
+            return_freed_memory()  # nor the jury held before
             connection.send(("held", None))
             continue
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)  # past it, SIGPROF ends this process

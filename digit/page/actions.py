@@ -32,7 +32,7 @@ from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidence
                               problem, sentence, verdict)
 from digit.prediction import Prediction
 from digit.rate_limits import RateLimit
-from digit.reading_pool import NoStartJury, ReadingPool, read_one
+from digit.reading_pool import NoStartJury, ReadingPool, read_one, return_freed_memory
 from digit.sample import UNKNOWN_VISITOR, Sample
 from digit.visitor_memory import VisitorMemory, page_key
 from digit.visitors import VisitorIds, visitor_address
@@ -124,6 +124,7 @@ def load_own_copy() -> Classifier:
     classifier = model().classifier
     if _READERS:
         _READERS[0].hand_over(classifier)
+    return_freed_memory()  # what loading and checking it left
     _OWN_COPY.set()
     return classifier
 
