@@ -88,13 +88,15 @@ def model() -> LoadedModel:
 
 def start() -> FeedbackStore:
     """Before the first visitor: the reader started early takes the first readings with the jury it
-    loaded itself; the feedback opens (and starts pushing). The rest waits until the first answer
-    (and a pause in the readings): the server's own copy of the jury, which the other readers, the
-    live references and a new model from MODEL_REPO need, and the visitors' memory."""
+    loaded itself; the feedback opens (and starts pushing); the visitors' memory is rebuilt. The rest
+    waits until the first answer (and a pause in the readings): the server's own copy of the jury,
+    which the other readers, the live references and a new model from MODEL_REPO need."""
     _READERS.append(ReadingPool(concurrency()))
     if not _READERS[0].start(None):  # no reader holds a jury it checked itself: the server's own check decides
         load_own_copy()  # (and stops the app with why, when it refuses the only jury there is)
     store = feedback()
+    # Before any visitor teaches: a rebuild starts the memory again from the store.
+    threading.Thread(target=remember_taught, args=(store,), daemon=True, name="visitor-memory").start()
     threading.Thread(target=_after_first_answer, args=(store,), daemon=True, name="after-first-answer").start()
     return store
 
@@ -108,7 +110,6 @@ def _after_first_answer(store: FeedbackStore) -> None:
             and time.monotonic() - began < MOST_WAIT_SECONDS:
         time.sleep(QUIET_SECONDS / 4)
     load_own_copy()
-    remember_taught(store)
     repo = model_repo()
     if repo:
         from digit.model_hub import HubModelFollower
