@@ -13,6 +13,10 @@ pair with multiprocessing.connection (length-framed pickles): the jury the paren
 object it checked, with the corrections others confirmed, pickled once per model and set of them and
 sent to each worker before its next reading), then
 pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/sample.py).
+
+At launch one worker starts before the server imports Gradio (`start_early`) and loads and checks the model
+folder's jury itself: it answers the first readings while the server has not loaded scikit-learn at all,
+until the server hands over its own copy (`ReadingPool.hand_over`) once its first answer is given.
 """
 
 from __future__ import annotations
@@ -262,8 +266,9 @@ class ReadingPool:
             if classifier is not self._classifier:
                 if not same_as_start:
                     self._numbered += 1
-                self._jury = (START_JURY if same_as_start else self._numbered, pickle.dumps((classifier.jury, classifier.version, classifier.live,
-                                                    classifier.stroke_juror), pickle.HIGHEST_PROTOCOL))
+                pickled = pickle.dumps((classifier.jury, classifier.version, classifier.live, classifier.stroke_juror),
+                                       pickle.HIGHEST_PROTOCOL)
+                self._jury = (START_JURY if same_as_start else self._numbered, pickled)
                 self._classifier = classifier
             return self._jury
 
