@@ -278,17 +278,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _at_rest(pid: int, workers: int, seconds: float = 90) -> None:
-    """Wait until the server holds `workers` reading workers and it and they used under 0.1 s of CPU in
-    2 s (what it does after its first answer is done), or `seconds` passed."""
+def _at_rest(pid: int, workers: int, seconds: float = 120) -> None:
+    """Wait until the server holds `workers` reading workers, the same ones, and it and they used under
+    0.1 s of CPU in each of 2 s twice over (what it does after its first answer is done), or `seconds` passed."""
     deadline = time.monotonic() + seconds
-    before = None
+    seen, quiet = None, 0
     while time.monotonic() < deadline:
         children = _children(pid)
-        used = _cpu_seconds(pid) + sum(children.values())
-        if before is not None and len(children) == workers and used - before < 0.1:
+        now = (set(children), _cpu_seconds(pid) + sum(children.values()))
+        calm = seen is not None and len(children) == workers and now[0] == seen[0] and now[1] - seen[1] < 0.1
+        quiet = quiet + 1 if calm else 0
+        if quiet == 2:
             return
-        before = used
+        seen = now
         time.sleep(2)
 
 
