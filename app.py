@@ -4,9 +4,9 @@ from __future__ import annotations
 
 if __name__ == "__main__":  # served: a reading worker starts now, loading the jury beside Gradio's imports
     from digit.config import model_dir
-    from digit.reading_pool import start_early
+    from digit.reading.pool import start_early
 
-    start_early(model_dir())  # (digit/reading_pool.py); the server loads its own copy after its first answer
+    start_early(model_dir())  # (digit/reading/pool.py); the server loads its own copy after its first answer
 
 import gradio as gr
 

@@ -2,7 +2,7 @@
 
 A pickle (or joblib) file can run any code when it is loaded; a skops file only builds
 the types named in TRUSTED_TYPES below, so a model file from elsewhere cannot run code.
-What it builds is then checked (digit/model_check.py): its structure at every load, and
+What it builds is then checked (digit/model/check.py): its structure at every load, and
 before the app serves it, that it reads the reference digits in a child process.
 """
 
@@ -21,11 +21,11 @@ from typing import Any
 import skops.io as sio
 from skops.io.exceptions import UntrustedTypesFoundException
 
-from digit.classifier import Classifier
+from digit.reading.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model_card import CARD_FILE, hub_readme, read_card
-from digit.model_check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
+from digit.model.card import CARD_FILE, hub_readme, read_card
+from digit.model.check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
                                check_structure, read_references)
 from digit.stroke_juror import StrokeJuror
 
@@ -212,7 +212,7 @@ def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS
 
 def load_checked_here(folder: Path | None = None) -> LoadedModel:
     """load_model, then the reading trial in this very process: for a reading worker, which is itself
-    the child whose crash or hang costs nothing else (digit/reading_pool.py). Raises ModelError."""
+    the child whose crash or hang costs nothing else (digit/reading/pool.py). Raises ModelError."""
     loaded = load_model(folder)
     try:
         check_reading(read_references(loaded.classifier.jury), loaded.card)

@@ -7,12 +7,12 @@ few worker processes; the server only hands pictures over and answers. A bonus: 
 crashes or hangs its worker (a hostile file deep in a decoder) costs only that worker, which is
 replaced; the visitor is told the picture could not be read.
 
-Each worker is a subprocess (`python -m digit.reading_pool FD`), not multiprocessing: a spawned
+Each worker is a subprocess (`python -m digit.reading.pool FD`), not multiprocessing: a spawned
 child would import the app's main module (app.py, the whole page) again. They talk over a socket
 pair with multiprocessing.connection (length-framed pickles): the jury the parent serves (the very
 object it checked, with the corrections others confirmed, pickled once per model and set of them and
 sent to each worker before its next reading), then
-pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/sample.py).
+pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/reading/sample.py).
 
 At launch one worker starts before the server imports Gradio (`start_early`) and loads and checks the model
 folder's jury itself: it answers the first readings while the server has not loaded scikit-learn at all,
@@ -37,20 +37,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digit.config import PROJECT_DIR
-from digit.images import BadImage, ImageInput, read_picture
-from digit.prediction import Prediction
-from digit.preprocess import normalize
-from digit.sample import Sample
+from digit.reading.images import BadImage, ImageInput, read_picture
+from digit.reading.prediction import Prediction
+from digit.reading.preprocess import normalize
+from digit.reading.sample import Sample
 from digit.stroke_features import RawStrokes
 
 if TYPE_CHECKING:  # the server imports this module first thing (start_early), before scikit-learn
-    from digit.classifier import Classifier
-    from digit.visitor_memory import Taught
+    from digit.reading.classifier import Classifier
+    from digit.live.memory import Taught
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
 # What one reading may compute in its worker (CPU time, so a busy machine does not cut readings short):
-# whatever a picture passed the decoder's limits with (digit/images.py), past this the worker is killed.
+# whatever a picture passed the decoder's limits with (digit/reading/images.py), past this the worker is killed.
 CPU_SECONDS = 2.0
 START_SECONDS = 120.0  # a worker's imports take a second or two, far longer on a machine under load
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one digit's
@@ -74,7 +74,7 @@ class _Worker:
         ours, theirs = socket.socketpair()
         # A write to a worker that stopped reading fails after a while instead of blocking the server's thread.
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(READ_SECONDS), 0))
-        self.process = subprocess.Popen([sys.executable, "-m", "digit.reading_pool", str(theirs.fileno()),
+        self.process = subprocess.Popen([sys.executable, "-m", "digit.reading.pool", str(theirs.fileno()),
                                          str(cpu_seconds), *([str(folder)] if folder else [])],
                                         pass_fds=(theirs.fileno(),), cwd=PROJECT_DIR, env={**os.environ, **ONE_THREAD})
         theirs.close()
@@ -151,7 +151,7 @@ _EARLY: list[_Worker] = []  # started by start_early, adopted by the pool that s
 def start_early(folder: Path | None = None) -> None:
     """Start one reading worker now, first thing at launch: its imports (scikit-learn, OpenCV: seconds)
     run on the other core while the server imports Gradio and builds the page. With folder, it also loads
-    the jury there and checks it as every served jury is (digit/model_store.py: load_checked_here), and
+    the jury there and checks it as every served jury is (digit/model/store.py: load_checked_here), and
     reads with it (START_JURY) until the server hands it the server's own copy: the server need not load
     scikit-learn before its first answer."""
     _EARLY.append(_Worker(CPU_SECONDS, folder))
@@ -362,7 +362,7 @@ def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
     """What a worker does with a picture (and the server's process, when it reads without them):
     decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
     the feedback would store: the picture capped for storage and the digit the jury read; with memory,
-    the visitor's own examples take part (digit/visitor_memory.py); with strokes (the pad's), the
+    the visitor's own examples take part (digit/live/memory.py); with strokes (the pad's), the
     stroke juror."""
     picture = read_picture(source)
     normalized = normalize(picture)
@@ -375,11 +375,11 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
     """The worker's loop: take a jury or a picture, answer each picture with a reading (within cpu_seconds).
     Says "ready" once its imports are made; with folder, once it loaded and checked the jury there too
     (or with why it refused it)."""
-    from digit.classifier import Classifier  # before "ready": at launch, beside the server's own imports
+    from digit.reading.classifier import Classifier  # before "ready": at launch, beside the server's own imports
 
     classifier = None
     if folder is not None:
-        from digit.model_store import ModelError, load_checked_here
+        from digit.model.store import ModelError, load_checked_here
 
         try:
             classifier = load_checked_here(folder).classifier

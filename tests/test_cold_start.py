@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from digit.config import model_dir
-from digit.reading_pool import START_JURY, NoStartJury, ReadingPool, start_early
+from digit.reading.pool import START_JURY, NoStartJury, ReadingPool, start_early
 from testing.local_app import file_data, png_data_url, running_app
 from testing.renderings import draw_strokes
 

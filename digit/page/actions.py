@@ -21,26 +21,26 @@ from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_
                           reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.votes import to_check
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
-from digit.model_card import read_card
-from digit.pad import PadDrawing
+from digit.reading.images import MAX_FILE_BYTES, BadImage, ImageInput
+from digit.model.card import read_card
+from digit.reading.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
-from digit.prediction import Prediction
-from digit.rate_limits import RateLimit
-from digit.reading_pool import NoStartJury, ReadingPool, read_one, return_freed_memory
-from digit.sample import UNKNOWN_VISITOR, Sample
-from digit.visitor_memory import VisitorMemory, page_key
+from digit.reading.prediction import Prediction
+from digit.page.rate_limits import RateLimit
+from digit.reading.pool import NoStartJury, ReadingPool, read_one, return_freed_memory
+from digit.reading.sample import UNKNOWN_VISITOR, Sample
+from digit.live.memory import VisitorMemory, page_key
 from digit.visitors import VisitorIds, visitor_address
 
 if TYPE_CHECKING:  # the server loads the jury (scikit-learn) only after its first answer: see start()
-    from digit.classifier import Classifier
-    from digit.live_references import LiveReferences
-    from digit.model_store import LoadedModel, ModelSlot
+    from digit.reading.classifier import Classifier
+    from digit.live.references import LiveReferences
+    from digit.model.store import LoadedModel, ModelSlot
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 LOGGED_IN = "hf:"  # a visitor logged in with Hugging Face: "hf:<username>"
@@ -50,10 +50,10 @@ NOTHING = "draw a digit or upload a picture of one"
 MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
-MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/visitor_memory.py)
+MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/live/memory.py)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 # The server's own copy of the jury: until it is loaded (after the first answer, see start), the reader
-# started early reads with the jury it loaded and checked itself (digit/reading_pool.py: start_early).
+# started early reads with the jury it loaded and checked itself (digit/reading/pool.py: start_early).
 _OWN_COPY = threading.Event()
 _ANSWERED = threading.Event()  # a first reading was answered
 _LAST_READING = [0.0]  # when the latest reading began (time.monotonic)
@@ -63,22 +63,22 @@ MOST_WAIT_SECONDS = 30.0  # or this long after start (after the first answer) at
 
 @lru_cache(maxsize=1)
 def _slot() -> ModelSlot:
-    from digit.model_store import ModelSlot
+    from digit.model.store import ModelSlot
 
     return ModelSlot()
 
 
 @lru_cache(maxsize=1)
 def _live() -> LiveReferences:
-    """Corrections others confirmed, for everyone (digit/live_references.py)."""
-    from digit.live_references import LiveReferences
+    """Corrections others confirmed, for everyone (digit/live/references.py)."""
+    from digit.live.references import LiveReferences
 
     return LiveReferences()
 
 
 def model() -> LoadedModel:
     """The jury serving now: from MODEL_DIR (reloaded after a promotion), or from MODEL_REPO."""
-    from digit.model_store import ModelError
+    from digit.model.store import ModelError
 
     try:
         return _slot().get()
@@ -112,10 +112,10 @@ def _after_first_answer(store: FeedbackStore) -> None:
     load_own_copy()
     repo = model_repo()
     if repo:
-        from digit.model_hub import HubModelFollower
+        from digit.model.hub import HubModelFollower
 
         HubModelFollower(_slot(), repo, model_cache_dir(), model_poll_minutes()).start()
-    from digit.live_references import LIVE_SECONDS, every
+    from digit.live.references import LIVE_SECONDS, every
 
     every(LIVE_SECONDS, lambda: _live().refresh(model().classifier, store), "live-references")
 
@@ -339,7 +339,7 @@ def _show(image, source: str, drawing: PadDrawing | None = None, words: Words = 
 
 
 def show_sketch(value: Any, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> Shown:
-    """Each finished stroke: read the pad's drawing (digit/pad.py; an empty pad clears the verdict)."""
+    """Each finished stroke: read the pad's drawing (digit/reading/pad.py; an empty pad clears the verdict)."""
     words = Words.of(request)
     try:
         drawing = PadDrawing.from_value(value)

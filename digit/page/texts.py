@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from digit.page.languages import ENGLISH, TEXTS, Words
-from digit.prediction import Neighbour, Prediction
+from digit.reading.prediction import Neighbour, Prediction
 
 WELCOME = ENGLISH("welcome")
 
