@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # served: a reading worker starts now, its imports beside Gradio's (digit/reading/pool.py)
+if __name__ == "__main__":  # served: a reading worker starts now, loading the jury beside Gradio's imports
+    from digit.config import model_dir
     from digit.reading.pool import start_early
 
-    start_early()
+    start_early(model_dir())  # (digit/reading/pool.py); the server loads its own copy after its first answer
 
 import gradio as gr
 

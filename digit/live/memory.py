@@ -23,11 +23,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digit.features import Deskew
-from digit.neighbours import DeformationNeighbours
+if TYPE_CHECKING:  # the server holds the memory; the readings (scikit-learn) are made in its workers
+    from digit.neighbours import DeformationNeighbours
 
 MEMORY_FILE = Path(__file__).with_name("memory.json")  # the choice training.memory_choice made
 EXAMPLES = 40  # per visitor, the newest: a reading compares with all of them (few, so it stays fast)
@@ -72,6 +73,8 @@ class Taught:
         """The same examples with their deskewed pixels made (once, for a set read many times)."""
         if self.deskewed is not None:
             return self
+        from digit.features import Deskew
+
         pixels = quantised(Deskew().transform(self.digits.reshape(len(self), -1)), levels).astype(np.float32)
         return Taught(self.digits, self.labels, pixels)
 

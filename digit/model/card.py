@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from digit.config import model_dir
+
+CARD_FILE = "model_card.json"
+
+
+def read_card(folder: Path | None = None) -> dict:
+    """The card of the jury in folder (default MODEL_DIR); {} when there is none or it is not JSON."""
+    folder = folder or model_dir()
+    try:
+        return json.loads((folder / CARD_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def percent(value: float | None) -> str:

@@ -351,6 +351,11 @@ def _read(jury: Jury, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float
     return {name: float(value) for name, value in accuracy.items()}
 
 
+def read_references(jury: Jury) -> dict[str, float]:
+    """The jury's and each juror's accuracy on the reference digits, read in this process."""
+    return _read(jury, *reference_digits())
+
+
 def _child() -> None:
     """python -m digit.model.check: a pickled jury on stdin, one JSON line on stdout."""
     data = sys.stdin.buffer.read()
@@ -358,7 +363,7 @@ def _child() -> None:
         return
     jury = pickle.loads(data)
     try:
-        report = {"accuracy": _read(jury, *reference_digits())}
+        report = {"accuracy": read_references(jury)}
     except Exception as error:  # noqa: BLE001 - any failure is the jury's: report it, the parent refuses
         report = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
     print(json.dumps(report), flush=True)

@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from digit.reading.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model.card import hub_readme
+from digit.model.card import CARD_FILE, hub_readme, read_card
 from digit.model.check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
-                               check_structure)
+                               check_structure, read_references)
 from digit.stroke_juror import StrokeJuror
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "jury.skops"
-CARD_FILE = "model_card.json"
 README_FILE = "README.md"  # the card for people, and for the Hub's model page
 STROKES_FILE = "strokes.skops"  # the stroke juror, for pad readings; optional: without it the jury reads alone
 STROKES_CARD_FILE = "strokes_card.json"  # its own small card (training/train_strokes.py writes both)
@@ -117,14 +117,6 @@ def _without_routing_requests(jury: Jury) -> Jury:
     return jury
 
 
-def read_card(folder: Path | None = None) -> dict:
-    folder = folder or model_dir()
-    try:
-        return json.loads((folder / CARD_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def load_model(folder: Path | None = None) -> LoadedModel:
     """Load the jury from folder (default MODEL_DIR), building only trusted types, and check
     that it is built as ours (a tampered tree would crash or hang the first reading)."""
@@ -189,12 +181,10 @@ def load_stroke_juror(folder: Path) -> StrokeJuror | None:
 def _load_checked(path: Path, trusted: list[str], check: Callable[[object], None]) -> Any:
     """A skops file built only from trusted types, then checked as ours; else ModelError."""
     try:
+        loaded = sio.load(path, trusted=trusted)  # builds nothing when the file holds a type not trusted
+    except UntrustedTypesFoundException:
         unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
-        if unknown:
-            raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}")
-        loaded = sio.load(path, trusted=trusted)
-    except ModelError:
-        raise
+        raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}") from None
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
         raise ModelError(f"cannot load {path}: {error}") from None
     try:
@@ -218,6 +208,20 @@ def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS
     finally:
         trial.cancel()
     return LoadedModel(loaded.classifier, loaded.card, time.perf_counter() - start)
+
+
+def load_checked_here(folder: Path | None = None) -> LoadedModel:
+    """load_model, then the reading trial in this very process: for a reading worker, which is itself
+    the child whose crash or hang costs nothing else (digit/reading/pool.py). Raises ModelError."""
+    loaded = load_model(folder)
+    try:
+        check_reading(read_references(loaded.classifier.jury), loaded.card)
+    except Refused as error:
+        raise ModelError(f"refusing {(folder or model_dir()) / MODEL_FILE}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - any failure to read is the jury's: it is not served
+        raise ModelError(f"refusing {(folder or model_dir()) / MODEL_FILE}: it failed reading the reference "
+                         f"digits: {type(error).__name__}: {str(error)[:300]}") from None
+    return loaded
 
 
 class ModelSlot:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import gradio as gr
 import pandas as pd
@@ -19,12 +20,9 @@ from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_
                           model_cache_dir, model_poll_minutes, model_repo, proxy_hops, reading_body_seconds,
                           reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.reading.classifier import Classifier
 from digit.feedback.votes import to_check
 from digit.reading.images import MAX_FILE_BYTES, BadImage, ImageInput
-from digit.live.references import LIVE_SECONDS, LiveReferences, every
-from digit.model.hub import HubModelFollower
-from digit.model.store import LoadedModel, ModelError, ModelSlot
+from digit.model.card import read_card
 from digit.reading.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
@@ -34,10 +32,15 @@ from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidence
                               problem, sentence, verdict)
 from digit.reading.prediction import Prediction
 from digit.page.rate_limits import RateLimit
-from digit.reading.pool import ReadingPool, read_one
+from digit.reading.pool import NoStartJury, ReadingPool, read_one, return_freed_memory
 from digit.reading.sample import UNKNOWN_VISITOR, Sample
 from digit.live.memory import VisitorMemory, page_key
 from digit.visitors import VisitorIds, visitor_address
+
+if TYPE_CHECKING:  # the server loads the jury (scikit-learn) only after its first answer: see start()
+    from digit.reading.classifier import Classifier
+    from digit.live.references import LiveReferences
+    from digit.model.store import LoadedModel, ModelSlot
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 LOGGED_IN = "hf:"  # a visitor logged in with Hugging Face: "hf:<username>"
@@ -46,37 +49,90 @@ NOTHING = "draw a digit or upload a picture of one"
 # A request body may carry a file at the upload limit as base64 (4/3 of it) and a little JSON.
 MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
-_MODEL = ModelSlot()
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
 MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/live/memory.py)
-LIVE = LiveReferences()  # corrections others confirmed, for everyone (digit/live/references.py)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
+# The server's own copy of the jury: until it is loaded (after the first answer, see start), the reader
+# started early reads with the jury it loaded and checked itself (digit/reading/pool.py: start_early).
+_OWN_COPY = threading.Event()
+_ANSWERED = threading.Event()  # a first reading was answered
+_LAST_READING = [0.0]  # when the latest reading began (time.monotonic)
+QUIET_SECONDS = 1.0  # after the first answer, the server loads its own copy once readings pause this long,
+MOST_WAIT_SECONDS = 30.0  # or this long after start (after the first answer) at the latest
+
+
+@lru_cache(maxsize=1)
+def _slot() -> ModelSlot:
+    from digit.model.store import ModelSlot
+
+    return ModelSlot()
+
+
+@lru_cache(maxsize=1)
+def _live() -> LiveReferences:
+    """Corrections others confirmed, for everyone (digit/live/references.py)."""
+    from digit.live.references import LiveReferences
+
+    return LiveReferences()
 
 
 def model() -> LoadedModel:
     """The jury serving now: from MODEL_DIR (reloaded after a promotion), or from MODEL_REPO."""
+    from digit.model.store import ModelError
+
     try:
-        return _MODEL.get()
+        return _slot().get()
     except ModelError as error:  # only when no jury was ever served: the app stops in one line, not a traceback
         raise SystemExit(f"not starting: {error}") from None
 
 
 def start() -> FeedbackStore:
-    """Before the first visitor: follow MODEL_REPO if set, open (and start pushing) the feedback."""
+    """Before the first visitor: the reader started early takes the first readings with the jury it
+    loaded itself; the feedback opens (and starts pushing); the visitors' memory is rebuilt. The rest
+    waits until the first answer (and a pause in the readings): the server's own copy of the jury,
+    which the other readers, the live references and a new model from MODEL_REPO need."""
+    _READERS.append(ReadingPool(concurrency()))
+    if not _READERS[0].start(None):  # no reader holds a jury it checked itself: the server's own check decides
+        load_own_copy()  # (and stops the app with why, when it refuses the only jury there is)
+    store = feedback()
+    # Before any visitor teaches: a rebuild starts the memory again from the store.
+    threading.Thread(target=remember_taught, args=(store,), daemon=True, name="visitor-memory").start()
+    threading.Thread(target=_after_first_answer, args=(store,), daemon=True, name="after-first-answer").start()
+    return store
+
+
+def _after_first_answer(store: FeedbackStore) -> None:
+    """What can wait until the first reading is answered and the readings pause: nothing here
+    should take the cores from the first visitor."""
+    began = time.monotonic()
+    _ANSWERED.wait(MOST_WAIT_SECONDS)
+    while time.monotonic() - max(_LAST_READING[0], began) < QUIET_SECONDS \
+            and time.monotonic() - began < MOST_WAIT_SECONDS:
+        time.sleep(QUIET_SECONDS / 4)
+    load_own_copy()
     repo = model_repo()
     if repo:
-        HubModelFollower(_MODEL, repo, model_cache_dir(), model_poll_minutes()).start()
-    _READERS.append(ReadingPool(concurrency()))
-    _READERS[0].start(model().classifier)  # a reader warm before the first visitor
-    store = feedback()
-    threading.Thread(target=remember_taught, args=(store,), daemon=True, name="visitor-memory").start()
-    every(LIVE_SECONDS, lambda: LIVE.refresh(model().classifier, store), "live-references")
-    return store
+        from digit.model.hub import HubModelFollower
+
+        HubModelFollower(_slot(), repo, model_cache_dir(), model_poll_minutes()).start()
+    from digit.live.references import LIVE_SECONDS, every
+
+    every(LIVE_SECONDS, lambda: _live().refresh(model().classifier, store), "live-references")
+
+
+def load_own_copy() -> Classifier:
+    """Load (and check) the server's own copy of the jury, and hand it to the readers."""
+    classifier = model().classifier
+    if _READERS:
+        _READERS[0].hand_over(classifier)
+    return_freed_memory()  # what loading and checking it left
+    _OWN_COPY.set()
+    return classifier
 
 
 def served() -> Classifier:
     """The jury serving now, with the corrections others confirmed as live references."""
-    return LIVE.served(model().classifier)
+    return _live().served(model().classifier)
 
 
 def remember_taught(store: FeedbackStore) -> int:
@@ -208,7 +264,10 @@ def example_files() -> list[str]:
 
 
 def model_summary(request: gr.Request | None = None) -> str:
-    return model_line(model().card, Words.of(request), LIVE.count(model().classifier))
+    """The model line: the model folder's card until the server holds its own copy of the jury."""
+    if not _OWN_COPY.is_set():
+        return model_line(read_card(), Words.of(request), 0)
+    return model_line(model().card, Words.of(request), _live().count(model().classifier))
 
 
 def no_jurors(request: gr.Request | None = None) -> pd.DataFrame:
@@ -226,9 +285,18 @@ def read(image: ImageInput | None, explain: bool = False, keep: str | None = Non
     if image is None:
         raise BadImage(NOTHING)
     taught = MEMORY.taught(memory)
-    if _READERS:
+    if not _READERS:
+        return read_one(served(), image, explain, keep, taught, strokes)  # called in process, not served
+    _LAST_READING[0] = time.monotonic()
+    try:
+        if not _OWN_COPY.is_set():
+            try:
+                return _READERS[0].read(None, image, explain, keep, taught, strokes)
+            except NoStartJury:  # the reader started early refused or lost its jury: the server's own check decides
+                load_own_copy()
         return _READERS[0].read(served(), image, explain, keep, taught, strokes)
-    return read_one(served(), image, explain, keep, taught, strokes)  # called in process, not served
+    finally:
+        _ANSWERED.set()
 
 
 class Shown(NamedTuple):

@@ -80,8 +80,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unanimous": ("unanimous", "enhälligt"),
     "split_vote": ("split vote", "delade röster"),
     "number_part": ("{digit} (digit {index})", "{digit} (siffra {index})"),
+    "juror_svc": ("SVC", "SVC"),
+    "juror_knn": ("k-NN", "k-NN"),
     "juror_rf": ("forest", "skog"),
-    "juror_strokes": ("strokes", "penndrag"),  # the stroke juror (pad drawings only)  # the other jurors' names (SVC, k-NN) are the same in every language
+    "juror_strokes": ("strokes", "penndrag"),  # the stroke juror (pad drawings only)
     "model_line": ("<small>Model {version}{figure}.</small>", "<small>Modell {version}{figure}.</small>"),
     "model_test": (", {test} on the MNIST test set", ", {test} på MNIST:s testmängd"),
     "unknown_version": ("unknown", "okänd"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from digit.jurors import SHOWN
 from digit.page.languages import ENGLISH, TEXTS, Words
 from digit.reading.prediction import Neighbour, Prediction
 
@@ -41,7 +40,7 @@ def verdict(prediction: Prediction, words: Words = ENGLISH) -> str:
 
 def juror_name(name: str, words: Words = ENGLISH) -> str:
     """What the page calls a juror (SVC, k-NN, forest), in the page's language."""
-    return words(f"juror_{name}") if f"juror_{name}" in TEXTS else SHOWN.get(name, name)
+    return words(f"juror_{name}") if f"juror_{name}" in TEXTS else name
 
 
 def _recalled_it(prediction: Prediction) -> bool:

@@ -13,10 +13,15 @@ pair with multiprocessing.connection (length-framed pickles): the jury the paren
 object it checked, with the corrections others confirmed, pickled once per model and set of them and
 sent to each worker before its next reading), then
 pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/reading/sample.py).
+
+At launch one worker starts before the server imports Gradio (`start_early`) and loads and checks the model
+folder's jury itself: it answers the first readings while the server has not loaded scikit-learn at all,
+until the server hands over its own copy (`ReadingPool.hand_over`) once its first answer is given.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import pickle
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digit.config import PROJECT_DIR
@@ -49,6 +55,12 @@ CPU_SECONDS = 2.0
 START_SECONDS = 120.0  # a worker's imports take a second or two, far longer on a machine under load
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one digit's
 # matrices are small: BLAS threads in each worker would only fight the other workers for the cores
+START_JURY = 0  # the model folder's jury, which a worker started early loaded and checked itself (start_early)
+
+
+class NoStartJury(BadImage):
+    """No worker holds the model folder's jury (none was started early, or it refused or lost it):
+    a reading needs the server's own copy (ReadingPool.read with a classifier)."""
 
 
 class ReadingFailed(BadImage):
@@ -58,31 +70,38 @@ class ReadingFailed(BadImage):
 class _Worker:
     """One worker process and the model it holds (the id of the pickled jury it was last sent)."""
 
-    def __init__(self, cpu_seconds: float) -> None:
+    def __init__(self, cpu_seconds: float, folder: Path | None = None) -> None:
         ours, theirs = socket.socketpair()
         # A write to a worker that stopped reading fails after a while instead of blocking the server's thread.
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(READ_SECONDS), 0))
         self.process = subprocess.Popen([sys.executable, "-m", "digit.reading.pool", str(theirs.fileno()),
-                                         str(cpu_seconds)],
+                                         str(cpu_seconds), *([str(folder)] if folder else [])],
                                         pass_fds=(theirs.fileno(),), cwd=PROJECT_DIR, env={**os.environ, **ONE_THREAD})
         theirs.close()
         self.connection = Connection(ours.detach())
         self.holds: int | None = None
+        self.start_version: str | None = None  # the version of the jury it loaded itself, if it did
         self.ready = False
         self.cpu_seconds = cpu_seconds
 
     def wait_ready(self) -> None:
-        """Wait for the worker's imports (it says "ready"), apart from any reading's time limit."""
+        """Wait for the worker's imports (it says "ready"), apart from any reading's time limit; a worker
+        started with a model folder has then loaded and checked its jury (it holds START_JURY), or refused it."""
         if not self.ready:
             if not self.connection.poll(START_SECONDS):
                 raise ReadingFailed(f"the reader did not start within {START_SECONDS:g} s")
-            self.connection.recv()
+            _, self.start_version = self.connection.recv()
             self.ready = True
+            if self.start_version is not None:
+                self.holds = START_JURY
 
     def hand(self, jury: tuple[int, bytes]) -> None:
         """Send the jury to serve unless this worker holds it already, and wait until it is loaded
-        (apart from any reading's time limit: loading takes longer than a reading)."""
+        (apart from any reading's time limit: loading takes longer than a reading). START_JURY without
+        its bytes (before the server holds its own copy) cannot be sent: only a worker that loaded it holds it."""
         if self.holds != jury[0]:
+            if not jury[1]:
+                raise NoStartJury("this reader holds no jury it checked itself")
             self.connection.send(("jury", jury[1]))
             if not self.connection.poll(START_SECONDS):
                 raise ReadingFailed(f"the reader did not load the jury within {START_SECONDS:g} s")
@@ -92,7 +111,7 @@ class _Worker:
     def read(self, jury: tuple[int, bytes], request: tuple, seconds: float) -> tuple[Sample | None, Prediction]:
         try:
             self.wait_ready()
-            self.hand(jury)
+            self.hand(jury)  # NoStartJury passes through: the worker is fine, the reading needs another jury
             self.connection.send(("read", request))
             if not self.connection.poll(seconds):
                 raise ReadingFailed(f"reading this picture took over {seconds:g} s and was stopped")
@@ -129,11 +148,13 @@ class _Worker:
 _EARLY: list[_Worker] = []  # started by start_early, adopted by the pool that starts next
 
 
-def start_early() -> None:
+def start_early(folder: Path | None = None) -> None:
     """Start one reading worker now, first thing at launch: its imports (scikit-learn, OpenCV: seconds)
-    run on the other core while the server imports Gradio and builds the page, and it is ready for
-    the first reading once the pool hands it the jury."""
-    _EARLY.append(_Worker(CPU_SECONDS))
+    run on the other core while the server imports Gradio and builds the page. With folder, it also loads
+    the jury there and checks it as every served jury is (digit/model/store.py: load_checked_here), and
+    reads with it (START_JURY) until the server hands it the server's own copy: the server need not load
+    scikit-learn before its first answer."""
+    _EARLY.append(_Worker(CPU_SECONDS, folder))
 
 
 class ReadingPool:
@@ -152,29 +173,74 @@ class ReadingPool:
         self._starting = 0  # workers started but not yet idle
         self._workers: list[_Worker] = []
         self._classifier: Classifier | None = None
-        self._jury: tuple[int, bytes] = (0, b"")
+        self._jury: tuple[int, bytes] = (START_JURY, b"")
+        self._numbered = START_JURY  # the juries pickled so far (each one's number: START_JURY + its rank)
         self._closed = False
 
-    def start(self, classifier: Classifier) -> None:
-        """Hand the jury to the worker started early (start_early), or start one, in the background
-        while the server starts: the first visitor does not wait for a worker to start. The others
-        start once the first reading is answered (on a small machine, starting them at once would
-        only slow the server's own start, which the first visitor waits for)."""
-        self._pickled(classifier)
+    def start(self, classifier: Classifier | None) -> bool:
+        """Take in the worker started early (start_early) and hand it this classifier's jury, or start
+        one, in the background while the server starts: the first visitor does not wait for a worker to
+        start. The others start once the first reading with a classifier is answered (on a small
+        machine, starting them at once would only slow the server's own start).
+        Without a classifier, waits for the early worker's check of the model folder's jury: True when
+        it holds it (it reads with it until `hand_over`), False when it refused it or none was started."""
+        if classifier is not None:
+            self._pickled(classifier)
+        holds = False
         while _EARLY and self._started < self.size:
-            self._grow(even_if_starting=True, worker=_EARLY.pop())
+            worker = _EARLY.pop()
+            if classifier is None:
+                try:
+                    worker.wait_ready()
+                except (ReadingFailed, OSError, EOFError):
+                    pass  # put back dead: the first reading with the server's jury starts another
+                holds = holds or worker.holds == START_JURY
+            self._grow(even_if_starting=True, worker=worker)
         if not self._started:
             self._grow(even_if_starting=True)
+        return holds
 
-    def read(self, classifier: Classifier, source: ImageInput, explain: bool = False,
+    def hand_over(self, classifier: Classifier) -> None:
+        """The server's own copy of the jury is ready: hand it to the idle workers (in the background;
+        not to those that loaded this very version from the model folder) and fill the pool."""
+        with self._lock:
+            versions = {worker.start_version for worker in self._workers}
+        jury = self._pickled(classifier, same_as_start=classifier.version in versions and not classifier.live)
+
+        def hand() -> None:
+            taken = []
+            while True:
+                try:
+                    taken.append(self._idle.get_nowait())
+                except queue.Empty:
+                    break
+            for worker in taken:
+                try:
+                    if worker.process.poll() is None:
+                        worker.wait_ready()
+                        worker.hand(jury)
+                except (ReadingFailed, OSError, EOFError):
+                    worker.stop()  # its thread replaces it
+                self._idle.put(worker)
+            self._grow()
+
+        threading.Thread(target=hand, daemon=True, name="reader-hand-over").start()
+
+    def read(self, classifier: Classifier | None, source: ImageInput, explain: bool = False,
              keep: str | None = None, memory: Taught | None = None,
              strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
         """Read one picture with this classifier's jury in a worker: the Sample the feedback would
         store of it (with keep, its source: sketch, upload or api; None without it) and the
         reading. Raises BadImage like classifier.predict (ReadingFailed when the worker crashed
         or hung: it is replaced). memory: the visitor's own examples, sent with the picture;
-        strokes: the pad's, for the stroke juror."""
-        jury = self._pickled(classifier)
+        strokes: the pad's, for the stroke juror. classifier None: the jury the early worker
+        loaded itself (NoStartJury when no worker holds it)."""
+        if classifier is None:
+            if not self._started:
+                raise NoStartJury("no reader was started with the model folder")
+            jury = (START_JURY, b"")
+        else:
+            jury = self._pickled(classifier)
         worker, failed = self._take(), False
         try:
             return worker.read(jury, (source, explain, keep, memory, strokes), self.seconds)
@@ -184,7 +250,7 @@ class ReadingPool:
         finally:
             self._give_back(worker, failed)
             if self._started < self.size:
-                self._grow()  # the pool fills up after the first reading
+                self._grow()  # the pool fills up after the first reading with the server's jury
 
     def close(self) -> None:
         with self._lock:
@@ -193,13 +259,16 @@ class ReadingPool:
                 worker.close()
             self._workers.clear()
 
-    def _pickled(self, classifier: Classifier) -> tuple[int, bytes]:
-        """The jury to serve, pickled once per model (a promotion hands over a new classifier)."""
+    def _pickled(self, classifier: Classifier, same_as_start: bool = False) -> tuple[int, bytes]:
+        """The jury to serve, pickled once per model (a promotion hands over a new classifier);
+        same_as_start: it is the model folder's jury that workers started early hold (START_JURY)."""
         with self._lock:
             if classifier is not self._classifier:
-                number = self._jury[0] + 1
-                self._jury = (number, pickle.dumps((classifier.jury, classifier.version, classifier.live,
-                                                    classifier.stroke_juror), pickle.HIGHEST_PROTOCOL))
+                if not same_as_start:
+                    self._numbered += 1
+                pickled = pickle.dumps((classifier.jury, classifier.version, classifier.live, classifier.stroke_juror),
+                                       pickle.HIGHEST_PROTOCOL)
+                self._jury = (START_JURY if same_as_start else self._numbered, pickled)
                 self._classifier = classifier
             return self._jury
 
@@ -225,7 +294,8 @@ class ReadingPool:
         ones once it has loaded the jury, and its thread waits for it to end to replace it.
         worker: one already started (start_early) to take in instead of a new one."""
         with self._lock:
-            if self._closed or self._started >= self.size or (self._starting and not even_if_starting):
+            if self._closed or self._started >= self.size or (self._starting and not even_if_starting) \
+                    or (worker is None and self._classifier is None):  # a new worker needs a jury to be handed
                 return
             self._started += 1
             self._starting += 1
@@ -245,6 +315,8 @@ class ReadingPool:
             try:
                 worker.wait_ready()
                 worker.hand(jury)
+            except NoStartJury:
+                pass  # started early but holds no jury: the first reading with the server's jury hands it one
             except (ReadingFailed, OSError, EOFError, TypeError):  # TypeError: the pool closed it meanwhile
                 worker.stop()  # put back dead: the reading that takes it starts another
             with self._lock:
@@ -275,6 +347,15 @@ class ReadingPool:
             self._grow(even_if_starting=True)
 
 
+def return_freed_memory() -> None:
+    """Give the heap's freed pages back to the system (glibc's malloc_trim): loading a jury leaves
+    tens of MB of freed temporaries that the process would otherwise keep at rest."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
              keep: str | None = None, memory: Taught | None = None,
              strokes: RawStrokes | None = None) -> tuple[Sample | None, Prediction]:
@@ -290,20 +371,32 @@ def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
     return kept, prediction
 
 
-def _serve(connection: Connection, cpu_seconds: float) -> None:
-    """The worker's loop: take a jury or a picture, answer each picture with a reading (within cpu_seconds)."""
+def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = None) -> None:
+    """The worker's loop: take a jury or a picture, answer each picture with a reading (within cpu_seconds).
+    Says "ready" once its imports are made; with folder, once it loaded and checked the jury there too
+    (or with why it refused it)."""
+    from digit.reading.classifier import Classifier  # before "ready": at launch, beside the server's own imports
+
     classifier = None
-    connection.send(("ready", None))
+    if folder is not None:
+        from digit.model.store import ModelError, load_checked_here
+
+        try:
+            classifier = load_checked_here(folder).classifier
+        except ModelError:  # the server's own check says why, and serves nothing it refuses
+            pass
+        return_freed_memory()
+    connection.send(("ready", None if classifier is None else classifier.version))
     while True:
         try:
             kind, payload = connection.recv()
         except EOFError:  # the server is gone
             return
         if kind == "jury":
-            from digit.reading.classifier import Classifier
-
             jury, version, live, strokes = pickle.loads(payload)
             classifier = Classifier(jury, version, live, stroke_juror=strokes)
+            del jury, payload  # its pickle (~70 MB) need not wait for the next message to be freed
+            return_freed_memory()  # nor the jury held before
             connection.send(("held", None))
             continue
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)  # past it, SIGPROF ends this process
@@ -320,6 +413,6 @@ def _serve(connection: Connection, cpu_seconds: float) -> None:
 
 if __name__ == "__main__":
     try:
-        _serve(Connection(int(sys.argv[1])), float(sys.argv[2]))
+        _serve(Connection(int(sys.argv[1])), float(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else None)
     except (BrokenPipeError, ConnectionResetError):  # the server went away as this worker answered it
         pass

@@ -1,0 +1,70 @@
+"""The cold start: the reader started at launch loads and checks the model folder's jury itself and
+answers the first readings; the server imports scikit-learn and loads its own copy only after that."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from digit.config import model_dir
+from digit.reading.pool import START_JURY, NoStartJury, ReadingPool, start_early
+from testing.local_app import file_data, png_data_url, running_app
+from testing.renderings import draw_strokes
+
+
+def seven() -> bytes:
+    """A 7 drawn as on the pad, as a PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(draw_strokes(7, canvas=(256, 256))).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def mapped(pid: int, package: str) -> bool:
+    """Whether a process has loaded a compiled module of this package (what importing it does)."""
+    return f"/{package}/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_server_answers_its_first_reading_before_it_imports_scikit_learn(tmp_path):
+    with running_app(tmp_path) as app, httpx.Client(base_url=app["url"], timeout=60) as http:
+        server = app["process"].pid
+        answer = http.post("gradio_api/run/classify", json={"data": [file_data(png_data_url(seven()))]})
+        assert answer.status_code == 200 and answer.json()["data"][0]["label"] == "7"
+        assert not mapped(server, "sklearn") and not mapped(server, "scipy")
+        deadline = time.monotonic() + 90  # then, the readings paused, it loads its own copy of the jury
+        while not mapped(server, "sklearn") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert mapped(server, "sklearn")
+        answer = http.post("gradio_api/run/classify", json={"data": [file_data(png_data_url(seven()))]})
+        assert answer.status_code == 200 and answer.json()["data"][0]["label"] == "7"
+
+
+def test_a_reader_started_with_the_model_folder_reads_with_the_jury_it_checked(classifier):
+    start_early(model_dir())
+    pool = ReadingPool(1)
+    try:
+        assert pool.start(None)  # it holds the folder's jury: no classifier needed from the server
+        _, prediction = pool.read(None, seven())
+        assert prediction.digit == 7
+        pool.hand_over(classifier)  # the server's own copy, the same version: nothing is sent again
+        _, prediction = pool.read(classifier, seven())
+        assert prediction.digit == 7 and [worker.holds for worker in pool._workers] == [START_JURY]
+    finally:
+        pool.close()
+
+
+def test_a_reader_started_with_a_folder_without_a_jury_leaves_the_check_to_the_server(tmp_path, classifier):
+    start_early(tmp_path)
+    pool = ReadingPool(1)
+    try:
+        assert not pool.start(None)
+        with pytest.raises(NoStartJury):
+            pool.read(None, seven())
+        _, prediction = pool.read(classifier, seven())  # the server's own jury is handed to it
+        assert prediction.digit == 7
+    finally:
+        pool.close()
