@@ -76,11 +76,12 @@ def stroke_probabilities(juror: StrokeJuror, drawings: list) -> np.ndarray:
     return juror.predict_proba(features_of(drawings))
 
 
-def choose_vote(pixel_vote: np.ndarray, strokes: np.ndarray, labels: np.ndarray) -> dict:
+def choose_vote(pixel_vote: np.ndarray, strokes: np.ndarray, labels: np.ndarray,
+                wrong_sure_share: float = WRONG_SURE_SHARE) -> dict:
     """The weight whose calibrated vote has the least log loss (a proper score: it rewards right
     answers and honest confidence), its temperature, and the unsure rule: a disagreement of pixels
     and strokes always doubted (the page offers both digits), and the thresholds (joint vote,
-    pixel jury's raw vote) that doubt the fewest right answers with at most WRONG_SURE_SHARE of
+    pixel jury's raw vote) that doubt the fewest right answers with at most wrong_sure_share of
     the wrong ones sure; without such a pair, the least MISS_COST cost. Ties: the smaller weight;
     the lowest thresholds."""
     best = None
@@ -100,7 +101,7 @@ def choose_vote(pixel_vote: np.ndarray, strokes: np.ndarray, labels: np.ndarray)
         for pixels_below in PIXELS_GRID:
             doubted = disagree | (confidence < below) | (pixels < pixels_below)
             wrong_sure, doubted_right = int(np.sum(~right & ~doubted)), int(np.sum(right & doubted))
-            choices.append((wrong_sure <= WRONG_SURE_SHARE * np.sum(~right), MISS_COST * wrong_sure + doubted_right,
+            choices.append((wrong_sure <= wrong_sure_share * np.sum(~right), MISS_COST * wrong_sure + doubted_right,
                             doubted_right, float(below), float(pixels_below)))
     within = [choice for choice in choices if choice[0]]
     # Within the target: fewest right answers doubted; else the least cost. Lowest thresholds on ties.
@@ -144,7 +145,7 @@ def feedback_strokes(folder: Path) -> tuple[list, np.ndarray]:
 
 def train(count: int = COUNT, feedback: Path | None = None, folder: Path | None = None,
           validation_most: int | None = None, force: bool = False, more: int = MORE_WRITERS,
-          keep_juror: bool = False) -> dict | None:
+          keep_juror: bool = False, wrong_sure_share: float = WRONG_SURE_SHARE) -> dict | None:
     """Train, choose on validation (its `validation_most` drawings and `more` new writers'), and save
     beside the jury in folder when validation says so (or force). keep_juror: choose the vote again
     for the stroke juror already in folder, without fitting it. Returns the card written, or None."""
@@ -184,7 +185,7 @@ def train(count: int = COUNT, feedback: Path | None = None, folder: Path | None 
     alone_vote = jury.vote(by_juror)
     alone = pad_figures(truth, alone_vote, jury.unsure(alone_vote), long_flag)
     pixel_vote = jury.raw_vote(by_juror)
-    juror.set_params(**choose_vote(pixel_vote, strokes, truth))
+    juror.set_params(**choose_vote(pixel_vote, strokes, truth, wrong_sure_share))
     voted = juror.vote(pixel_vote, strokes)
     joined = pad_figures(truth, voted, juror.unsure(voted, pixel_vote, strokes), long_flag)
     strokes_only = round(float(np.mean(strokes.argmax(axis=1) == truth)), 6)
@@ -222,10 +223,12 @@ def main() -> None:
                         help="new writers of the canvas generator read beside the validation part")
     parser.add_argument("--keep-juror", action="store_true",
                         help="choose the vote again for the stroke juror in the model folder, without fitting")
+    parser.add_argument("--wrong-sure-share", type=float, default=WRONG_SURE_SHARE,
+                        help="of the wrong readings on validation, at most this share given as sure")
     parser.add_argument("--force", action="store_true", help="write it even when validation says no")
     arguments = parser.parse_args()
     train(arguments.count, arguments.feedback, arguments.model_dir, arguments.validation_most, arguments.force,
-          arguments.more_writers, arguments.keep_juror)
+          arguments.more_writers, arguments.keep_juror, arguments.wrong_sure_share)
 
 
 if __name__ == "__main__":
