@@ -17,6 +17,7 @@ import argparse
 import base64
 import json
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -116,7 +117,9 @@ def pad_strokes_report(count: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch, running_app(Path(scratch)) as app, sync_playwright() as playwright:
         browser = launch(playwright)
         pad = StrokePad(open_page(browser, app["url"]))
-        for drawing in chosen:
+        for done, drawing in enumerate(chosen):
+            if done % 10 == 0:
+                print(f"drawn {done} of {len(chosen)}", file=sys.stderr, flush=True)
             start = time.perf_counter()
             shown = pad.read(on_pad(drawing))
             seconds.append(time.perf_counter() - start)
