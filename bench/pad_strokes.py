@@ -101,7 +101,8 @@ def on_pad(drawing) -> list[np.ndarray]:
     return [np.asarray(points, float) + shift for points in drawing.events]
 
 
-def pad_strokes_report(count: int) -> dict:
+def pad_strokes_report(count: int, digits: set[int] | None = None) -> dict:
+    """count drawings spread over the report part (over its drawings of `digits` only, when given)."""
     from playwright.sync_api import sync_playwright
 
     from digit.images import read_picture
@@ -109,7 +110,7 @@ def pad_strokes_report(count: int) -> dict:
     from training.canvas.drawings import canvas_set
     from training.canvas.report import _spread
 
-    drawings = canvas_set("report")
+    drawings = [d for d in canvas_set("report") if digits is None or d.label in digits]
     chosen = [drawings[index] for index in _spread(len(drawings), count)]
     classifier = load_model().classifier
     right = wrong_sure = unsure_right = agree = messages = 0
@@ -135,7 +136,7 @@ def pad_strokes_report(count: int) -> dict:
                 mistakes.append(f"{drawing.allograph} read {shown.headline!r}")
         browser.close()
     wrong = len(chosen) - right - messages
-    return {"drawings": len(chosen), "accuracy": round(right / len(chosen), 4), "wrong": wrong,
+    return {"drawings": len(chosen), "digits": sorted(digits) if digits else "all", "accuracy": round(right / len(chosen), 4), "wrong": wrong,
             "wrong_sure": wrong_sure, "messages": messages, "right_called_unsure": unsure_right,
             "page_agrees_with_in_process": f"{agree} of {len(chosen)}", "mistakes": mistakes,
             "seconds_a_drawing_median": round(float(np.median(seconds)), 2)}
@@ -143,7 +144,8 @@ def pad_strokes_report(count: int) -> dict:
 
 def rows(report: dict) -> list[tuple[str, str, str]]:
     """The bench table's row: the report part drawn on the real pad in Chromium."""
-    return [(f"report part drawn stroke by stroke on the pad in Chromium ({report['drawings']} drawings)",
+    which = "" if report["digits"] == "all" else f" of {', '.join(map(str, report['digits']))}"
+    return [(f"report part drawn stroke by stroke on the pad in Chromium ({report['drawings']} drawings{which})",
              f"{report['accuracy']:.1%}; wrong given as sure {report['wrong_sure']} of {report['wrong']}; "
              f"right called unsure {report['right_called_unsure']}; page = in process "
              f"{report['page_agrees_with_in_process']}",
@@ -153,7 +155,10 @@ def rows(report: dict) -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pad_strokes", description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=150, help="drawings of the report part, spread over it")
-    report = pad_strokes_report(parser.parse_args().count)
+    parser.add_argument("--digits", help="only the report part's drawings of these digits, e.g. 1,7")
+    arguments = parser.parse_args()
+    report = pad_strokes_report(arguments.count, {int(d) for d in arguments.digits.split(",")} if arguments.digits
+                                else None)
     print("\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows(report)))
     print(json.dumps(report))
 
