@@ -93,12 +93,23 @@ class StrokePad:
                            base64.b64decode(body["image"].partition(",")[2]), body["strokes"])
 
 
+EDGE = 4.0  # pad pixels kept between the ink's points and the pad's edge
+
+
 def on_pad(drawing) -> list[np.ndarray]:
-    """A canvas-set drawing's mouse events in pad pixels: its square in the pad's middle."""
+    """A canvas-set drawing's mouse events in pad pixels: its square in the pad's middle, the ink
+    moved (and, when larger than the pad, shrunk) to lie within the pad, as a person keeps it: a
+    press outside the pad draws nothing, so a stroke the generator ran past the canvas's edge
+    would be lost."""
     from training.canvas.rendering import CANVAS
 
-    shift = np.array([(PAD.width - CANVAS) / 2, (PAD.height - CANVAS) / 2])
-    return [np.asarray(points, float) + shift for points in drawing.events]
+    strokes = [np.asarray(points, float) + [(PAD.width - CANVAS) / 2, (PAD.height - CANVAS) / 2]
+               for points in drawing.events]
+    everything = np.vstack(strokes)
+    low, high, room = everything.min(axis=0), everything.max(axis=0), np.array([PAD.width, PAD.height]) - 2 * EDGE
+    scale = min(1.0, *(room / np.maximum(high - low, 1e-9)))
+    start = np.clip(low, EDGE, EDGE + room - scale * (high - low))
+    return [start + scale * (points - low) for points in strokes]
 
 
 def pad_strokes_report(count: int, digits: set[int] | None = None) -> dict:
