@@ -6,7 +6,7 @@ the pad's middle, as training/canvas/strokes.py places them) pressed, moved and 
 the mouse on the page of the real app (testing/local_app.py), the timing compressed (no wait
 between events), the points thinned to at least THIN pad pixels apart (each pressed move costs
 the page a software-rendered redraw). The page reads the picture with the strokes the pad
-recorded; the verdict shown ("7", or "7 or 1?" when unsure) gives accuracy and wrong answers
+recorded (on a busy machine a fresh app's first readings take tens of seconds: the wait is long); the verdict shown ("7", or "7 or 1?" when unsure) gives accuracy and wrong answers
 given as sure. Each reading is also made in process from what the pad sent (its picture and
 strokes), which the page must agree with.
 """
@@ -62,7 +62,7 @@ class StrokePad:
         self.origin = np.array([box["x"], box["y"]])
         self.scale = box["width"] / PAD.width  # screen px per pad px
 
-    def read(self, strokes: list[np.ndarray], seconds: float = 30) -> PageReading:
+    def read(self, strokes: list[np.ndarray], seconds: float = 90) -> PageReading:
         """Clear the pad, draw the strokes (pad pixels), and return the verdict the page shows for
         the whole drawing (the answer to the request that carries every stroke)."""
         page = self.page
