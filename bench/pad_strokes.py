@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit.pad import PAD
+from digit.reading.pad import PAD
 from testing.browser import clear_canvas, headline, launch, open_page, wait_for_verdict
 from testing.local_app import running_app
 
@@ -116,8 +116,8 @@ def pad_strokes_report(count: int, digits: set[int] | None = None) -> dict:
     """count drawings spread over the report part (over its drawings of `digits` only, when given)."""
     from playwright.sync_api import sync_playwright
 
-    from digit.images import read_picture
-    from digit.model_store import load_model
+    from digit.reading.images import read_picture
+    from digit.model.store import load_model
     from training.canvas.drawings import canvas_set
     from training.canvas.report import _spread
 

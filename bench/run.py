@@ -40,7 +40,7 @@ from bench.pad_strokes import pad_strokes_report as drawn_on_pad_report, rows as
 from bench.strokes import pad_strokes_report, rows as pad_strokes_rows
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
-from digit.model_store import load_model
+from digit.model.store import load_model
 from testing.local_app import HttpApi, running_app
 from testing.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 from training.data import load_mnist

@@ -4,7 +4,7 @@ recorded, as the library reads them in process (bench/pad_strokes.py draws the r
 from __future__ import annotations
 
 from bench.pad_strokes import StrokePad, on_pad
-from digit.images import read_picture
+from digit.reading.images import read_picture
 from helpers import browser_api
 from testing.browser import open_page
 from training.canvas.drawings import canvas_set

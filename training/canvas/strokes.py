@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit.pad import PAD
+from digit.reading.pad import PAD
 from training.canvas.drawings import WRITERS, Drawing, canvas_set, part_size
 from training.canvas.rendering import CANVAS
 from training.canvas.report import CODE, _spread
@@ -58,8 +58,8 @@ class MoreDrawings:
 def more_writers(writers: int) -> MoreDrawings:
     """The drawings of `writers` new writers of the canvas generator, writers WRITERS.. (the set's
     own are 0..WRITERS-1: validation, then report); the pixels kept on disk like the set's parts."""
-    from digit.images import NoDigit
-    from digit.preprocess import normalize
+    from digit.reading.images import NoDigit
+    from digit.reading.preprocess import normalize
 
     drawings = canvas_set("all", writers=WRITERS + writers)[part_size("all"):] if writers > 0 else []
 
