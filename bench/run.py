@@ -36,6 +36,7 @@ from bench.feedback_loop import feedback_loop
 from bench.hostile import rows as hostile_rows, table_rows as hostile_table_rows
 from bench.page_timing import dataset_tab, stroke_to_verdict
 from bench.scheduled_job import row as scheduled_job_row, scheduled_job
+from bench.pad_strokes import pad_strokes_report as drawn_on_pad_report, rows as drawn_on_pad_rows
 from bench.strokes import pad_strokes_report, rows as pad_strokes_rows
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
@@ -222,6 +223,7 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
         print("the page in Chromium…", file=sys.stderr)
         with running_app(Path(folder) / "page") as app:
             report["stroke_to_verdict"] = stroke_to_verdict(app["url"])
+        report["drawn_on_pad"] = drawn_on_pad_report(150)  # the report part stroke by stroke on the real pad
         report["dataset_tab"] = dataset_tab()
         print("the feedback loop at full size…", file=sys.stderr)
         report["feedback_loop"] = feedback_loop(Path(folder) / "loop")
@@ -293,6 +295,7 @@ def table(report: dict) -> str:
          "{wide[accuracy]:.1%} of {wide[count]}".format(**evaluation["canvas_report_hands"]), ">= 95 %"),
         *calibration_rows(report["calibration"]),
         *pad_strokes_rows(report["pad_strokes"]),
+        *drawn_on_pad_rows(report["drawn_on_pad"]),
         ("canvas-style digits, validation part (chose the weights)", f"{evaluation['canvas_validation_accuracy']:.2%}", ""),
         (f"sketches ({kinds['count']} test digits)", f"{kinds['sketch']:.2%} ({(kinds['sketch'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 0.5 pp"),
         ("photos of paper", f"{kinds['photo']:.2%} ({(kinds['photo'] - kinds['plain_mnist_subset']) * 100:+.2f} pp)", "within 1 pp"),

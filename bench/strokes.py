@@ -74,14 +74,16 @@ def rows(report: dict) -> list[tuple[str, str, str]]:
     """The bench table's rows: the report part read as pad readings, without and with the juror."""
     def said(figures: dict) -> str:
         return (f"{figures['accuracy']:.2%}; wrong given as sure {figures['wrong_sure']} of {figures['wrong']} "
-                f"({figures['wrong_sure'] / max(figures['wrong'], 1):.0%}); ECE {figures['ece']:.2%}; "
+                f"({figures['wrong_sure'] / max(figures['wrong'], 1):.0%}); right called unsure {figures['doubted_right']} "
+                f"({figures['doubted_right'] / max(figures['count'] - figures['wrong'], 1):.1%}); ECE {figures['ece']:.2%}; "
                 f"long-flag 1s read as 1 {figures['long_flag_ones']:.1%}")
 
     out = [(f"pad readings with strokes (canvas report part, {report['count']}), jury alone", said(report["without"]), "")]
     if report["with"] is None:
         out.append(("  with the stroke juror", "not shipped (no models/strokes.skops)", ""))
     else:
-        out.append(("  with the stroke juror (weight {weight}, temperature {temperature}, unsure below {unsure_below})"
+        out.append(("  with the stroke juror (weight {weight}, temperature {temperature}, unsure below {unsure_below}, "
+                     "or pixels below {pixels_unsure_below})"
                     .format(**report["vote"]), said(report["with"]) + "; pad reading p50 {p50} ms on one core"
                     .format(**report["pad_reading_ms_one_core"]),
                     "wrong as sure <= 10 % of wrong, >= 99 %, ECE <= 2 %, long-flag 1s >= 97 %, p50 <= 10 ms"))

@@ -7,9 +7,12 @@ pixels do not, and errs elsewhere. For a reading that comes with its strokes the
     calibrated((1 - weight) x the pixel jury's raw vote + weight x the stroke juror's, temperature)
 
 and the reading is unsure below `unsure_below`, or (`doubt_disagreement`, as trained) when the
-pixel jury and the stroke juror name different digits: the page then asks "7 or 1?". weight,
-temperature and unsure_below are chosen on the canvas set's validation part read with its
-strokes (training/train_strokes.py). Uploads and API pictures have no
+pixel jury and the stroke juror name different digits (the page then asks "7 or 1?"), or when
+the pixel jury's own raw vote is below `pixels_unsure_below`: where the pictures of a slanted
+long-flag 1 and an upright 7 are alike, their pen paths are alike too, and the stroke juror
+agrees with the torn pixel jury at 98 % however wrong. weight, temperature and both thresholds
+are chosen on the canvas set's validation part with more writers of its generator, read with
+their strokes (training/train_strokes.py). Uploads and API pictures have no
 strokes: their reading is the pixel jury's alone.
 """
 
@@ -36,12 +39,13 @@ class StrokeJuror(ClassifierMixin, BaseEstimator):
     with how its probabilities join the pixel jury's vote."""
 
     def __init__(self, *, svc_c: float = 10.0, weight: float = 0.5, temperature: float = 1.0,
-                 unsure_below: float = 0.0, doubt_disagreement: bool = True):
+                 unsure_below: float = 0.0, doubt_disagreement: bool = True, pixels_unsure_below: float = 0.0):
         self.svc_c = svc_c
         self.weight = weight
         self.temperature = temperature
         self.unsure_below = unsure_below
         self.doubt_disagreement = doubt_disagreement
+        self.pixels_unsure_below = pixels_unsure_below
 
     def fit(self, X, y) -> "StrokeJuror":
         svc = SVC(C=self.svc_c, gamma="scale", cache_size=1000)
@@ -86,8 +90,9 @@ class StrokeJuror(ClassifierMixin, BaseEstimator):
         return calibrated(mixed, self.temperature)
 
     def unsure(self, voted: np.ndarray, pixel_vote: np.ndarray, strokes: np.ndarray) -> np.ndarray:
-        """Per row: below the threshold, or (doubt_disagreement) pixels and strokes name different digits."""
-        doubted = np.max(voted, axis=1) < self.unsure_below
+        """Per row: below the threshold, or (doubt_disagreement) pixels and strokes name different digits,
+        or the pixel jury's raw vote below its own threshold."""
+        doubted = (np.max(voted, axis=1) < self.unsure_below) | (np.max(pixel_vote, axis=1) < self.pixels_unsure_below)
         if self.doubt_disagreement:
             doubted |= np.argmax(pixel_vote, axis=1) != np.argmax(strokes, axis=1)
         return doubted

@@ -18,7 +18,8 @@ from digit.reading.pool import ReadingPool, read_one
 from helpers import PROJECT
 from training.canvas.drawings import canvas_set
 from training.canvas.strokes import drawing_strokes
-from training.train_strokes import WEIGHT_GRID, train
+from digit.stroke_juror import StrokeJuror
+from training.train_strokes import WEIGHT_GRID, choose_vote, train
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def stroke_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("strokes")
     for name in (MODEL_FILE, CARD_FILE):
         (folder / name).symlink_to(PROJECT / "models" / name)
-    card = train(count=800, feedback=None, folder=folder, validation_most=120, force=True)
+    card = train(count=800, feedback=None, folder=folder, validation_most=120, force=True, more=3)
     return folder, card
 
 
@@ -47,7 +48,9 @@ def test_training_writes_the_juror_with_its_own_card_and_a_vote_chosen_on_valida
     assert (folder / STROKES_FILE).stat().st_size == card["files"][STROKES_FILE] < 1_000_000
     assert (folder / STROKES_CARD_FILE).is_file()
     assert card["vote"]["weight"] in WEIGHT_GRID and card["vote"]["temperature"] > 0
-    assert card["data"] == {"stroke_drawings": 800, "feedback_strokes": 0, "canvas_validation": 120}
+    assert card["data"] == {"stroke_drawings": 800, "feedback_strokes": 0, "canvas_validation": 120,
+                            "canvas_more_writers": 3 * 18}
+    assert 0 <= card["vote"]["pixels_unsure_below"] < 1
     assert set(card["metrics"]) >= {"canvas_validation_jury_alone", "canvas_validation_with_strokes"}
     assert sorted(sio.get_untrusted_types(file=folder / STROKES_FILE)) == sorted(STROKE_TRUSTED_TYPES)
 
@@ -90,6 +93,35 @@ def test_where_pixels_and_strokes_disagree_the_page_offers_both(loaded, drawings
     assert "7 or 1" in verdict(reading) or "1 or 7" in verdict(reading)
 
 
+def test_where_the_pixel_jury_is_torn_the_reading_is_unsure_though_the_strokes_agree():
+    juror = StrokeJuror(weight=0.5, temperature=0.5, unsure_below=0.5, pixels_unsure_below=0.8)
+    pixels = np.full((2, 10), 0.01)
+    pixels[0, [1, 7]] = [0.40, 0.52]  # a slanted long-flag 1, or an upright 7
+    pixels[1, [1, 7]] = [0.02, 0.90]
+    strokes = np.full((2, 10), 0.002)
+    strokes[:, 7] = 0.982  # the strokes say 7 for both, as sure
+    voted = juror.vote(pixels, strokes)
+    assert voted.argmax(axis=1).tolist() == [7, 7] and voted[0].max() > 0.5
+    assert juror.unsure(voted, pixels, strokes).tolist() == [True, False]
+
+
+def test_the_unsure_rule_chosen_leaves_at_most_a_tenth_of_the_wrong_readings_sure():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 2000)
+    pixels, strokes = np.full((2000, 10), 0.01), np.full((2000, 10), 0.002)
+    pixels[np.arange(2000), labels] = rng.uniform(0.6, 0.99, 2000)
+    strokes[np.arange(2000), labels] = 0.982
+    torn = np.flatnonzero(labels == 1)[:40]  # 1s the pixels barely read as 7 and the strokes read as 7
+    pixels[torn, 1], pixels[torn, 7], strokes[torn, 1], strokes[torn, 7] = 0.3, 0.5, 0.002, 0.982
+    chosen = choose_vote(pixels, strokes, labels)
+    juror = StrokeJuror(**chosen)
+    voted = juror.vote(pixels, strokes)
+    wrong = voted.argmax(axis=1) != labels
+    doubted = juror.unsure(voted, pixels, strokes)
+    assert wrong.sum() == 40 and np.sum(wrong & ~doubted) <= 4
+    assert np.sum(~wrong & doubted) < 0.1 * np.sum(~wrong)  # at the least cost: not everything doubted
+
+
 def test_a_worker_process_reads_with_the_strokes_as_the_server_would(loaded, drawings):
     drawing = drawings[3]
     picture, strokes = drawing.image(), drawing_strokes(drawing)
@@ -109,11 +141,12 @@ def test_a_tampered_stroke_file_is_refused_and_the_jury_reads_alone(stroke_folde
     for name in (MODEL_FILE, CARD_FILE):
         (tmp_path / name).symlink_to(PROJECT / "models" / name)
     juror = load_stroke_juror(folder)
-    juror.set_params(weight=7.0)  # a vote outside the mean of the two
-    sio.dump(juror, tmp_path / STROKES_FILE)
-    with pytest.raises(ModelError, match="out of range"):
-        load_stroke_juror(tmp_path)
-    juror.set_params(weight=0.5)
+    for tampered in ({"weight": 7.0}, {"pixels_unsure_below": float("nan")}):  # a vote outside the mean; no rule
+        juror.set_params(**tampered)
+        sio.dump(juror, tmp_path / STROKES_FILE)
+        with pytest.raises(ModelError, match="out of range"):
+            load_stroke_juror(tmp_path)
+    juror.set_params(weight=0.5, pixels_unsure_below=0.0)
     svc = juror.model_.named_steps["svc"].calibrated_classifiers_[0].estimator
     svc.coefficients_ = -svc.coefficients_  # well-formed, every pairwise duel the other way round
     sio.dump(juror, tmp_path / STROKES_FILE)

@@ -419,9 +419,11 @@ def check_stroke_juror(juror: object) -> None:
 def _check_stroke_juror(juror: object) -> None:
     _only_known_types(juror, STROKE_TYPES, "the stroke juror")  # only known types and plain data, as for the jury
     _expect(juror, StrokeJuror, "the stroke file")
-    numbers = {"weight": juror.weight, "temperature": juror.temperature, "unsure_below": juror.unsure_below}
+    numbers = {"weight": juror.weight, "temperature": juror.temperature, "unsure_below": juror.unsure_below,
+               "pixels_unsure_below": juror.pixels_unsure_below}
     if any(type(value) not in (int, float) or not np.isfinite(value) for value in numbers.values()) \
             or not 0 <= juror.weight <= 1 or juror.temperature <= 0 or not 0 <= juror.unsure_below <= 1 \
+            or not 0 <= juror.pixels_unsure_below <= 1 \
             or type(juror.doubt_disagreement) is not bool:
         raise Refused(f"the stroke juror's place in the vote {numbers} is out of range")
     _pipeline(juror.model_, "the stroke juror", [("scale", StandardScaler), ("svc", CalibratedClassifierCV)])
