@@ -38,6 +38,9 @@ class StrokeJuror(ClassifierMixin, BaseEstimator):
     """A calibrated RBF SVC on the stroke features (rows of `digit.stroke_features.features_of`),
     with how its probabilities join the pixel jury's vote."""
 
+    # A juror saved before the pixel rule existed holds no such attribute: it loads as "no pixel rule".
+    pixels_unsure_below = 0.0
+
     def __init__(self, *, svc_c: float = 10.0, weight: float = 0.5, temperature: float = 1.0,
                  unsure_below: float = 0.0, doubt_disagreement: bool = True, pixels_unsure_below: float = 0.0):
         self.svc_c = svc_c

@@ -162,6 +162,19 @@ def test_a_tampered_stroke_file_is_refused_and_the_jury_reads_alone(stroke_folde
     assert "strokes" not in classifier.predict(drawing.image(), strokes=drawing_strokes(drawing)).jurors
 
 
+def test_a_stroke_juror_saved_before_the_pixel_rule_loads_without_it(stroke_folder, tmp_path, drawings):
+    folder, _ = stroke_folder
+    for name in (MODEL_FILE, CARD_FILE, STROKES_CARD_FILE):
+        (tmp_path / name).symlink_to(folder / name if (folder / name).exists() else PROJECT / "models" / name)
+    juror = load_stroke_juror(folder)
+    del juror.__dict__["pixels_unsure_below"]  # what a file written before the rule holds
+    sio.dump(juror, tmp_path / STROKES_FILE)
+    old = load_stroke_juror(tmp_path)
+    assert old is not None and old.pixels_unsure_below == 0.0 and "pixels_unsure_below" not in old.__dict__
+    drawing = drawings[0]
+    assert "strokes" in load_model(tmp_path).classifier.predict(drawing.image(), strokes=drawing_strokes(drawing)).jurors
+
+
 def test_the_shipped_model_files_stay_within_20_mb_with_the_stroke_juror():
     shipped = [path for path in (PROJECT / "models").iterdir() if path.is_file()]
     assert PROJECT / "models" / STROKES_FILE in shipped
