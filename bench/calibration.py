@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from digit.calibration import ECE_BINS, expected_calibration_error, reliability, unsure_rates
 from digit.config import PROJECT_DIR
-from digit.model_store import load_model
+from digit.model.store import load_model
 from training.canvas.report import canvas_pixels
 
 PANEL, MARGIN = 420, 60  # pixels: a square plot and the room for its axes

@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from digit.model_store import load_model
+from digit.model.store import load_model
 from testing.local_app import HttpApi, running_app
 from testing.renderings import bubble_digits
 from training.canvas.drawings import canvas_set

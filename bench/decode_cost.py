@@ -64,9 +64,9 @@ def _written(path: Path, data: bytes) -> Path:
 def _flag(path: str, decode_only: bool = False) -> str:
     """What the app does to read an upload and keep it for the feedback: decode once, normalise
     once and predict, keep the sample (its picture capped) (with decode_only: read_picture alone)."""
-    from digit.images import BadImage, read_picture
+    from digit.reading.images import BadImage, read_picture
     from digit.page.actions import model
-    from digit.reading_pool import read_one
+    from digit.reading.pool import read_one
 
     try:
         picture = read_picture(path)
@@ -123,8 +123,8 @@ def run_case(path: Path, threads: int = 1, repeats: int = 3, decode_only: bool =
 def sketch_latency(path: Path, repeats: int = 200) -> dict:
     """normalize of an 800x800 RGBA sketch, in milliseconds: as the Sketchpad sends it (an array),
     and as a PNG file (decoded by read_picture first)."""
-    from digit.images import read_picture
-    from digit.preprocess import normalize
+    from digit.reading.images import read_picture
+    from digit.reading.preprocess import normalize
 
     array = np.asarray(Image.open(path))
     figures = {}
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(name)
         inputs = make_inputs(folder)
         Image.fromarray(draw_strokes(4)).save(folder / "warm_up.png")
-        from digit.images import decoded_bytes
+        from digit.reading.images import decoded_bytes
 
         cases = {}
         for key, path in inputs.items():

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from digit.config import PROJECT_DIR
-from digit.model_store import read_card
+from digit.model.store import read_card
 from testing.local_app import HttpApi, running_app
 from testing.renderings import bubble_digits
 

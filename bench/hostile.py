@@ -46,7 +46,7 @@ ATTACKERS = 2
 
 
 def pad_drawing(picture: str) -> dict:
-    """What the pad sends after a stroke (digit/pad.py): its picture, strokes and browser id."""
+    """What the pad sends after a stroke (digit/reading/pad.py): its picture, strokes and browser id."""
     return {"image": picture, "strokes": PAD_STROKES, "browser": "0" * 32}
 
 
@@ -171,7 +171,7 @@ def _children(pid: int) -> dict[int, float]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat[1]) == pid and b"digit.reading_pool" in command and stat[0] != "Z":
+        if int(stat[1]) == pid and b"digit.reading.pool" in command and stat[0] != "Z":
             workers[int(entry.name)] = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
     return workers
 

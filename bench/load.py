@@ -32,7 +32,7 @@ import numpy as np
 from testing.local_app import file_data, png_data_url
 
 
-# What the pad sends beside its picture (digit/pad.py): a digit's strokes, ~70 points as a mouse draws them.
+# What the pad sends beside its picture (digit/reading/pad.py): a digit's strokes, ~70 points as a mouse draws them.
 PAD_STROKES = [[list(range(250, 320, 2)), [150] * 35, list(range(0, 350, 10))],
                [[320 - step for step in range(0, 70, 2)], list(range(150, 290, 4)), list(range(500, 850, 10))]]
 

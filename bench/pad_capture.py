@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit.pad import PAD
+from digit.reading.pad import PAD
 from testing.browser import clear_canvas, launch, open_page
 from testing.local_app import running_app
 
@@ -64,9 +64,9 @@ class Pad:
 def compare(count: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from digit.images import read_picture
-    from digit.model_store import load_model
-    from digit.preprocess import normalize
+    from digit.reading.images import read_picture
+    from digit.model.store import load_model
+    from digit.reading.preprocess import normalize
     from training.canvas.drawings import canvas_set
     from training.canvas.rendering import CANVAS, DEFAULT_BRUSH, render
 

@@ -24,7 +24,7 @@ from PIL import Image
 
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback.samples import FEATURES, write_shard
-from digit.model_store import MODEL_FILE
+from digit.model.store import MODEL_FILE
 from testing.renderings import jittered_strokes, pad_strokes
 
 

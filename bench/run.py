@@ -39,7 +39,7 @@ from bench.scheduled_job import row as scheduled_job_row, scheduled_job
 from bench.strokes import pad_strokes_report, rows as pad_strokes_rows
 from digit.config import PROJECT_DIR, model_dir
 from digit.feedback import FeedbackStore
-from digit.model_store import load_model
+from digit.model.store import load_model
 from testing.local_app import HttpApi, running_app
 from testing.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 from training.data import load_mnist

@@ -3,7 +3,7 @@
 A local Hub holds what a deployed Space has: the Space (deployed from this checkout), a model
 repo serving the shipped jury and a feedback dataset repo of `--samples` drawings. The Job's own
 steps then run here as the Job runs them, in a fresh folder with no cache, as in a fresh container
-(digit/hub_jobs.py STEPS: the Space's code downloaded, the due check, the retraining on all of
+(digit/hub/jobs.py STEPS: the Space's code downloaded, the due check, the retraining on all of
 MNIST and its gate, the promotion): measured are the wall time and the peak memory of that run,
 beside the Job's timeout and the Jobs default of 30 minutes. Not measured: the Job's
 pip install of the Space's requirements (the network's speed; add it), and the queueing before a Job starts.
@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 from bench.retrain_scale import synthetic_feedback
-from digit import hub_jobs
+from digit.hub import jobs as hub_jobs
 from digit.config import model_dir
-from digit.deploy import deploy
-from digit.hub import hub_api
+from digit.hub.deploy import deploy
+from digit.hub.client import hub_api
 from testing.hub import LocalHub
 from testing.local_app import free_port
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digit.model_store import load_model
+from digit.model.store import load_model
 from training.canvas.drawings import canvas_set
 from training.canvas.report import _spread, canvas_pixels, canvas_tags
 from training.canvas.strokes import canvas_strokes, drawing_strokes

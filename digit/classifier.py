@@ -7,24 +7,24 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from digit.images import ImageInput
+from digit.reading.images import ImageInput
 from digit.jurors import KNN_NAME
 from digit.jury import Jury
 from digit.neighbours import ORIGINS, ExtraReferences
-from digit.prediction import Neighbour, Prediction
-from digit.preprocess import Normalized, normalize
+from digit.reading.prediction import Neighbour, Prediction
+from digit.reading.preprocess import Normalized, normalize
 from digit.stroke_features import RawStrokes
 from digit.stroke_juror import STROKES_NAME, StrokeJuror
-from digit.visitor_memory import Recalled, Taught, blended, recall
+from digit.live.memory import Recalled, Taught, blended, recall
 
 NEIGHBOURS = 5  # training digits shown as the k-NN's reasons
 
 
 @dataclass(frozen=True)
 class Confirmed:
-    """Corrections other visitors confirmed, as every reading consults them (digit/live_references.py):
+    """Corrections other visitors confirmed, as every reading consults them (digit/live/references.py):
     references of the k-NN beside its fitted ones, and the same digits as examples that a reading
-    near one takes into the vote, as a visitor's own do (digit/visitor_memory.py)."""
+    near one takes into the vote, as a visitor's own do (digit/live/memory.py)."""
 
     references: ExtraReferences
     examples: Taught  # prepared: their deskewed pixels made once

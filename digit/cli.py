@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from digit.prediction import Prediction
+    from digit.reading.prediction import Prediction
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,8 +47,8 @@ def _line(path: str, result: Prediction | str, as_json: bool) -> str:
 def predict(files: list[str], as_json: bool) -> int:
     # Imported here, not at the top: a usage error or --help answers at once, without
     # the seconds scikit-learn and skops take to import.
-    from digit.images import BadImage
-    from digit.model_store import ModelError, load_model
+    from digit.reading.images import BadImage
+    from digit.model.store import ModelError, load_model
 
     try:
         classifier = load_model().classifier  # once per process: batches stay fast
@@ -66,7 +66,7 @@ def predict(files: list[str], as_json: bool) -> int:
 
 
 def deploy(space: str, private: bool, variables: list[str]) -> int:
-    from digit.deploy import deploy as upload
+    from digit.hub.deploy import deploy as upload
 
     malformed = [variable for variable in variables if "=" not in variable]
     if malformed:
@@ -82,7 +82,7 @@ def deploy(space: str, private: bool, variables: list[str]) -> int:
 
 
 def schedule(arguments: argparse.Namespace) -> int:
-    from digit import hub_jobs
+    from digit.hub import jobs as hub_jobs
 
     if arguments.space is None and not arguments.list:
         print("error: name the Space: python -m digit schedule OWNER/NAME", file=sys.stderr)

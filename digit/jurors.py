@@ -1,7 +1,7 @@
 """The recipe: the jury's feature steps and its three untrained jurors.
 
 Chosen on MNIST's validation split and the validation part of our canvas-style set
-(`python -m training.experiments ...` and `python -m training.canvas_experiments ...` re-run
+(`python -m experiments ...` and `python -m experiments.canvas ...` re-run
 the comparisons, `topology-weights` the one behind TOPOLOGY_WEIGHT; README "How it works"
 gives the figures):
 - gradient directions (Liu et al. 2003) under the SVC: 99.45 % alone against 99.30 % for the
@@ -10,7 +10,7 @@ gives the figures):
   of survives flat tops and boxy strokes that pixels and gradients do not;
 - the k-NN searches its candidates among the directions and re-ranks 50 of them; it keeps
   MNIST and feedback digits as references and a quarter of the stroke digits (issue 21:
-  `python -m training.experiments knn-canvas`), and no longer doubts.
+  `python -m experiments knn-canvas`), and no longer doubts.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ PIXELS = 28 * 28  # the front's output starts with the deskewed pixels,
 DIRECTIONS = GradientDirections().n_features  # then the gradient directions (as build_front makes them),
 TOPOLOGY_WEIGHT = 0.25  # then the topology features, times this weight (0.1-0.5 read alike on validation)
 # then the slant, times this weight: 1.7 is 10 after the SVC's unit-variance scaling (x5.8), the best
-# of 0, 3, 10 and 20 for the SVC on validation (`python -m training.experiments svc-slant`).
+# of 0, 3, 10 and 20 for the SVC on validation (`python -m experiments svc-slant`).
 SLANT_WEIGHT = 1.7
 SVC_GAMMA_FACTOR = 2.0  # times scikit-learn's "scale": 2 / (features x variance), here on unit variance
 # The k-NN's vote fading for digits unlike its references helped while it kept MNIST digits only;
@@ -59,7 +59,7 @@ SVC_GAMMA_FACTOR = 2.0  # times scikit-learn's "scale": 2 / (features x variance
 KNN_DOUBT = None
 # Its ranking does not see the lean: stretching each IDM distance by exp(slant x the difference in
 # lean) read canvas validation 99.44 % at 0 and 0.5, 99.28 % at 1-4, with no fewer 1s read as 7
-# (`python -m training.experiments knn-slant`, issue 21).
+# (`python -m experiments knn-slant`, issue 21).
 KNN_SLANT = 0.0
 KNN_ORIGINS = ("mnist", "feedback", "stroke")  # the digits it keeps as references (training marks which strokes)
 

@@ -19,7 +19,7 @@ class Jury(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     VotingClassifier hands every juror the raw input; ours read views of one set of
     features (deskewed pixels, gradient histograms, PCA), so `front` computes them once
-    for all. Input rows are flat 28x28 digits (n, 784) as `digit.preprocess` makes them.
+    for all. Input rows are flat 28x28 digits (n, 784) as `digit.reading.preprocess` makes them.
     Sample weights given to `fit` reach the jurors that request them (metadata routing).
 
     weights, temperature and unsure_below are chosen on validation once the jurors are fitted

@@ -24,11 +24,11 @@ from typing import Protocol
 
 import numpy as np
 
-from digit.classifier import Classifier, Confirmed
+from digit.reading.classifier import Classifier, Confirmed
 from digit.config import PROJECT_DIR
 from digit.jurors import KNN_NAME
-from digit.model_check import reference_digits
-from digit.visitor_memory import Taught
+from digit.model.check import reference_digits
+from digit.live.memory import Taught
 
 log = logging.getLogger(__name__)
 LIVE_SECONDS = 30.0  # how often the confirmed flags (and the model serving) are looked at again

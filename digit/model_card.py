@@ -27,7 +27,7 @@ def hub_readme(card: dict) -> str:
         "",
         "A jury of classical models (a calibrated RBF SVC, a k-NN re-ranked by the image distortion "
         "model, a random forest) reading handwritten digits with soft voting. Load it with "
-        "`digit.model_store.load_model` from the project; the file is a skops archive that builds only "
+        "`digit.model.store.load_model` from the project; the file is a skops archive that builds only "
         "the types the project lists.",
         "",
         "| | |",

@@ -271,7 +271,7 @@ class ReadingTrial:
 
     def __init__(self):
         one_thread = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}  # leave the other core to the requests
-        self._process = subprocess.Popen([sys.executable, "-m", "digit.model_check"], cwd=PROJECT_DIR,
+        self._process = subprocess.Popen([sys.executable, "-m", "digit.model.check"], cwd=PROJECT_DIR,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          env={**os.environ, **one_thread})
 
@@ -326,9 +326,9 @@ def _read(jury: Jury, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float
     """In the child: read the digits as the page does (as one number of many digits), the
     first few with their neighbours, and the k-NN's re-ranking for those even where its
     candidates agree (every loop the model's settings drive runs here, not in a request)."""
-    from digit.classifier import Classifier
+    from digit.reading.classifier import Classifier
     from digit.direct import transformed
-    from digit.preprocess import Normalized
+    from digit.reading.preprocess import Normalized
 
     shape, forest = jury.jurors_[FOREST_NAME].steps[0][1], jury.jurors_[FOREST_NAME].steps[1][1]
     features = jury.features(pixels[:3])
@@ -352,7 +352,7 @@ def _read(jury: Jury, pixels: np.ndarray, labels: np.ndarray) -> dict[str, float
 
 
 def _child() -> None:
-    """python -m digit.model_check: a pickled jury on stdin, one JSON line on stdout."""
+    """python -m digit.model.check: a pickled jury on stdin, one JSON line on stdout."""
     data = sys.stdin.buffer.read()
     if not data:  # cancelled before it was handed a jury
         return

@@ -19,11 +19,11 @@ import os
 import shutil
 from pathlib import Path
 
-from digit.hub import hub_api
+from digit.hub.client import hub_api
 from digit.config import model_dir
-from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
+from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
                                ModelSlot, load_checked_model, read_card)
-from digit.polling import Poller
+from digit.hub.polling import Poller
 
 log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before

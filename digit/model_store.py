@@ -2,7 +2,7 @@
 
 A pickle (or joblib) file can run any code when it is loaded; a skops file only builds
 the types named in TRUSTED_TYPES below, so a model file from elsewhere cannot run code.
-What it builds is then checked (digit/model_check.py): its structure at every load, and
+What it builds is then checked (digit/model/check.py): its structure at every load, and
 before the app serves it, that it reads the reference digits in a child process.
 """
 
@@ -20,11 +20,11 @@ from typing import Any
 
 import skops.io as sio
 
-from digit.classifier import Classifier
+from digit.reading.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model_card import hub_readme
-from digit.model_check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
+from digit.model.card import hub_readme
+from digit.model.check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
                                check_structure)
 from digit.stroke_juror import StrokeJuror
 

@@ -178,7 +178,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
 
     def idm_to(self, query: np.ndarray, images: np.ndarray) -> np.ndarray:
         """IDM distance from one query's deskewed pixels (784 in 0..1) to each of images (k, 784 in
-        0..1): digits other than the references (a visitor's own examples, digit/visitor_memory.py)."""
+        0..1): digits other than the references (a visitor's own examples, digit/live/memory.py)."""
         query = _gradients(np.asarray(query, np.float32)[None, :self.pixels])[0]
         return _idm(query, _gradients(np.asarray(images, np.float32).reshape(len(images), -1)), self.warp)
 
@@ -301,7 +301,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
 @dataclass(frozen=True)
 class ExtraReferences:
     """References consulted beside a fitted DeformationNeighbours' own at read time (corrections
-    others confirmed: digit/live_references.py), in its terms."""
+    others confirmed: digit/live/references.py), in its terms."""
 
     search: np.ndarray  # (m, components) float32: where the candidate search finds them
     images: np.ndarray  # (m, pixels) uint8 in the k-NN's grey levels, deskewed

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from digit.images import BadImage, data_url_bytes
+from digit.reading.images import BadImage, data_url_bytes
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ _REFUSED = "not a drawing from the pad"
 class PadDrawing:
     """What the pad sent after a stroke: the picture, the strokes as drawn, the browser's id."""
 
-    image: bytes  # the PNG as sent (not decoded yet: digit.images does that, with its limits)
+    image: bytes  # the PNG as sent (not decoded yet: digit.reading.images does that, with its limits)
     strokes: Strokes
     browser: str
 

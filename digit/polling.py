@@ -1,6 +1,6 @@
 """The app's background loops: a daemon thread that calls a function every few seconds until it
 is stopped, and backs off while the function fails. The feedback push (digit/feedback/hub_sync.py)
-and the model follower (digit/model_hub.py) run on it."""
+and the model follower (digit/model/hub.py) run on it."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ class Neighbour:
     image: np.ndarray  # 28x28 uint8, white ink on black, deskewed as the k-NN compares digits
     label: int
     learned: bool  # it came from the feedback dataset, not from MNIST
-    yours: bool = False  # the visitor's own example (digit/visitor_memory.py), not a training digit
+    yours: bool = False  # the visitor's own example (digit/live/memory.py), not a training digit
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digit.images import ImageInput, NoDigit, Picture, load_image, read_picture
+from digit.reading.images import ImageInput, NoDigit, Picture, load_image, read_picture
 
 WORK_SIZE = 256  # the long side we work at: as accurate as 320 on sketches and photos (validation), cheaper
 MIN_CONTRAST = 40  # ink must differ from the paper by this much (0-255) to count

@@ -7,12 +7,12 @@ few worker processes; the server only hands pictures over and answers. A bonus: 
 crashes or hangs its worker (a hostile file deep in a decoder) costs only that worker, which is
 replaced; the visitor is told the picture could not be read.
 
-Each worker is a subprocess (`python -m digit.reading_pool FD`), not multiprocessing: a spawned
+Each worker is a subprocess (`python -m digit.reading.pool FD`), not multiprocessing: a spawned
 child would import the app's main module (app.py, the whole page) again. They talk over a socket
 pair with multiprocessing.connection (length-framed pickles): the jury the parent serves (the very
 object it checked, with the corrections others confirmed, pickled once per model and set of them and
 sent to each worker before its next reading), then
-pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/sample.py).
+pictures in and readings out (with the Sample the feedback would store of it, when asked: digit/reading/sample.py).
 """
 
 from __future__ import annotations
@@ -31,20 +31,20 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from digit.config import PROJECT_DIR
-from digit.images import BadImage, ImageInput, read_picture
-from digit.prediction import Prediction
-from digit.preprocess import normalize
-from digit.sample import Sample
+from digit.reading.images import BadImage, ImageInput, read_picture
+from digit.reading.prediction import Prediction
+from digit.reading.preprocess import normalize
+from digit.reading.sample import Sample
 from digit.stroke_features import RawStrokes
 
 if TYPE_CHECKING:  # the server imports this module first thing (start_early), before scikit-learn
-    from digit.classifier import Classifier
-    from digit.visitor_memory import Taught
+    from digit.reading.classifier import Classifier
+    from digit.live.memory import Taught
 
 log = logging.getLogger(__name__)
 READ_SECONDS = 20.0  # a reading takes ~10 ms; one that takes this long is stuck: its worker is replaced
 # What one reading may compute in its worker (CPU time, so a busy machine does not cut readings short):
-# whatever a picture passed the decoder's limits with (digit/images.py), past this the worker is killed.
+# whatever a picture passed the decoder's limits with (digit/reading/images.py), past this the worker is killed.
 CPU_SECONDS = 2.0
 START_SECONDS = 120.0  # a worker's imports take a second or two, far longer on a machine under load
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one digit's
@@ -62,7 +62,7 @@ class _Worker:
         ours, theirs = socket.socketpair()
         # A write to a worker that stopped reading fails after a while instead of blocking the server's thread.
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(READ_SECONDS), 0))
-        self.process = subprocess.Popen([sys.executable, "-m", "digit.reading_pool", str(theirs.fileno()),
+        self.process = subprocess.Popen([sys.executable, "-m", "digit.reading.pool", str(theirs.fileno()),
                                          str(cpu_seconds)],
                                         pass_fds=(theirs.fileno(),), cwd=PROJECT_DIR, env={**os.environ, **ONE_THREAD})
         theirs.close()
@@ -281,7 +281,7 @@ def read_one(classifier: Classifier, source: ImageInput, explain: bool = False,
     """What a worker does with a picture (and the server's process, when it reads without them):
     decode it once, normalise it once, read it; with keep (the sample's source), also the Sample
     the feedback would store: the picture capped for storage and the digit the jury read; with memory,
-    the visitor's own examples take part (digit/visitor_memory.py); with strokes (the pad's), the
+    the visitor's own examples take part (digit/live/memory.py); with strokes (the pad's), the
     stroke juror."""
     picture = read_picture(source)
     normalized = normalize(picture)
@@ -300,7 +300,7 @@ def _serve(connection: Connection, cpu_seconds: float) -> None:
         except EOFError:  # the server is gone
             return
         if kind == "jury":
-            from digit.classifier import Classifier
+            from digit.reading.classifier import Classifier
 
             jury, version, live, strokes = pickle.loads(payload)
             classifier = Classifier(jury, version, live, stroke_juror=strokes)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from digit.images import Picture
-from digit.prediction import Prediction
+from digit.reading.images import Picture
+from digit.reading.prediction import Prediction
 
 STORED_SIDE = 512  # the feedback dataset keeps the input as sent, capped to this long side
 UNKNOWN_VISITOR = "unknown"  # a caller that does not say who sent the sample; every old sample
@@ -40,7 +40,7 @@ class Sample:
     label: Any = None  # the digit it is, as the person said: checked when stored (exactly 0-9)
     visitor: str = UNKNOWN_VISITOR  # "anon:<16 hex of a keyed hash>" or "hf:<username>"
     network: str | None = None  # "net:<16 hex of a keyed hash>" of the sender's network (digit/visitors.py)
-    # The pad's strokes as drawn (digit/pad.py: per stroke [[x...], [y...], [t...]]); none for a picture
+    # The pad's strokes as drawn (digit/reading/pad.py: per stroke [[x...], [y...], [t...]]); none for a picture
     strokes: list[list[list[int]]] = field(default_factory=list)
 
     @classmethod

@@ -1,7 +1,7 @@
 """How a digit was drawn, as a fixed-length vector: the pen's path on the pad, not its pixels.
 
 Strokes come as Quick, Draw!'s raw format: per stroke `[[x...], [y...], [t...]]` in pad pixels
-(digit/pad.py) and ms since the drawing began (the times are optional and not read: the order of
+(digit/reading/pad.py) and ms since the drawing began (the times are optional and not read: the order of
 the points and of the strokes is what tells a 7 from a 1). The ink is resampled to POINTS points
 equally spaced along the pen-down path (pen-up jumps cost nothing), in the ink's box with its
 aspect kept, and described by

@@ -4,7 +4,7 @@ marked right) take part in their next readings, no retraining.
 Two halves. `VisitorMemory`, in the server's process, holds each visitor's few examples (the
 normalised 28x28 digit and its label), bounded: the newest EXAMPLES per visitor, the VISITORS
 used most recently. A reading hands that visitor's examples (`Taught`) to the process that reads
-(digit/reading_pool.py), never anyone else's. There `recall` finds the example nearest the digit
+(digit/reading/pool.py), never anyone else's. There `recall` finds the example nearest the digit
 read, by the k-NN's own image distortion distance (IDM, digit/neighbours.py), and compares it
 with the nearest of the k-NN's references: when the visitor's example is at most `near` times as
 far, its digit joins the vote with weight `weight` (`blended`). Both were chosen on the canvas
@@ -59,7 +59,7 @@ CHOICE = load_choice()
 @dataclass(frozen=True)
 class Taught:
     """Examples as a reading needs them: one visitor's few, newest last (or the corrections others
-    confirmed, digit/live_references.py, shown to everyone)."""
+    confirmed, digit/live/references.py, shown to everyone)."""
 
     digits: np.ndarray  # (n, 28, 28) uint8, normalised as the jury reads (white ink on black)
     labels: np.ndarray  # (n,) the digits they are

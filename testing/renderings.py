@@ -129,7 +129,7 @@ def stroke_paths(digit: int, box: tuple[int, int, int, int]) -> list[list[tuple[
 
 def pad_strokes(digit: int, box: tuple[int, int, int, int] = (200, 50, 200, 300),
                 ms_per_point: int = 16) -> list[list[list[int]]]:
-    """The same strokes as the drawing pad sends them (digit/pad.py): per stroke [[x...], [y...], [t...]]
+    """The same strokes as the drawing pad sends them (digit/reading/pad.py): per stroke [[x...], [y...], [t...]]
     in pad pixels, a point every ms_per_point and a pause between strokes."""
     strokes, now = [], 0
     for path in stroke_paths(digit, box):

@@ -32,7 +32,7 @@ atexit.register(shutil.rmtree, _CACHES, ignore_errors=True)
 import numpy as np
 import pytest
 
-from digit.model_store import CARD_FILE, load_model
+from digit.model.store import CARD_FILE, load_model
 from helpers import HUB_TOKEN, SMALL_MNIST, browser_api, run_module
 from testing.hub import LocalHub
 from testing.local_app import free_port, running_app

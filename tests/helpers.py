@@ -61,7 +61,7 @@ ONE_STROKE = [[[200, 300, 250], [100, 100, 300], [0, 40, 120]]]
 
 
 def pad_value(picture, strokes: list = ONE_STROKE, browser: str = BROWSER_ID) -> dict:
-    """What the drawing pad sends after a stroke (digit/pad.py), for a picture (an array)."""
+    """What the drawing pad sends after a stroke (digit/reading/pad.py), for a picture (an array)."""
     import io
 
     from PIL import Image

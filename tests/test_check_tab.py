@@ -18,7 +18,7 @@ from digit.feedback import DailyLimit, DiskFull, FeedbackStore, Standing, VoteRe
 from digit.feedback import votes
 from digit.feedback.votes import VOTES_PER_SAMPLE, Sender, Tally, tallies, vote_record
 from digit.page import check_tab, dataset_tab
-from digit.preprocess import normalize
+from digit.reading.preprocess import normalize
 from helpers import SMALL_MNIST, last_json_line, run_module
 from training.retrain import CONFIRMED_WEIGHT, feedback_training_set, load_feedback
 

@@ -90,7 +90,7 @@ def _flagged_one(lowered: float) -> np.ndarray:
 def test_where_a_7_turns_into_a_1_the_jury_says_unsure_naming_both_and_not_for_a_clear_0(tmp_path):
     # Lower the flag step by step (bisection, in process) to where the reading turns from 7 to 1;
     # there the command line must say unsure, both digits its candidates. A round 0 it does not doubt.
-    from digit.model_store import load_model
+    from digit.model.store import load_model
 
     classifier = load_model().classifier
     seven, one = 0.0, 1.0

@@ -21,7 +21,7 @@ from testing.local_app import free_port
 from testing.renderings import draw_strokes
 from digit.feedback import FeedbackStore, sample_of
 from digit.page import dataset_tab
-from digit.preprocess import normalize
+from digit.reading.preprocess import normalize
 from helpers import PROJECT, wait_for
 
 

@@ -8,7 +8,7 @@ from helpers import run_module
 
 def test_cheap_experiments_print_their_result_lines(tmp_path):
     # A fresh cache: the experiments compute their pieces rather than read them from an old run.
-    result = run_module("training.experiments", "svc-sizes", "augment", "vsv", "--limit", "500", timeout=300,
+    result = run_module("experiments", "svc-sizes", "augment", "vsv", "--limit", "500", timeout=300,
                         env={"EXPERIMENTS_CACHE": str(tmp_path)})
     lines = result.stdout.splitlines()
     assert sum(line.startswith("SVC on gradient directions, ") and "validation" in line for line in lines) == 3

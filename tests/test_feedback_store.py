@@ -20,7 +20,7 @@ from testing.renderings import draw_strokes, jittered_strokes
 from digit.feedback import DailyLimit, DuplicateSample, FeedbackError, FeedbackStore, sample_of
 from digit.feedback.merging import FANOUT, SHARD_ROWS, merge_plan
 from digit.feedback.samples import rows_in, shard_name
-from digit.images import BadImage
+from digit.reading.images import BadImage
 from helpers import stored_samples
 from old_feedback import write_old_shard
 

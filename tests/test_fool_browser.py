@@ -10,7 +10,7 @@ import re
 import pytest
 
 from digit.feedback.challenges import challenge_counts
-from digit.model_store import CARD_FILE
+from digit.model.store import CARD_FILE
 from helpers import PROJECT, browser_api, stored_samples
 from testing.browser import draw, open_page
 from testing.local_app import running_app

@@ -16,12 +16,12 @@ from gradio.components.image import ImageData
 from PIL import Image, ImageFile, JpegImagePlugin, PsdImagePlugin
 
 from digit.feedback import FeedbackStore
-from digit.images import (MAX_DECODED_BYTES, MAX_SIDE, ROW_BYTES, BadImage, Picture, _plain_png, decoded_bytes,
+from digit.reading.images import (MAX_DECODED_BYTES, MAX_SIDE, ROW_BYTES, BadImage, Picture, _plain_png, decoded_bytes,
                           read_picture)
 from digit.page import actions
 from digit.page.components import UploadedImage
 from digit.page.flagging import FeedbackFlagging
-from digit.preprocess import normalize
+from digit.reading.preprocess import normalize
 from testing.crafted import broken_ihdr_png, scan_bomb_jpeg, tall_png
 from testing.pictures import big_png, phone_jpeg
 from testing.renderings import draw_strokes

@@ -70,6 +70,6 @@ def test_every_first_party_import_names_something_that_exists():
 def test_the_check_sees_a_name_that_is_not_there(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("from digit.feedback import storable_image\nfrom digit import app_actions\n"
-                      "from digit.images import read_picture\n")
+                      "from digit.reading.images import read_picture\n")
     assert [line.split(": ", 1)[1] for line in missing_imports(broken)] == [
         "from digit.feedback import storable_image", "from digit import app_actions"]

@@ -15,13 +15,13 @@ from PIL import Image
 
 from helpers import pad_value
 from digit.feedback import DailyLimit, DiskFull, DuplicateSample, FeedbackStore, sample_of
-from digit.images import BadImage, read_picture
+from digit.reading.images import BadImage, read_picture
 from digit.page import actions, check_tab, dataset_tab
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.languages import I18N, LANGUAGES, PREFIX, REFUSALS, TEXTS, Words, language_of
-from digit.preprocess import NO_INK_MESSAGE, NOISE_MESSAGE, TOUCHING_MESSAGE
-from digit.rate_limits import RateLimit
+from digit.reading.preprocess import NO_INK_MESSAGE, NOISE_MESSAGE, TOUCHING_MESSAGE
+from digit.page.rate_limits import RateLimit
 from testing.languages import is_english, is_swedish
 from testing.renderings import draw_strokes
 

@@ -8,10 +8,10 @@ import pytest
 from digit.feedback import FeedbackStore
 from digit.feedback.samples import sample_of
 from digit.jurors import KNN_NAME
-from digit.live_references import MOST, PER_VISITOR, PER_VISITOR_DIGIT, LiveReferences, capped
-from digit.model_check import reference_digits
+from digit.live.references import MOST, PER_VISITOR, PER_VISITOR_DIGIT, LiveReferences, capped
+from digit.model.check import reference_digits
 from digit.page.texts import verdict
-from digit.preprocess import normalize
+from digit.reading.preprocess import normalize
 from testing.renderings import bubble_digits
 
 FLAGGER, VOTERS = "anon:00000000000000f1", ("anon:00000000000000a1", "anon:00000000000000a2", "anon:00000000000000a3")

@@ -19,11 +19,11 @@ from sklearn.preprocessing import FunctionTransformer
 
 from digit.jurors import build_front, build_jurors, for_serving
 from digit.jury import Jury
-from digit.model_check import FLOOR, ReadingTrial, Refused, check_reading, check_structure, reference_digits
-from digit.model_hub import HubModelFollower, refused_commits
+from digit.model.check import FLOOR, ReadingTrial, Refused, check_reading, check_structure, reference_digits
+from digit.model.hub import HubModelFollower, refused_commits
 from testing.hub import LocalHub
 from testing.local_app import free_port, running_app
-from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot,
+from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot,
                                _without_routing_requests, load_checked_model, load_model)
 from training.reference_digits import reference_digits as made_reference_digits
 
@@ -177,7 +177,7 @@ def test_a_promotion_that_misreads_is_refused_in_one_line_and_the_jury_serving_s
     shutil.copy(tmp_path / "next" / MODEL_FILE, folder / MODEL_FILE)
     (folder / CARD_FILE).write_text((folder / CARD_FILE).read_text() + "\n")  # a new card: a promotion
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="digit.model_store"):
+    with caplog.at_level(logging.ERROR, logger="digit.model.store"):
         assert slot.get() is serving
         assert slot.get() is serving  # refused once, not checked again at every request
     (line,) = caplog.messages
@@ -199,7 +199,7 @@ def test_a_refused_model_repo_commit_is_never_fetched_again(small_models, tmp_pa
         bad = hub.head("team/jury", "model")
         cache, shipped = tmp_path / "cache", ModelSlot(small_models)
 
-        with caplog.at_level(logging.ERROR, logger="digit.model_hub"):
+        with caplog.at_level(logging.ERROR, logger="digit.model.hub"):
             follower = HubModelFollower(shipped, "team/jury", cache, poll_minutes=60)
             assert not follower.check() and not follower.check()  # at start, then a poll
             assert not HubModelFollower(shipped, "team/jury", cache, poll_minutes=60).check()  # a restart

@@ -11,9 +11,9 @@ import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
 from digit.config import model_dir
-from digit.model_hub import HubModelFollower
+from digit.model.hub import HubModelFollower
 from testing.local_app import free_port
-from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot, load_model,
+from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot, load_model,
                                read_card)
 
 

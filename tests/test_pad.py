@@ -1,11 +1,11 @@
-"""The pad's value (digit/pad.py): read in one place, the strokes kept as drawn, anything else refused."""
+"""The pad's value (digit/reading/pad.py): read in one place, the strokes kept as drawn, anything else refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from digit.images import BadImage
-from digit.pad import PAD, PadDrawing
+from digit.reading.images import BadImage
+from digit.reading.pad import PAD, PadDrawing
 from helpers import BROWSER_ID as BROWSER, ONE_STROKE as SEVEN, pad_value as drawn
 from testing.renderings import draw_strokes
 

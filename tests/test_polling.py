@@ -1,9 +1,9 @@
-"""The one background loop (digit/polling.py) the feedback push and the model follower run on:
+"""The one background loop (digit/hub/polling.py) the feedback push and the model follower run on:
 its schedule, read off the waits it asks for (no clock involved), and its stop."""
 
 from __future__ import annotations
 
-from digit.polling import Poller
+from digit.hub.polling import Poller
 
 
 class Waits:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit.images import BadImage, NoDigit
-from digit.preprocess import normalize
+from digit.reading.images import BadImage, NoDigit
+from digit.reading.preprocess import normalize
 from testing.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 
 

@@ -1,4 +1,4 @@
-"""Readings in worker processes (digit/reading_pool.py): the same answers as in process, and a
+"""Readings in worker processes (digit/reading/pool.py): the same answers as in process, and a
 worker that dies or hangs costs one reading at most, never the server."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit.images import BadImage, NoDigit
-from digit.preprocess import normalize
-from digit.reading_pool import ReadingFailed, ReadingPool
+from digit.reading.images import BadImage, NoDigit
+from digit.reading.preprocess import normalize
+from digit.reading.pool import ReadingFailed, ReadingPool
 from testing.renderings import sketch_from_mnist
 
 

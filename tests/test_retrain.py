@@ -14,7 +14,7 @@ import numpy as np
 
 from testing.renderings import jittered_strokes, sketch_from_mnist
 from digit.feedback import FeedbackStore, sample_of
-from digit.model_store import CARD_FILE, MODEL_FILE, load_model, read_card
+from digit.model.store import CARD_FILE, MODEL_FILE, load_model, read_card
 import training.retrain as retraining
 from helpers import SMALL_MNIST, last_json_line, run_module
 from old_feedback import write_old_shard

@@ -1,5 +1,5 @@
 """One rule decides whether a jury may serve: the retraining runs the Space's serving check
-(digit/model_check.py) on its candidate before it saves or promotes it, and the baseline of a
+(digit/model/check.py) on its candidate before it saves or promotes it, and the baseline of a
 retraining is never a commit the Spaces refused.
 
 On a reduced MNIST (helpers.SMALL_MNIST digits; `small_models` in conftest.py)."""
@@ -14,8 +14,8 @@ from huggingface_hub import HfApi
 
 import training.retrain as retraining
 from digit.feedback import FeedbackStore, sample_of
-from digit.model_hub import served_copy
-from digit.model_store import CARD_FILE, MODEL_FILE, read_card
+from digit.model.hub import served_copy
+from digit.model.store import CARD_FILE, MODEL_FILE, read_card
 from helpers import HUB_TOKEN, SMALL_MNIST
 from test_model_check import jury_of, pointing_outside, saved
 from testing.hub import LocalHub

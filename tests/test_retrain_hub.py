@@ -13,7 +13,7 @@ import json
 from huggingface_hub import HfApi
 
 from digit.feedback.samples import png_bytes, rows_in
-from digit.model_store import read_card
+from digit.model.store import read_card
 from helpers import SMALL_MNIST, last_json_line, run_module, wait_for
 from testing.hub import LocalHub
 from testing.local_app import HttpApi, free_port, running_app

@@ -23,8 +23,8 @@ from digit import cli, hub_jobs
 from digit.feedback import FeedbackStore, sample_of
 from digit.feedback.samples import DATA
 from digit.feedback.votes import VOTES
-from digit.hub import hub_api
-from digit.model_store import load_model
+from digit.hub.client import hub_api
+from digit.model.store import load_model
 from helpers import HUB_TOKEN, PROJECT, SMALL_MNIST, last_json_line, wait_for
 from testing.local_app import HttpApi, running_app
 from testing.renderings import bubble_digits
@@ -114,7 +114,7 @@ def test_the_jobs_command_retrains_and_promotes_and_the_running_app_serves_it(si
     """Deploy the Space, schedule, then run the scheduled command from the Hub's copy of it: the
     Space's code downloaded, the retraining on the dataset repo, the promotion to the model repo,
     the app following that repo serving the new jury, no restart."""
-    from digit.deploy import deploy
+    from digit.hub.deploy import deploy
 
     hub = signed_in
     api = hub_api()

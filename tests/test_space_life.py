@@ -112,7 +112,7 @@ def test_deploy_uploads_what_the_space_runs_and_nothing_else(hub, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     files = hub.files("team/digit-jury", repo_type="space")
     assert {"app.py", "requirements.txt", "README.md", "models/jury.skops", "models/model_card.json",
-            "digit/page/actions.py", "digit/classifier.py", "training/retrain.py"} <= set(files)  # the Job's code too
+            "digit/page/actions.py", "digit/reading/classifier.py", "training/retrain.py"} <= set(files)  # the Job's code too
     assert not [path for path in files if path.startswith(("tests/", "bench/", "testing/", "artifacts/",
                                                           "data/", ".venv/")) or "__pycache__" in path]
     assert files["models/jury.skops"] == (PROJECT / "models" / "jury.skops").read_bytes()

@@ -11,10 +11,10 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
-from digit.model_store import (CARD_FILE, MODEL_FILE, STROKE_TRUSTED_TYPES, STROKES_CARD_FILE, STROKES_FILE,
+from digit.model.store import (CARD_FILE, MODEL_FILE, STROKE_TRUSTED_TYPES, STROKES_CARD_FILE, STROKES_FILE,
                                ModelError, load_model, load_stroke_juror)
 from digit.page.texts import jurors_table, verdict
-from digit.reading_pool import ReadingPool, read_one
+from digit.reading.pool import ReadingPool, read_one
 from helpers import PROJECT
 from training.canvas.drawings import canvas_set
 from training.canvas.strokes import drawing_strokes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digit.preprocess import normalize
+from digit.reading.preprocess import normalize
 from digit.topology import hole_features, skeleton_features, thin
 from training.canvas.drawings import draw
 from training.canvas.shapes import ALLOGRAPHS

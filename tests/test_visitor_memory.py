@@ -9,8 +9,8 @@ from digit.feedback import FeedbackStore
 from digit.feedback.samples import sample_of
 from digit.page import actions
 from digit.page.texts import neighbour_tiles, verdict
-from digit.preprocess import Normalized, normalize
-from digit.visitor_memory import CHOICE, VisitorMemory, page_key
+from digit.reading.preprocess import Normalized, normalize
+from digit.live.memory import CHOICE, VisitorMemory, page_key
 from testing.local_app import HttpApi, running_app
 from testing.renderings import bubble_digits
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digit.rate_limits import RateLimit
+from digit.page.rate_limits import RateLimit
 from digit.visitors import VisitorIds, visitor_address
 
 

@@ -1,8 +1,8 @@
-"""Canvas-shape experiments, re-runnable: `python -m training.canvas_experiments NAME ... [--limit N]`.
+"""Canvas-shape experiments, re-runnable: `python -m experiments.canvas NAME ... [--limit N]`.
 
 Each prints one line per variant: MNIST validation and the canvas set's VALIDATION part (the
 MNIST test set and the canvas report part are not read here). Arrays are cached with the
-accuracy experiments' (artifacts/experiments/, `training.experiments.common.Study`).
+accuracy experiments' (artifacts/experiments/, `experiments.common.Study`).
 `--limit N`: N MNIST training digits instead of 50,000, and every count below scaled with it.
 
     svc-alone [VARIANT ...]  issue 12's direction finding, on the front of the time: the SVC alone
@@ -28,12 +28,12 @@ from sklearn.svm import SVC
 from digit.features import Columns, Deskew
 from digit.jurors import DIRECTIONS, KNN_JUROR, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
 from digit.jury import Jury
-from digit.model_store import MODEL_FILE, save_model
+from digit.model.store import MODEL_FILE, save_model
 from digit.neighbours import ORIGINS
 from digit.topology import Topology
 from training.canvas.report import confident_wrong
-from training.experiments.common import Study, accuracy, say
-from training.old_features import PixelsAndGradients
+from experiments.common import Study, accuracy, say
+from experiments.old_features import PixelsAndGradients
 from training.train import TrainingSet, choose_weights
 
 BASE = 15_000  # MNIST training digits in the SVC-alone runs (as in issue 12), of 50,000
@@ -53,7 +53,7 @@ def stroke_pixels(study: Study, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 def reshaped_pixels(study: Study, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Shape-augmented copies of the first `count` MNIST training digits, and their labels."""
-    from training.skeleton_shapes import reshaped_mnist
+    from experiments.skeleton_shapes import reshaped_mnist
 
     if count == 0:
         return np.zeros((0, 784), np.uint8), np.zeros(0, np.int64)
@@ -215,7 +215,7 @@ def full_jury(study: Study, out: Path, strokes: int, reshaped: int, topology_wei
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m training.canvas_experiments",
+    parser = argparse.ArgumentParser(prog="python -m experiments.canvas",
                                      description="Canvas-shape experiments on MNIST and canvas validation.")
     parser.add_argument("--limit", type=int, metavar="N",
                         help="MNIST training digits (validation: a fifth); counts shrink with it. Default: all 50,000")

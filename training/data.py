@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
-from digit.images import NoDigit
-from digit.preprocess import normalize
+from digit.reading.images import NoDigit
+from digit.reading.preprocess import normalize
 from training.disk_cache import CACHE, NORMALIZE_CODE, code_key, kept
 
 HUB_DATASET = "ylecun/mnist"

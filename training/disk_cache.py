@@ -2,9 +2,9 @@
 
 The training code's three caches use it: normalised MNIST splits (training/data.py), the
 canvas set's parts (training/canvas/report.py) and the experiments' pieces
-(training/experiments/common.py). joblib.Memory keys an entry on the cached function's own
+(experiments/common.py). joblib.Memory keys an entry on the cached function's own
 source and arguments: it would not see a change to the library code that function runs
-(digit/preprocess.py, ...) and cannot key a closure; here the caller names that code.
+(digit/reading/preprocess.py, ...) and cannot key a closure; here the caller names that code.
 Everything is kept under artifacts/ (git-ignored).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 PROJECT = Path(__file__).resolve().parent.parent
 CACHE = PROJECT / "artifacts" / "cache"
-# The code of digit.preprocess.normalize: every cache of normalised digits is keyed on it.
+# The code of digit.reading.preprocess.normalize: every cache of normalised digits is keyed on it.
 NORMALIZE_CODE = (PROJECT / "digit" / "images.py", PROJECT / "digit" / "preprocess.py")
 
 

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from digit.calibration import expected_calibration_error, unsure_rates
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model_store import load_model
+from digit.model.store import load_model
 from training.canvas.report import canvas_pixels, canvas_tags, confident_wrong
 from training.data import Mnist, Split, load_mnist, normalized_split
 

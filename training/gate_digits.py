@@ -1,4 +1,4 @@
-"""The live references' gate digits (digit/live_references.py GATE_FILE): the canvas set's
+"""The live references' gate digits (digit/live/references.py GATE_FILE): the canvas set's
 validation part as the jury reads it. A confirmed correction that would make the served jury
 misread one of them (or one of the model check's reference digits) does not join the k-NN's live
 references. Made, not carried, as the reference digits are; without it the gate reads the
@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from digit.live_references import GATE_FILE
+from digit.live.references import GATE_FILE
 from training.canvas.report import canvas_pixels
 
 

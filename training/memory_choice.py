@@ -1,5 +1,5 @@
 """How near a visitor's own example must be to take part in their reading, and how much it weighs
-(digit/visitor_memory.py), chosen on the canvas set's validation writers, never its report part
+(digit/live/memory.py), chosen on the canvas set's validation writers, never its report part
 and never MNIST test.
 
 The writers' simulation: each writer draws their eighteen drawings (the set's first pass), the
@@ -28,12 +28,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from digit.classifier import Classifier
+from digit.reading.classifier import Classifier
 from digit.jurors import KNN_NAME
-from digit.images import NoDigit
-from digit.model_store import load_model
-from digit.preprocess import normalize
-from digit.visitor_memory import CHOICE, MEMORY_FILE, MemoryChoice, Taught, blended, nearest_taught
+from digit.reading.images import NoDigit
+from digit.model.store import load_model
+from digit.reading.preprocess import normalize
+from digit.live.memory import CHOICE, MEMORY_FILE, MemoryChoice, Taught, blended, nearest_taught
 from training.canvas.drawings import VALIDATION_WRITERS, WRITERS, Drawing, draw, hands
 from training.canvas.writers import SEED, make_writer
 

@@ -1,5 +1,5 @@
 """The shape features the jury used before gradient directions, kept for the experiments that
-compare against them (`training.experiments`, `training.canvas_experiments`); not shipped.
+compare against them (`experiments`, `experiments.canvas`); not shipped.
 
 Before: deskew, then [pixels | PCA-80 of (pixels + histograms of oriented gradients)].
 """

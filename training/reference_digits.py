@@ -1,4 +1,4 @@
-"""The model check's reference digits (digit/model_check.py REFERENCE_FILE): the plain digits 0-9
+"""The model check's reference digits (digit/model/check.py REFERENCE_FILE): the plain digits 0-9
 of the canvas set's first six validation writers, our own drawings, normalised as the app does.
 Any jury we train reads them well; one that misreads (a swapped or damaged juror) does not.
 Made, not carried: `make app`, `make test`, `make bench` and `make deploy` write the file when
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit.model_check import REFERENCE_FILE
+from digit.model.check import REFERENCE_FILE
 from training.canvas.drawings import canvas_set, normalized
 
 WRITERS = 6  # six of each digit: 60 drawings, read in the check's child in well under a second

@@ -19,7 +19,7 @@ MNIST's training set) is at most 0.1 pp below the current model's, no digit of M
 validation or of the canvas-style validation part is read right fewer times than the
 current model does by more than the bound (CLASS_DROP_DIGITS), and its held-out feedback
 accuracy is not lower and plausible, and it then passes the check every Space makes before
-it serves a jury (digit/model_check.py, run on the files as saved): one rule decides what may
+it serves a jury (digit/model/check.py, run on the files as saved): one rule decides what may
 serve. Otherwise the current model stays and the reason is printed. The MNIST test set is
 reported, never used to decide.
 """
@@ -40,15 +40,15 @@ import cv2
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from digit.classifier import Classifier
+from digit.reading.classifier import Classifier
 from digit.config import hub_endpoint, hub_token, model_dir
-from digit.hub import hub_api
+from digit.hub.client import hub_api
 from digit.jurors import SVC_NAME
 from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
-from digit.model_card import history
-from digit.model_hub import promote, served_copy
+from digit.model.card import history
+from digit.model.hub import promote, served_copy
 from digit.neighbours import ORIGINS
-from digit.model_store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
+from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
                                load_checked_model, load_model, save_model)
 from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split

@@ -84,7 +84,7 @@ def redraw(points: np.ndarray, radius: float) -> np.ndarray:
 
 def reshaped(digit28: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
     """One shape-augmented copy of an MNIST digit, through the app's preprocessing."""
-    from digit.preprocess import normalize
+    from digit.reading.preprocess import normalize
 
     points = skeleton_points(digit28)
     if len(points) < 5:

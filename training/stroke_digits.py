@@ -201,8 +201,8 @@ def stroke_drawings(count: int, seed: int = TRAINING_SEED, per_writer: int = 20,
     `stroke_digits(count, seed, per_writer)` draws when variants is False. variants: the writers
     also use the other habits (VARIANTS). pictures: also render and normalise each digit (without:
     blots the preprocessing would refuse are kept)."""
-    from digit.images import NoDigit
-    from digit.preprocess import normalize
+    from digit.reading.images import NoDigit
+    from digit.reading.preprocess import normalize
 
     images, labels, paths = [], [], []
     index = 0

@@ -30,7 +30,7 @@ from digit.calibration import (choose_unsure_below, equal_share_weights, expecte
 from digit.config import model_dir
 from digit.jurors import FOREST_NAME, KNN_NAME, build_jury, for_serving
 from digit.jury import Jury
-from digit.model_store import save_model
+from digit.model.store import save_model
 from digit.neighbours import ORIGINS
 from training.canvas.report import canvas_pixels
 from training.data import Mnist, Split, load_mnist, normalized_split
@@ -44,7 +44,7 @@ STROKE_SHARE = 0.2  # canvas-shaped training digits (training/stroke_digits.py) 
                     # 10,000 beside MNIST's 50,000 read canvas digits as well as 20,000 did
 KNN_STROKE_SHARE = 0.25  # of the stroke digits, the first are k-NN references too: canvas validation
                          # 97.78 -> 98.89 %, MNIST validation 99.55 -> 99.50 % (all of them: 99.00 %,
-                         # 99.50 %, but the model file past 20 MB; `python -m training.experiments knn-canvas`)
+                         # 99.50 %, but the model file past 20 MB; `python -m experiments knn-canvas`)
 
 
 @dataclass

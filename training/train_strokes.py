@@ -31,8 +31,8 @@ from digit.calibration import (MISS_COST, UNSURE_GRID, calibrated, expected_cali
                                fit_temperature)
 from digit.config import feedback_dir, model_dir
 from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
-from digit.model_store import STROKES_FILE, load_model, save_stroke_juror
-from digit.sample import UNKNOWN_VISITOR
+from digit.model.store import STROKES_FILE, load_model, save_stroke_juror
+from digit.reading.sample import UNKNOWN_VISITOR
 from digit.stroke_features import BadStrokes, features_of, stroke_features
 from digit.stroke_juror import StrokeJuror
 from training.stroke_digits import TRAINING_SEED, stroke_drawings

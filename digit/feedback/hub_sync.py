@@ -35,12 +35,12 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
-from digit.hub import hub_api
+from digit.hub.client import hub_api
 from digit.feedback.card import dataset_card
 from digit.feedback.merging import merge_plan, push_plan
 from digit.feedback.samples import DATA, is_shard, merged_from, rows_in
 from digit.feedback.votes import VOTES
-from digit.polling import Poller
+from digit.hub.polling import Poller
 
 log = logging.getLogger(__name__)
 STATE = Path(".sync") / "state.json"

@@ -1,6 +1,6 @@
 """A feedback sample's row and columns, and the Parquet shards samples are stored in.
 
-The sample itself (digit/sample.py) comes from the reading: its picture already capped, its
+The sample itself (digit/reading/sample.py) comes from the reading: its picture already capped, its
 digit already normalised; `sample_row` checks what the person added and packs it as a row.
 
 A shard is an immutable Parquet file whose schema carries `datasets`' features (image as
@@ -32,10 +32,10 @@ import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, Image, List, Value
 from PIL import Image as PILImage
 
-from digit.images import BadImage, ImageInput, NoDigit, read_picture
-from digit.pad import checked_strokes
-from digit.preprocess import normalize
-from digit.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
+from digit.reading.images import BadImage, ImageInput, NoDigit, read_picture
+from digit.reading.pad import checked_strokes
+from digit.reading.preprocess import normalize
+from digit.reading.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
 
 SOURCES = ("sketch", "upload", "api", "challenge")  # challenge: drawn on "Fool the jury" for a named digit
 DIGITS = [str(digit) for digit in range(10)]
@@ -52,7 +52,7 @@ FEATURES = Features({
     "digit_hash": Value("string"),
     "digit": Image(),  # what the jury read: the normalised 28x28 digit (PNG); null in older samples
     "network": Value("string"),  # the sender's network, a keyed hash (digit/visitors.py); null in older samples
-    # The pad's strokes as drawn, Quick, Draw!'s raw format (digit/pad.py): per stroke [[x...], [y...],
+    # The pad's strokes as drawn, Quick, Draw!'s raw format (digit/reading/pad.py): per stroke [[x...], [y...],
     # [t...]] in pad pixels and ms since the first point; empty for uploads, API pictures, older samples
     "strokes": List(List(List(Value("int32")))),
 })

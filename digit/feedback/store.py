@@ -57,8 +57,8 @@ from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_
                                     write_shard)
 from digit.feedback.votes import (UNKNOWN_NETWORK, Sender, Standing, Tally, VoteFile, VoteWindow, refusal, tally,
                                   tallies, to_check, vote_record)
-from digit.images import BadImage
-from digit.preprocess import normalize
+from digit.reading.images import BadImage
+from digit.reading.preprocess import normalize
 
 log = logging.getLogger(__name__)
 RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit", "strokes")]  # they stay on disk
@@ -101,7 +101,7 @@ def _seconds(created_at: str) -> float:
 
 class FeedbackStore:
     """The feedback dataset in a folder, pushed to the Hub when shared: `save()` writes one
-    Sample (digit/sample.py) durably. The page flags into it through its Gradio flagging
+    Sample (digit/reading/sample.py) durably. The page flags into it through its Gradio flagging
     callback (digit/page/flagging.py); nothing here knows Gradio.
     """
 

@@ -19,24 +19,24 @@ from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_
                           model_cache_dir, model_poll_minutes, model_repo, proxy_hops, reading_body_seconds,
                           reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
-from digit.classifier import Classifier
+from digit.reading.classifier import Classifier
 from digit.feedback.votes import to_check
-from digit.images import MAX_FILE_BYTES, BadImage, ImageInput
-from digit.live_references import LIVE_SECONDS, LiveReferences, every
-from digit.model_hub import HubModelFollower
-from digit.model_store import LoadedModel, ModelError, ModelSlot
-from digit.pad import PadDrawing
+from digit.reading.images import MAX_FILE_BYTES, BadImage, ImageInput
+from digit.live.references import LIVE_SECONDS, LiveReferences, every
+from digit.model.hub import HubModelFollower
+from digit.model.store import LoadedModel, ModelError, ModelSlot
+from digit.reading.pad import PadDrawing
 from digit.page.components import received
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
-from digit.prediction import Prediction
-from digit.rate_limits import RateLimit
-from digit.reading_pool import ReadingPool, read_one
-from digit.sample import UNKNOWN_VISITOR, Sample
-from digit.visitor_memory import VisitorMemory, page_key
+from digit.reading.prediction import Prediction
+from digit.page.rate_limits import RateLimit
+from digit.reading.pool import ReadingPool, read_one
+from digit.reading.sample import UNKNOWN_VISITOR, Sample
+from digit.live.memory import VisitorMemory, page_key
 from digit.visitors import VisitorIds, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -48,8 +48,8 @@ MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _MODEL = ModelSlot()
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
-MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/visitor_memory.py)
-LIVE = LiveReferences()  # corrections others confirmed, for everyone (digit/live_references.py)
+MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/live/memory.py)
+LIVE = LiveReferences()  # corrections others confirmed, for everyone (digit/live/references.py)
 LABEL = gr.Label(render=False)  # the API answers in gr.Label's format, as the page shows it
 
 
@@ -271,7 +271,7 @@ def _show(image, source: str, drawing: PadDrawing | None = None, words: Words = 
 
 
 def show_sketch(value: Any, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None) -> Shown:
-    """Each finished stroke: read the pad's drawing (digit/pad.py; an empty pad clears the verdict)."""
+    """Each finished stroke: read the pad's drawing (digit/reading/pad.py; an empty pad clears the verdict)."""
     words = Words.of(request)
     try:
         drawing = PadDrawing.from_value(value)

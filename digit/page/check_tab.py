@@ -23,7 +23,7 @@ from digit.feedback.samples import png_bytes
 from digit.page.actions import feedback, flag_limit, hold_to, network, visitor
 from digit.page.languages import ENGLISH, Words
 from digit.page.texts import sentence
-from digit.rate_limits import RateLimit
+from digit.page.rate_limits import RateLimit
 
 
 class CheckShown(NamedTuple):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from digit.feedback import Standing
-from digit.model_card import history, percent
+from digit.model.card import history, percent
 from digit.page.actions import feedback, model
 from digit.page.languages import ENGLISH, Words
 

@@ -5,7 +5,7 @@ composite of a WebGL canvas after each stroke, then does it again when the serve
 ~20 requests and 1.3-1.5 s from mouse-up to verdict in a GPU-less browser (README, Limits).
 This pad draws with pointer events (mouse, pen, finger; the page does not scroll while a
 finger draws), keeps the strokes for undo, and after each stroke sets its value to what
-digit/pad.py describes: a PNG data URL of the ink's box (at most PAD.sent_side px on its long
+digit/reading/pad.py describes: a PNG data URL of the ink's box (at most PAD.sent_side px on its long
 side), the strokes as drawn (Quick, Draw!'s raw format) and the browser's id, in one request.
 Setting props.value fires `change` by itself (calling trigger("change") as well would run the
 handler twice); with trigger_mode="always_last" a stroke drawn while a reading is on its way is
@@ -19,7 +19,7 @@ from typing import Any
 import gradio as gr
 from gradio.i18n import I18nData
 
-from digit.pad import PAD
+from digit.reading.pad import PAD
 from digit.page.languages import LANGUAGES, Words
 
 # The pad's own words, in the browser's language (navigator.language, as Gradio's frontend picks
@@ -193,7 +193,7 @@ canvas.dataset.ready = "true";  // the canvas is in the page before this script 
 class DrawingPad(gr.HTML):
     """Gradio's sketchpad for this app: draws on a canvas in the browser, sends one value a stroke.
 
-    Its value is the drawing as digit/pad.py describes it (None when the pad is empty); the
+    Its value is the drawing as digit/reading/pad.py describes it (None when the pad is empty); the
     handler reads it with PadDrawing.from_value, which refuses anything else."""
 
     def __init__(self, label: str | I18nData = "Draw a digit", **kwargs: Any):

@@ -17,8 +17,8 @@ import gradio as gr
 import pandas as pd
 
 from digit.feedback.challenges import ChallengeCounts
-from digit.images import BadImage
-from digit.pad import PadDrawing
+from digit.reading.images import BadImage
+from digit.reading.pad import PadDrawing
 from digit.page.actions import _save, feedback, model, read, visitor
 from digit.page.languages import ENGLISH, Words
 from digit.page.texts import problem

@@ -35,7 +35,7 @@ from gradio import Error, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
 
-from digit.rate_limits import RateLimit
+from digit.page.rate_limits import RateLimit
 
 log = logging.getLogger(__name__)
 Scope = dict[str, Any]

@@ -10,7 +10,7 @@ from this table:
   so a handler says it in the request's language itself: `words = Words.of(request)`,
   `words("saved", digit=7, total=12)`. The language comes from the Accept-Language header,
   which browsers send from the same preference as the navigator.language Gradio reads.
-The library's refusals (digit.images, digit.preprocess, digit.feedback) are written in
+The library's refusals (digit.reading.images, digit.reading.preprocess, digit.feedback) are written in
 English for the API and the command line; `words.refusal(message)` says them in the page's
 language (REFUSALS below; one the table does not know stays in English).
 The API's and the command line's texts stay English (ENGLISH).

@@ -7,7 +7,7 @@ import pandas as pd
 
 from digit.jurors import SHOWN
 from digit.page.languages import ENGLISH, TEXTS, Words
-from digit.prediction import Neighbour, Prediction
+from digit.reading.prediction import Neighbour, Prediction
 
 WELCOME = ENGLISH("welcome")
 

@@ -89,7 +89,7 @@ def part_size(part: str, writers: int = WRITERS, seed: int = SEED) -> int:
 
 def normalized(drawings: list[Drawing]) -> np.ndarray:
     """The 28x28 digits the jury reads, (n, 784) uint8, through the app's preprocessing."""
-    from digit.preprocess import normalize
+    from digit.reading.preprocess import normalize
 
     return np.stack([normalize(d.image()).pixels for d in drawings]).reshape(len(drawings), -1)
 

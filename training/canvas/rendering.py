@@ -15,7 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from digit.pad import PAD
+from digit.reading.pad import PAD
 
 CANVAS = PAD.height  # a square of the pad's height: 400 px
 DEFAULT_BRUSH = PAD.brush  # the brush's radius: strokes 36 px wide

@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--part", default="all", choices=["all", "validation", "report"])
     parser.add_argument("--save", metavar="DIR", help="also save the drawings as PNG files here (not committed)")
     arguments = parser.parse_args()
-    from digit.model_store import load_model
+    from digit.model.store import load_model
 
     drawings = canvas_set(arguments.part)
     if arguments.save:

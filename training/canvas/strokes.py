@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digit.pad import PAD
+from digit.reading.pad import PAD
 from training.canvas.drawings import Drawing, canvas_set
 from training.canvas.rendering import CANVAS
 from training.canvas.report import _spread

@@ -1,4 +1,4 @@
-"""Accuracy experiments, re-runnable: `python -m training.experiments NAME [NAME ...] [--limit N]`.
+"""Accuracy experiments, re-runnable: `python -m experiments NAME [NAME ...] [--limit N]`.
 
 The record of what was tried: README quotes their lines. Validation split only (the MNIST test
 set is never read here), or folds of the training digits. Each prints one line per variant.

@@ -1,16 +1,16 @@
-"""python -m training.experiments NAME [NAME ...] [--limit N] [--size N]"""
+"""python -m experiments NAME [NAME ...] [--limit N] [--size N]"""
 
 from __future__ import annotations
 
 import argparse
 
-from training.experiments.canvas_knn import knn_canvas
-from training.experiments.common import Study
-from training.experiments.dropped import augment, idm, test_time_augmentation
-from training.experiments.juries import combine, final_fit, latency, recipe
-from training.experiments.knn import knn_parameters, knn_references
-from training.experiments.knn_slant import knn_slant
-from training.experiments.svc import svc_features, svc_grid, svc_sizes, svc_slant, virtual_support_vectors
+from experiments.canvas_knn import knn_canvas
+from experiments.common import Study
+from experiments.dropped import augment, idm, test_time_augmentation
+from experiments.juries import combine, final_fit, latency, recipe
+from experiments.knn import knn_parameters, knn_references
+from experiments.knn_slant import knn_slant
+from experiments.svc import svc_features, svc_grid, svc_sizes, svc_slant, virtual_support_vectors
 
 EXPERIMENTS = {"augment": augment, "tta": test_time_augmentation, "idm": idm,
                "knn-references": knn_references, "knn-parameters": knn_parameters,
@@ -22,7 +22,7 @@ SIZED = ("svc-features", "vsv", "svc-slant")  # these take --size
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m training.experiments",
+    parser = argparse.ArgumentParser(prog="python -m experiments",
                                      description="Re-run the accuracy experiments on the validation split.")
     parser.add_argument("experiments", nargs="+", choices=list(EXPERIMENTS), metavar="NAME",
                         help=", ".join(EXPERIMENTS))

@@ -13,7 +13,7 @@ never read here. The shipped recipe (training/train.py KNN_STROKE_SHARE, digit/j
 KNN_DOUBT) is the variant with the best canvas validation figure among those within MNIST_SLACK
 of the old recipe's MNIST validation figure, whose model file stays under 20 MB.
 
-    python -m training.experiments knn-canvas     # ~20 min on 2 cores with an empty cache
+    python -m experiments knn-canvas     # ~20 min on 2 cores with an empty cache
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from sklearn.metrics import accuracy_score
 
 from digit.neighbours import ORIGINS
 from training.canvas.report import canvas_tags, confident_wrong
-from training.experiments.common import Study, accuracy, say
-from training.experiments.juries import assembled, saved
-from training.experiments.knn import recipe_knn
+from experiments.common import Study, accuracy, say
+from experiments.juries import assembled, saved
+from experiments.knn import recipe_knn
 from training.train import calibrate, choose_weights, stroke_set
 
 GENERATED_SHARES = (0.0, 0.25, 0.5, 1.0)  # of the studied jury's stroke digits kept as k-NN references

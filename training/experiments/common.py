@@ -21,11 +21,11 @@ import numpy as np
 from digit.config import PROJECT_DIR
 from digit.jurors import DIRECTIONS, PIXELS, build_front
 from digit.jury import Jury
-from digit.model_store import load_model, save_model
+from digit.model.store import load_model, save_model
 from training.canvas.report import canvas_pixels
 from training.data import Mnist, load_mnist, normalized_split
 from training.disk_cache import code_key, kept
-from training.old_features import histogram_front
+from experiments.old_features import histogram_front
 from training.train import STROKE_SHARE, choose_weights, train
 
 FULL_TRAIN = 50_000  # MNIST training digits of a full run: the counts in the experiments are for it
@@ -33,9 +33,9 @@ CACHE_ROOT = Path(os.environ.get("EXPERIMENTS_CACHE") or PROJECT_DIR / "artifact
 # The cached pieces are computed by this code: a change to any of it starts a fresh cache folder.
 # (The experiments' own code is left out, so that editing a printout keeps hours of fitting;
 # delete the folder after changing how an experiment computes a cached piece.)
-LIBRARY_CODE = ("digit/images.py", "digit/preprocess.py", "digit/features.py", "digit/topology.py",
+LIBRARY_CODE = ("digit/reading/images.py", "digit/reading/preprocess.py", "digit/features.py", "digit/topology.py",
                 "digit/neighbours.py", "digit/fast_svc.py", "digit/jury.py", "digit/jurors.py",
-                "training/data.py", "training/train.py", "training/stroke_digits.py", "training/old_features.py")
+                "training/data.py", "training/train.py", "training/stroke_digits.py", "experiments/old_features.py")
 
 
 def say(line: str) -> None:

@@ -13,9 +13,9 @@ from sklearn.svm import SVC
 from digit.features import Columns
 from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front
 from digit.neighbours import _gradients, _idm
-from digit.preprocess import to_mnist
+from digit.reading.preprocess import to_mnist
 from digit.topology import Topology
-from training.experiments.common import Study, accuracy, choose, say
+from experiments.common import Study, accuracy, choose, say
 
 
 def recipe_svc(c: float = 10.0) -> Pipeline:

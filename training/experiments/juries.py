@@ -14,15 +14,15 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from digit.classifier import Classifier
+from digit.reading.classifier import Classifier
 from digit.features import Columns
 from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
 from digit.jury import Jury
-from digit.model_store import MODEL_FILE, ModelError, load_model, save_model
+from digit.model.store import MODEL_FILE, ModelError, load_model, save_model
 from training.canvas.drawings import canvas_set
-from training.experiments.common import Study, accuracy, choose, say
-from training.experiments.knn import idm_to_candidates, knn_out_of_fold, recipe_knn, views
-from training.experiments.svc import calibrated_svc
+from experiments.common import Study, accuracy, choose, say
+from experiments.knn import idm_to_candidates, knn_out_of_fold, recipe_knn, views
+from experiments.svc import calibrated_svc
 from training.train import choose_weights, peak_memory_mb, stroke_set
 
 KNN_SETTINGS = ((20, 5, 0.1), (50, 3, 0.2), (100, 3, 0.2))  # candidates, k, tau: shipped before, recipe, more

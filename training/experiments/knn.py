@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from digit.jurors import PIXELS, build_jurors
 from digit.neighbours import DeformationNeighbours
-from training.experiments.common import Study, accuracy, choose, say
+from experiments.common import Study, accuracy, choose, say
 
 
 def recipe_knn(**settings) -> DeformationNeighbours:

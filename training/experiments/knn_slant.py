@@ -12,7 +12,7 @@ canvas report part and MNIST test are never read here. (Tried first at `--limit 
 slant as a column of the candidate search instead, at 0.5-4 times the slant column, changed
 neither the k-NN nor the jury.)
 
-    python -m training.experiments knn-slant     # ~15 min on 2 cores after the studied jury
+    python -m experiments knn-slant     # ~15 min on 2 cores after the studied jury
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 
 from digit.neighbours import ORIGINS, DeformationNeighbours
 from training.canvas.report import canvas_tags, confident_wrong
-from training.experiments.canvas_knn import HANDS, studied_features, with_knn
-from training.experiments.common import Study, accuracy, say
-from training.experiments.knn import recipe_knn
+from experiments.canvas_knn import HANDS, studied_features, with_knn
+from experiments.common import Study, accuracy, say
+from experiments.knn import recipe_knn
 from training.train import KNN_STROKE_SHARE
 
 SLANTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)  # per unit of the slant column (its std ~0.46 on MNIST)

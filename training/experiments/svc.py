@@ -13,8 +13,8 @@ from sklearn.svm import SVC
 
 from digit.features import GradientDirections
 from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front
-from training.experiments.common import Study, accuracy, say
-from training.experiments.knn import power_law
+from experiments.common import Study, accuracy, say
+from experiments.knn import power_law
 
 
 def fit_svc(features: np.ndarray, labels: np.ndarray, gamma_factor: float = SVC_GAMMA_FACTOR, c: float = 10.0,
