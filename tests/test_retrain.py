@@ -15,6 +15,7 @@ import numpy as np
 from testing.renderings import jittered_strokes, sketch_from_mnist
 from digit.feedback import FeedbackStore, sample_of
 from digit.model.store import CARD_FILE, MODEL_FILE, load_model, read_card
+import training.retrain as retraining
 from helpers import SMALL_MNIST, last_json_line, run_module
 from old_feedback import write_old_shard
 from training.canvas.shapes import ALLOGRAPHS
@@ -61,7 +62,8 @@ def test_too_few_feedback_samples_are_not_used(tmp_path, small_models):
     store = FeedbackStore(tmp_path / "feedback", repo_id="")
     store.setup()
     store.save(sample_of(jittered_strokes(3, np.random.default_rng(0)), 3))
-    report = retrain(store.folder, models)
+    # In this process: what the command runs (its output is checked by the tests beside), without its imports.
+    report = retraining.retrain(str(store.folder), models, mnist_limit=SMALL_MNIST)
     assert not report["promoted"] and "only 1" in report["reason"]
     assert (models / CARD_FILE).exists()
 
