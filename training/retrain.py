@@ -54,11 +54,12 @@ from training.canvas.report import canvas_pixels
 from training.data import load_mnist, normalized_pixels, normalized_split
 from training.evaluate import per_class_accuracy, report_figures
 from training.train import TrainingSet, train
-from training.train_strokes import COUNT as STROKE_COUNT, train as train_strokes
+from training.train_strokes import COUNT as STROKE_COUNT, MORE_WRITERS, train as train_strokes
 
 HELD_OUT_SHARE = 0.25
 MIN_SAMPLES = 8
 SMALL_STROKE_COUNT = 600  # the stroke juror's generated drawings when the MNIST part is cut short (trials, tests)
+SMALL_MORE_WRITERS = 3  # and the new writers its vote is chosen on beside the validation part
 VARIANTS_PER_SAMPLE = 30  # distorted copies of each feedback sample while feedback is scarce...
 FEEDBACK_BUDGET = 10_000  # ...then fewer: feedback and copies together stay under this (training time)
 KNN_FEEDBACK = 3_000  # feedback samples the k-NN keeps as references at most (file size)
@@ -417,7 +418,8 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
             # The stroke juror's weight is chosen beside the jury it joins: chosen again for this one.
             pad = StrokeTraining(feedback=Path(source) if Path(source).is_dir() else None,
                                  count=STROKE_COUNT if mnist_limit is None else SMALL_STROKE_COUNT,
-                                 validation_most=None if mnist_limit is None else len(mnist.validation.labels))
+                                 validation_most=None if mnist_limit is None else len(mnist.validation.labels),
+                                 more=MORE_WRITERS if mnist_limit is None else SMALL_MORE_WRITERS)
             save_served(trained.jury, folder, card, pad)
             report["version"] = card["version"]
         except ModelError as error:
@@ -432,6 +434,7 @@ class StrokeTraining:
     feedback: Path | None  # a local feedback folder: its pad samples with strokes, by the trust rule
     count: int = STROKE_COUNT
     validation_most: int | None = None
+    more: int = MORE_WRITERS  # new writers of the canvas generator the vote is chosen on
 
 
 def save_served(jury, folder: Path, card: dict, strokes: StrokeTraining | None = None) -> dict:
@@ -443,7 +446,7 @@ def save_served(jury, folder: Path, card: dict, strokes: StrokeTraining | None =
     try:
         card = save_model(jury, staged, card)
         if strokes is not None:
-            train_strokes(strokes.count, strokes.feedback, staged, strokes.validation_most)
+            train_strokes(strokes.count, strokes.feedback, staged, strokes.validation_most, more=strokes.more)
         load_checked_model(staged)
         folder.mkdir(parents=True, exist_ok=True)
         for name in (STROKES_FILE, STROKES_CARD_FILE):
