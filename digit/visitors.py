@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import secrets
 from pathlib import Path
+
+from digit.atomic import write_text
 
 KEY_FILE = ".visitor-key"  # in the feedback folder; never pushed (not under data/)
 LOGGED_IN = "hf:"  # the id of a visitor logged in with their Hub account: "hf:<username>"
@@ -73,9 +74,7 @@ class VisitorIds:
             pass
         folder.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
-        staged = path.with_suffix(".new")
-        staged.write_text(key.hex())
-        os.replace(staged, path)
+        write_text(path, key.hex())
         return cls(key)
 
     def of(self, address: str) -> str:

@@ -17,7 +17,6 @@ import errno
 import io
 import json
 import math
-import os
 import re
 from collections.abc import Sequence
 import uuid
@@ -32,6 +31,7 @@ import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, Image, List, Value
 from PIL import Image as PILImage
 
+from digit.atomic import written_whole
 from digit.reading.images import BadImage, ImageInput, NoDigit, read_picture
 from digit.reading.pad import checked_strokes
 from digit.reading.preprocess import normalize
@@ -249,30 +249,14 @@ def is_shard(name: str) -> bool:
 
 
 def write_shard(folder: Path, table: pa.Table, merged_from: Sequence[str] = ()) -> Path:
-    """Write table as a new shard in folder, whole or not at all: a hidden temporary file,
-    synced, then linked into place (never over another file) and the folder synced.
-    Returns the shard's path."""
+    """Write table as a new shard in folder, whole or not at all (digit/atomic.py), linked
+    into place: never over another file. Returns the shard's path."""
     path = folder / shard_name(table.num_rows)
-    partial = folder / f".{path.name}.tmp"
     metadata = dict(table.schema.metadata or {})
     if merged_from:
         metadata[MERGED_FROM] = json.dumps(sorted(merged_from)).encode()
-    linked = False
-    try:
-        with open(partial, "wb") as handle:
-            pq.write_table(table.replace_schema_metadata(metadata), handle, compression="zstd")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(partial, path)  # fails rather than replace a shard of the same name
-        linked = True
-        os.unlink(partial)
-        _sync_folder(folder)
-    except BaseException:
-        # Whole or not at all, and no temporary file left behind (a full disk stays full otherwise).
-        partial.unlink(missing_ok=True)
-        if linked:
-            path.unlink(missing_ok=True)
-        raise
+    with written_whole(path, replace=False) as staged:
+        pq.write_table(table.replace_schema_metadata(metadata), str(staged), compression="zstd")
     return path
 
 
@@ -305,9 +289,3 @@ def merged_from(path: Path) -> list[str]:
     return json.loads(metadata[MERGED_FROM]) if MERGED_FROM in metadata else []
 
 
-def _sync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

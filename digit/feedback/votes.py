@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from digit.atomic import sync_folder, write_text
 from digit.feedback.challenges import CHALLENGE
 from digit.visitors import is_logged_in
 
@@ -210,9 +211,7 @@ class VoteFile:
         if not writer:
             writer = secrets.token_hex(8)
             folder.mkdir(parents=True, exist_ok=True)
-            staged = key.with_suffix(".new")
-            staged.write_text(writer)
-            os.replace(staged, key)
+            write_text(key, writer)
         self.path = self.folder / f"{writer}.jsonl"
 
     def paths(self) -> list[Path]:
@@ -248,8 +247,4 @@ class VoteFile:
         finally:
             os.close(descriptor)
         if created:
-            directory = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            sync_folder(self.folder)

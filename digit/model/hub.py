@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
+from digit.atomic import write_text
 from digit.hub.client import hub_api
 from digit.config import model_dir
 from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
@@ -97,11 +97,9 @@ def refused_commits(cache: Path) -> dict[str, str]:
 
 
 def remember_refused(cache: Path, revision: str, reason: str) -> None:
-    """Add a refused commit to the cache's list, written whole (temporary file, rename)."""
+    """Add a refused commit to the cache's list, written whole (digit/atomic.py)."""
     cache.mkdir(parents=True, exist_ok=True)
-    staged = cache / f".{REFUSED_FILE}.{os.getpid()}.new"
-    staged.write_text(json.dumps({**refused_commits(cache), revision: reason}, indent=1) + "\n")
-    staged.replace(cache / REFUSED_FILE)
+    write_text(cache / REFUSED_FILE, json.dumps({**refused_commits(cache), revision: reason}, indent=1) + "\n")
 
 
 class HubModelFollower:
