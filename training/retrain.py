@@ -33,7 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -45,7 +45,7 @@ from digit.config import hub_endpoint, hub_token, model_dir
 from digit.hub.client import hub_api
 from digit.jurors import SVC_NAME
 from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
-from digit.model.card import history
+from digit.model.card import ModelCard, history
 from digit.model.hub import promote, served_copy
 from digit.neighbours import ORIGINS
 from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
@@ -379,11 +379,11 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     extra.sources["feedback_held_out"] = len(held_out.labels)
 
     trained = train(mnist, extra=extra)
-    candidate = Classifier(trained.jury, trained.card["version"])
+    candidate = Classifier(trained.jury, trained.card.version)
     # MNIST validation as each jury read it before its final fit (which learns the validation
     # digits): from the cards. The canvas validation part no jury learns: both read it now.
     canvas, canvas_labels = canvas_pixels("validation", most=len(mnist.validation.labels))
-    current_metrics, candidate_metrics = current.card.get("metrics", {}), trained.card["metrics"]
+    current_metrics, candidate_metrics = current.card.metrics, trained.card.metrics
     figures = {
         "current": {"validation_accuracy": current_metrics.get("validation_accuracy", 0.0),
                     "feedback_accuracy": accuracy(current.classifier, held_out.pixels, held_out.labels),
@@ -403,23 +403,24 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
               "held_out_by": split.by, "held_out_visitors": split.held_visitors,
               "feedback_visitors": len(np.unique(feedback.visitors.astype(str))),
               "hard_negatives": int(len(hard)), **feedback.origin,
-              "training_seconds": trained.card["training"]["seconds"]}
+              "training_seconds": trained.card.training["seconds"]}
     if promoted:
-        card = trained.card
-        card["data"].update(feedback.origin)
-        card["parent_version"] = current.card.get("version")
-        card["history"] = history(current.card)  # every version before this one, for the page
-        card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
-        card["metrics"]["canvas_validation_served_per_class_accuracy"] = figures["candidate"]["canvas_per_class"]
-        card["data"]["feedback_held_out_by"] = split.by
-        card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
+        card = replace(
+            trained.card,
+            data={**trained.card.data, **feedback.origin, "feedback_held_out_by": split.by},
+            parent_version=current.card.version,
+            history=history(current.card),  # every version before this one, for the page
+            metrics={**trained.card.metrics,
+                     "feedback_held_out_accuracy": figures["candidate"]["feedback_accuracy"],
+                     "canvas_validation_served_per_class_accuracy": figures["candidate"]["canvas_per_class"],
+                     **report_figures(trained.jury, mnist)})  # reported, never used to decide
         try:
             # The stroke juror's weight is chosen beside the jury it joins: chosen again for this one.
             pad = StrokeTraining(feedback=Path(source) if Path(source).is_dir() else None,
                                  count=STROKE_COUNT if mnist_limit is None else SMALL_STROKE_COUNT,
                                  validation_most=None if mnist_limit is None else len(mnist.validation.labels))
             save_served(trained.jury, folder, card, pad)
-            report["version"] = card["version"]
+            report["version"] = card.version
         except ModelError as error:
             report |= {"promoted": False, "reason": f"the serving check refused the candidate: {error}"}
     return report
@@ -434,7 +435,7 @@ class StrokeTraining:
     validation_most: int | None = None
 
 
-def save_served(jury, folder: Path, card: dict, strokes: StrokeTraining | None = None) -> dict:
+def save_served(jury, folder: Path, card: ModelCard, strokes: StrokeTraining | None = None) -> ModelCard:
     """Save a promoted jury into folder only if a Space would serve it: written beside folder
     first, with a stroke juror chosen beside it (when validation says so), checked there as the
     app checks what it loads (load_checked_model), then moved in (the card last, as save_model

@@ -57,7 +57,7 @@ def promote(folder: Path, repo_id: str) -> str:
     Spaces that follow the repo serve it. Returns the commit's URL."""
     api = hub_api()
     api.create_repo(repo_id, repo_type="model", exist_ok=True)
-    version = read_card(folder).get("version", "?")
+    version = read_card(folder).version or "?"
     info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model", allow_patterns=JURY_FILES,
                              commit_message=f"Promote jury {version}")
     return info.commit_url

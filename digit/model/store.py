@@ -14,7 +14,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from digit.atomic import write_text, written_whole
 from digit.reading.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model.card import hub_readme
+from digit.model.card import ModelCard, hub_readme
 from digit.model.check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
                                check_structure)
 from digit.stroke_juror import StrokeJuror
@@ -70,20 +70,20 @@ class ModelError(RuntimeError):
 @dataclass(frozen=True)
 class LoadedModel:
     classifier: Classifier
-    card: dict
+    card: ModelCard
     seconds: float  # how long loading (and the reading trial, when made) took
 
 
-def save_model(jury: Jury, folder: Path, card: dict) -> dict:
+def save_model(jury: Jury, folder: Path, card: ModelCard) -> ModelCard:
     """Write the jury and its card (JSON and README) into folder: the one place a card is
     written. Refuses types we would not load back. Each file is renamed into place whole,
     the card last: a reader that sees a new card finds its model. Returns the card."""
     folder.mkdir(parents=True, exist_ok=True)
     size = _dump_checked(_without_routing_requests(jury), folder / MODEL_FILE, TRUSTED_TYPES,
                          "the model holds types missing from TRUSTED_TYPES")
-    card = {**card, "files": {MODEL_FILE: size}}
+    card = replace(card, files={MODEL_FILE: size})
     write_text(folder / README_FILE, hub_readme(card))
-    write_text(folder / CARD_FILE, json.dumps(card, indent=2) + "\n")
+    write_text(folder / CARD_FILE, card.to_json())
     return card
 
 
@@ -111,12 +111,13 @@ def _without_routing_requests(jury: Jury) -> Jury:
     return jury
 
 
-def read_card(folder: Path | None = None) -> dict:
+def read_card(folder: Path | None = None) -> ModelCard:
+    """The card in folder (default MODEL_DIR); an empty card when there is none to read."""
     folder = folder or model_dir()
     try:
-        return json.loads((folder / CARD_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
+        return ModelCard.from_json((folder / CARD_FILE).read_text())
+    except OSError:
+        return ModelCard()
 
 
 def load_model(folder: Path | None = None) -> LoadedModel:
@@ -129,7 +130,7 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     start = time.perf_counter()
     jury = _load_checked(path, TRUSTED_TYPES, check_structure)
     card = read_card(folder)
-    version = str(card.get("version", "unknown"))
+    version = card.version or "unknown"
     return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
                        time.perf_counter() - start)
 
