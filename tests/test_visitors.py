@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from digit.page.rate_limits import RateLimit
-from digit.visitors import VisitorIds, visitor_address
+from digit.feedback.card import dataset_card
+from digit.visitors import UNKNOWN_VISITOR, VisitorIds, checked_network, checked_visitor, logged_in, visitor_address
 
 
 def test_without_a_proxy_the_forwarded_header_is_the_clients_word_and_ignored():
@@ -22,6 +25,21 @@ def test_a_visitor_id_is_the_same_for_the_same_address_and_key_and_never_the_add
     assert ids.of("203.0.113.7") == again.of("203.0.113.7") != ids.of("203.0.113.8")
     assert ids.of("203.0.113.7").startswith("anon:") and len(ids.of("203.0.113.7")) == 21
     assert VisitorIds(b"another key").of("203.0.113.7") != ids.of("203.0.113.7")
+
+
+def test_every_id_the_app_makes_is_one_the_feedback_store_accepts_and_the_card_describes():
+    ids = VisitorIds(b"key")
+    for address in ("203.0.113.7", "2001:db8:1:2::1"):
+        assert checked_visitor(ids.of(address)) == ids.of(address)
+        assert checked_network(ids.network(address)) == ids.network(address)
+    assert checked_visitor(logged_in("some-user_1")) == "hf:some-user_1"
+    assert checked_visitor(None) == UNKNOWN_VISITOR == checked_visitor("unknown")
+    for mistaken in ("203.0.113.7", "anon:123", "hf:", ids.network("203.0.113.7")):
+        with pytest.raises(ValueError, match="visitor must be"):
+            checked_visitor(mistaken)
+    card = dataset_card("team/feedback")
+    assert "`anon:` and 16 hex digits" in card and "`hf:` and the Hub username" in card and "`unknown`" in card
+    assert "`net:` and 16 hex digits" in card
 
 
 def test_an_ipv6_visitor_is_their_64_and_a_network_is_a_24_or_a_48_never_the_address():

@@ -48,6 +48,7 @@ from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, t
 from digit.model.card import ModelCard, history
 from digit.model.hub import promote, served_copy
 from digit.neighbours import ORIGINS
+from digit.visitors import UNKNOWN_VISITOR
 from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
                                load_checked_model, load_model, save_model)
 from training.canvas.report import canvas_pixels
@@ -69,7 +70,6 @@ MAX_VALIDATION_DROP = 0.001  # 0.1 percentage point (10 digits of 10,000)
 MIN_VALIDATION_SLACK = 3  # digits: on a small validation split (trials, tests) 0.1 pp is less than one digit,
                           # and two juries differ by a digit or two by chance alone
 MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach a consistent labelling
-UNKNOWN_VISITOR = "unknown"  # samples that do not say who sent them (older datasets): one visitor together
 VISITOR_CLASS_CAP = 10.0  # effective samples one visitor gives one digit at most...
 VISITOR_CAP = 50.0  # ...and in all: a person correcting the jury sends a few of each digit
 # A confirmed correction has others behind it (two other networks, or a visitor logged in, and

@@ -35,7 +35,8 @@ from digit.atomic import written_whole
 from digit.reading.images import BadImage, ImageInput, NoDigit, read_picture
 from digit.reading.pad import checked_strokes
 from digit.reading.preprocess import normalize
-from digit.reading.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
+from digit.reading.sample import STORED_SIDE, Sample
+from digit.visitors import UNKNOWN_VISITOR, checked_network, checked_visitor
 
 SOURCES = ("sketch", "upload", "api", "challenge")  # challenge: drawn on "Fool the jury" for a named digit
 DIGITS = [str(digit) for digit in range(10)]
@@ -61,14 +62,11 @@ MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replace
 DATA = "data"
 
 
-# Who sent a sample, never their address: a keyed hash of it, or the Hub username of a visitor logged in.
-_VISITOR = re.compile(r"^(anon:[0-9a-f]{16}|hf:[A-Za-z0-9][A-Za-z0-9._-]{0,95}|unknown)$")
 # Digits whose hashes differ by at most this many bits are one: the same picture sent again, or
 # moved, resized or re-encoded so that it normalises to the same digit (a third of such copies in
 # our trials). Two hand-drawn plain 1s never hashed the same in 4,950 pairs; 2 bits apart, 6 did
 # (and so do two of the 40 bubble digits the feedback loop is measured with): hence 0.
 NEAR_DUPLICATE_BITS = 0
-_NETWORK = re.compile(r"^net:[0-9a-f]{16}$")
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12}Z)-(?P<random>[0-9a-f]{8})-r(?P<rows>\d+)\.parquet$")
 
 
@@ -141,25 +139,6 @@ def _shown(value: Any, most: int = 24) -> str:
         return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value)
     return text if len(text) <= most else text[:most] + "…"
-
-
-def checked_visitor(visitor: Any) -> str:
-    """"anon:" and 16 hex digits, "hf:" and a Hub username, or "unknown". Anything else is the
-    caller's mistake (perhaps an address) and is refused without repeating it."""
-    if visitor is None:
-        return UNKNOWN_VISITOR
-    if not isinstance(visitor, str) or not _VISITOR.match(visitor):
-        raise ValueError('visitor must be "anon:" and 16 hex digits, "hf:" and a Hub username, or "unknown"')
-    return visitor
-
-
-def checked_network(network: Any) -> str | None:
-    """"net:" and 16 hex digits, or None (not known); anything else (perhaps an address) is refused."""
-    if network is None:
-        return None
-    if not isinstance(network, str) or not _NETWORK.match(network):
-        raise ValueError('network must be "net:" and 16 hex digits, or None')
-    return network
 
 
 def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = None,

@@ -51,14 +51,15 @@ from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, 
 from digit.feedback.challenges import ChallengeCounts, challenge_counts
 from digit.feedback.legacy import legacy_folders, legacy_rows
 from digit.feedback.merging import compact_due, merge_plan
-from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
+from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, DailyLimit, DiskFull,
                                     DuplicateSample, Sample, VoteRefused, hash_distance, is_current, is_disk_full,
                                     is_shard, merged_from, read_table, rows_table, sample_row, with_visitors,
                                     write_shard)
-from digit.feedback.votes import (UNKNOWN_NETWORK, Sender, Standing, Tally, VoteFile, VoteWindow, refusal, tally,
+from digit.feedback.votes import (Sender, Standing, Tally, VoteFile, VoteWindow, refusal, tally,
                                   tallies, to_check, vote_record)
 from digit.reading.images import BadImage
 from digit.reading.preprocess import normalize
+from digit.visitors import UNKNOWN_NETWORK, UNKNOWN_VISITOR
 
 log = logging.getLogger(__name__)
 RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit", "strokes")]  # they stay on disk

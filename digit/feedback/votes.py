@@ -47,7 +47,7 @@ from pathlib import Path
 
 from digit.atomic import sync_folder, write_text
 from digit.feedback.challenges import CHALLENGE
-from digit.visitors import is_logged_in
+from digit.visitors import UNKNOWN_NETWORK, is_logged_in
 
 VOTES = "votes"
 WRITER_FILE = ".votes-writer"  # in the feedback folder: this disk's votes file name
@@ -59,7 +59,6 @@ MIN_NETWORKS = 2
 VOTES_PER_SAMPLE = 25
 VOTES_PER_HOUR = 600
 NETWORK_VOTES_PER_HOUR = 60
-UNKNOWN_NETWORK = "unknown"  # a vote or a sample from before networks were recorded
 HOUR_SECONDS = 3600.0
 
 

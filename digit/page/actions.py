@@ -35,12 +35,11 @@ from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidence
 from digit.reading.prediction import Prediction
 from digit.page.rate_limits import RateLimit
 from digit.reading.pool import ReadingPool, read_one
-from digit.reading.sample import UNKNOWN_VISITOR, Sample
+from digit.reading.sample import Sample
 from digit.live.memory import VisitorMemory, page_key
-from digit.visitors import VisitorIds, visitor_address
+from digit.visitors import UNKNOWN_VISITOR, VisitorIds, is_logged_in, logged_in, visitor_address
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-LOGGED_IN = "hf:"  # a visitor logged in with Hugging Face: "hf:<username>"
 NOTHING = "draw a digit or upload a picture of one"
 
 # A request body may carry a file at the upload limit as base64 (4/3 of it) and a little JSON.
@@ -104,7 +103,7 @@ def taught_key(record: dict) -> str | None:
     """The memory key a stored sample teaches: its visitor's for the API (and a logged-in visitor's
     anywhere), none for the unknown or an anonymous page sample."""
     who = record.get("visitor") or UNKNOWN_VISITOR
-    if who == UNKNOWN_VISITOR or (record.get("source") != "api" and not who.startswith("hf:")):
+    if who == UNKNOWN_VISITOR or (record.get("source") != "api" and not is_logged_in(who)):
         return None
     return who
 
@@ -135,9 +134,9 @@ def visitor_of(headers, peer: str | None) -> str:
 def visitor(request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
     """Who is asking: "hf:<username>" when logged in with Hugging Face, else their address's hash."""
     if profile is not None:
-        return f"{LOGGED_IN}{profile.username}"
+        return logged_in(profile.username)
     if request is None:  # called in process, not through the server
-        return "unknown"
+        return UNKNOWN_VISITOR
     return visitor_of(request.headers, request.client.host if request.client else None)
 
 
@@ -198,7 +197,7 @@ def _logged_in_limit(things: str) -> RateLimit:
 def flag_limit(who: str, anonymous: RateLimit | None = None, things: str = "corrections") -> RateLimit:
     """The per-minute limit a visitor's `things` are held to: a higher one when logged in with
     Hugging Face (LOGGED_IN_FLAGS_PER_MINUTE), else `anonymous` (the flags' FLAGS_PER_MINUTE)."""
-    if who.startswith(LOGGED_IN):
+    if is_logged_in(who):
         return _logged_in_limit(things)
     return anonymous or _flag_limit()
 
