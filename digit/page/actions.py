@@ -33,8 +33,8 @@ from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.reading.prediction import Prediction
-from digit.page.rate_limits import RateLimit
 from digit.reading.pool import ReadingPool, read_one
+from digit.rate_window import MINUTE, RateWindow
 from digit.reading.sample import Sample
 from digit.live.memory import VisitorMemory, page_key
 from digit.visitors import UNKNOWN_VISITOR, VisitorIds, is_logged_in, logged_in, visitor_address
@@ -171,7 +171,7 @@ def page_memory(request: gr.Request | None, browser: str | None = None,
 def guard(strokes: dict) -> Middleware:
     """The middleware in front of the app: body limit, readings per visitor, readings at once.
     strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
-    return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
+    return Middleware(Guard, visitor_of=visitor_of, readings=RateWindow(classify_per_minute(), MINUTE),
                       at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES,
                       body_seconds=reading_body_seconds(),
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
@@ -185,16 +185,16 @@ def refused_stroke(message: str, headers: Mapping[str, str] | None = None) -> li
 
 
 @lru_cache(maxsize=1)
-def _flag_limit() -> RateLimit:
-    return RateLimit(flags_per_minute())
+def _flag_limit() -> RateWindow:
+    return RateWindow(flags_per_minute(), MINUTE)
 
 
 @lru_cache(maxsize=None)
-def _logged_in_limit(things: str) -> RateLimit:
-    return RateLimit(logged_in_flags_per_minute())
+def _logged_in_limit(things: str) -> RateWindow:
+    return RateWindow(logged_in_flags_per_minute(), MINUTE)
 
 
-def flag_limit(who: str, anonymous: RateLimit | None = None, things: str = "corrections") -> RateLimit:
+def flag_limit(who: str, anonymous: RateWindow | None = None, things: str = "corrections") -> RateWindow:
     """The per-minute limit a visitor's `things` are held to: a higher one when logged in with
     Hugging Face (LOGGED_IN_FLAGS_PER_MINUTE), else `anonymous` (the flags' FLAGS_PER_MINUTE)."""
     if is_logged_in(who):
@@ -285,13 +285,13 @@ def show_upload(path: str | bytes | None, request: gr.Request | None = None,
     return _show(path, "upload", words=Words.of(request), memory=page_memory(request, profile=profile))
 
 
-def hold_to(limit: RateLimit, who: str, refusal: str, things: str, words: Words = ENGLISH) -> None:
+def hold_to(limit: RateWindow, who: str, refusal: str, things: str, words: Words = ENGLISH) -> None:
     """Count one more of a visitor's `things` against limit; over it, refuse clearly ("Not saved:
     at most 30 corrections a minute from one visitor. Try again in 40 s."); refusal and things
     in the words' language."""
-    wait = limit.wait(who)
+    wait = limit.admit(who)
     if wait:
-        raise gr.Error(words("too_many", refusal=refusal, limit=limit.per_minute, things=things,
+        raise gr.Error(words("too_many", refusal=refusal, limit=limit.most, things=things,
                              seconds=math.ceil(wait)), print_exception=False)
 
 
