@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from digit.config import STORED_SIDE
 from digit.visitors import ANONYMOUS, HASH_DIGITS, LOGGED_IN, NETWORK, UNKNOWN_VISITOR
 
 TEMPLATE = """---
@@ -17,7 +18,7 @@ Digits drawn or uploaded by visitors of the Digit jury app, each with the digit 
 said it is (`label`) and what the jury read (`predicted`, `confidence`, `model_version`).
 `source` says how it came: `sketch` (drawn on the page), `upload`, `api`, or `challenge` (drawn on
 "Fool the jury" when asked for the digit in `label`). `image` is the
-picture as sent, at most 512 px on its long side; `created_at` when it came (UTC).
+picture as sent, at most {{ stored_side }} px on its long side; `created_at` when it came (UTC).
 
 `visitor` says who sent it without their address: `{{ anonymous }}` and {{ hash_digits }} hex digits of a keyed hash
 of the address the visitor came from, `{{ logged_in }}` and the Hub username of a visitor who logged in,
@@ -58,4 +59,4 @@ def dataset_card(repo_id: str | None) -> str:
     )
     return DatasetCard.from_template(data, template_str=TEMPLATE, repo_id=repo_id or "FEEDBACK_REPO",
                                      anonymous=ANONYMOUS, logged_in=LOGGED_IN, network=NETWORK,
-                                     unknown=UNKNOWN_VISITOR, hash_digits=HASH_DIGITS).content
+                                     unknown=UNKNOWN_VISITOR, hash_digits=HASH_DIGITS, stored_side=STORED_SIDE).content

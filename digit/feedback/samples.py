@@ -35,7 +35,8 @@ from digit.atomic import written_whole
 from digit.reading.images import BadImage, ImageInput, NoDigit, read_picture
 from digit.reading.pad import checked_strokes
 from digit.reading.preprocess import normalize
-from digit.reading.sample import STORED_SIDE, Sample
+from digit.config import STORED_SIDE
+from digit.reading.sample import Sample
 from digit.visitors import UNKNOWN_VISITOR, checked_network, checked_visitor
 
 SOURCES = ("sketch", "upload", "api", "challenge")  # challenge: drawn on "Fool the jury" for a named digit

@@ -15,13 +15,14 @@ import pandas as pd
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 
+from digit.config import MAX_BODY_BYTES
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, logged_in_flags_per_minute,
                           model_cache_dir, model_poll_minutes, model_repo, proxy_hops, reading_body_seconds,
                           reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.reading.classifier import Classifier
 from digit.feedback.votes import to_check
-from digit.reading.images import MAX_FILE_BYTES, BadImage, ImageInput
+from digit.reading.images import BadImage, ImageInput
 from digit.live.references import LIVE_SECONDS, LiveReferences, every
 from digit.model.hub import HubModelFollower
 from digit.model.store import LoadedModel, ModelError, ModelSlot
@@ -41,9 +42,6 @@ from digit.visitors import UNKNOWN_VISITOR, VisitorIds, is_logged_in, logged_in,
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 NOTHING = "draw a digit or upload a picture of one"
-
-# A request body may carry a file at the upload limit as base64 (4/3 of it) and a little JSON.
-MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _MODEL = ModelSlot()
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)

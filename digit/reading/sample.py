@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from digit.config import STORED_SIDE
 from digit.reading.images import Picture
 from digit.reading.prediction import Prediction
 from digit.visitors import UNKNOWN_VISITOR
 
-STORED_SIDE = 512  # the feedback dataset keeps the input as sent, capped to this long side
 
 
 @dataclass(frozen=True, eq=False)
