@@ -395,7 +395,7 @@ class FeedbackStore:
     def _recover(self) -> None:
         """Finish what a crash interrupted: drop half-written files (never acknowledged), delete
         the shards a completed merge replaced, convert the old layouts."""
-        for partial in [*self.data.glob(".*.tmp"), *(self.folder / ".sync").glob("*.tmp"),
+        for partial in [*self.folder.glob(".*.tmp"), *self.data.glob(".*.tmp"), *(self.folder / ".sync").glob("*.tmp"),
                         *self.votes_file.folder.glob(".*.tmp")]:
             partial.unlink()
         for name in reversed(self.shards()):  # newest first: a merged shard is newer than what it replaced
