@@ -94,7 +94,7 @@ def test_flags_on_a_space_teach_the_jury_that_the_space_then_serves(tmp_path, sm
     # A stroke juror goes with the jury only when chosen beside it (its weight fits that jury's vote).
     pushed = hub.files("team/jury", repo_type="model")
     if "strokes_card.json" in pushed:
-        assert json.loads(pushed["strokes_card.json"])["jury_version"] == card["version"]
+        assert json.loads(pushed["strokes_card.json"])["jury_version"] == card.version
     assert not hub.state.unknown
 
 
