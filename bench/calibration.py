@@ -27,7 +27,7 @@ PANEL, MARGIN = 420, 60  # pixels: a square plot and the room for its axes
 def calibration_report() -> dict:
     """The figures and bins of both sets, for the diagram and the bench table."""
     loaded = load_model()
-    jury, metrics = loaded.classifier.jury, loaded.card.get("metrics", {})
+    jury, metrics = loaded.classifier.jury, loaded.card.metrics
     pixels, labels = canvas_pixels("report")
     voted = jury.predict_proba(pixels)
     return {

@@ -89,14 +89,14 @@ def feedback_loop(folder: Path, flagged_count: int = 40, fresh_count: int = 40, 
         "flagged": len(flagged), "promoted": report["promoted"], "reason": report["reason"],
         "contested": confirmations[0]["counted"], "confirmations": [answers["counted"] for answers in confirmations],
         "confirmed": report.get("feedback_confirmed"), "held_back_unconfirmed": report.get("feedback_unconfirmed"),
-        "retrain_seconds": round(seconds, 1), "retrain_peak_memory_mb": card_after.get("training", {}).get("peak_memory_mb"),
+        "retrain_seconds": round(seconds, 1), "retrain_peak_memory_mb": card_after.training.get("peak_memory_mb"),
         "fresh_bubble_accuracy_before": before, "fresh_bubble_accuracy_after": after,
         "held_out_feedback_before": report["current"]["feedback_accuracy"],
         "held_out_feedback_after": report["candidate"]["feedback_accuracy"],
         "validation_before": report["current"]["validation_accuracy"],
         "validation_after": report["candidate"]["validation_accuracy"],
-        "mnist_test_before": card_before["metrics"].get("mnist_test_accuracy"),
-        "mnist_test_after": card_after["metrics"].get("mnist_test_accuracy"),
+        "mnist_test_before": card_before.metric("mnist_test_accuracy"),
+        "mnist_test_after": card_after.metric("mnist_test_accuracy"),
     }
 
 

@@ -215,7 +215,7 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     report["latency_ms_800px_sketch_one_core"] = in_process_latency(loaded.classifier)
     print("CLI throughput…", file=sys.stderr)
     report["cli"] = cli_throughput(mnist.test.images)
-    report["training"] = card.get("training", {})
+    report["training"] = card.training
     with tempfile.TemporaryDirectory() as folder:
         report |= crowd(Path(folder), mnist, load_seconds)
         print("hostile clients beside a normal visitor, a killed reader, a cold start…", file=sys.stderr)

@@ -8,6 +8,15 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
+# Size limits: what a request may bring before it is refused, and what is kept of a picture.
+MAX_FILE_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused before decoding
+MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20  # a reading's request: such a file as base64, and room for the rest
+HEAD_LIMIT = 32 * 1024  # a request's head: browsers send a few KB (cookies included); h11 refuses past 16 KB
+MAX_PIXELS = 40_000_000  # ~6300x6300: refused from the header, whatever the format
+MAX_DECODED_BYTES = 64 * 2**20  # what decoding one picture may allocate, estimated from its header
+MAX_SIDE = 1024  # a decoded picture's long side: the jury reads a 256 px copy, the feedback store keeps STORED_SIDE
+STORED_SIDE = 512  # the feedback dataset keeps the input as sent, capped to this long side
+
 
 def _text(name: str) -> str | None:
     return os.environ.get(name) or None

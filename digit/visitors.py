@@ -13,6 +13,10 @@ any of its 2^64 addresses. A visitor's network (`network`) is wider, the IPv4 /2
 /48 (a site), also a keyed hash: votes count once per network (digit/feedback/votes.py), so
 that one client with many addresses cannot confirm a correction by itself. A visitor logged in
 with their Hub account is "hf:<username>" instead (`is_logged_in`).
+
+This module owns the ids' format: what makes them (`VisitorIds`, `logged_in`), what checks them
+(`checked_visitor`, `checked_network`: the feedback store refuses anything else) and the words
+that describe them (the dataset card).
 """
 
 from __future__ import annotations
@@ -20,18 +24,56 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
+import re
 import secrets
 from pathlib import Path
+from typing import Any
+
+from digit.atomic import write_text
 
 KEY_FILE = ".visitor-key"  # in the feedback folder; never pushed (not under data/)
+ANONYMOUS = "anon:"  # a visitor's id: "anon:" and HASH_DIGITS hex digits of a keyed hash of their address
 LOGGED_IN = "hf:"  # the id of a visitor logged in with their Hub account: "hf:<username>"
+NETWORK = "net:"  # a network's id: "net:" and HASH_DIGITS hex digits of a keyed hash of its prefix
+UNKNOWN_VISITOR = "unknown"  # a caller that does not say who sent a sample; every sample from before the column
+UNKNOWN_NETWORK = "unknown"  # a vote or a sample from before networks were recorded
+HASH_DIGITS = 16
+_VISITOR = re.compile(rf"^({ANONYMOUS}[0-9a-f]{{{HASH_DIGITS}}}|{LOGGED_IN}[A-Za-z0-9][A-Za-z0-9._-]{{0,95}}"
+                      rf"|{UNKNOWN_VISITOR})$")
+_NETWORK = re.compile(rf"^{NETWORK}[0-9a-f]{{{HASH_DIGITS}}}$")
+# The ids in words, for a refusal and for the dataset card.
+VISITOR_WORDS = f'"{ANONYMOUS}" and {HASH_DIGITS} hex digits, "{LOGGED_IN}" and a Hub username, or "{UNKNOWN_VISITOR}"'
+NETWORK_WORDS = f'"{NETWORK}" and {HASH_DIGITS} hex digits'
 VISITOR_PREFIX = {4: 32, 6: 64}  # IP version -> the prefix that is one visitor
 NETWORK_PREFIX = {4: 24, 6: 48}  # IP version -> the prefix that is one network
 
 
 def is_logged_in(visitor: str) -> bool:
     return visitor.startswith(LOGGED_IN)
+
+
+def logged_in(username: str) -> str:
+    """The id of a visitor logged in with this Hub account."""
+    return LOGGED_IN + username
+
+
+def checked_visitor(visitor: Any) -> str:
+    """A visitor id (None: UNKNOWN_VISITOR). Anything else is the caller's mistake (perhaps an
+    address) and is refused (ValueError) without repeating it."""
+    if visitor is None:
+        return UNKNOWN_VISITOR
+    if not isinstance(visitor, str) or not _VISITOR.match(visitor):
+        raise ValueError(f"visitor must be {VISITOR_WORDS}")
+    return visitor
+
+
+def checked_network(network: Any) -> str | None:
+    """A network id, or None (not known); anything else (perhaps an address) is refused (ValueError)."""
+    if network is None:
+        return None
+    if not isinstance(network, str) or not _NETWORK.match(network):
+        raise ValueError(f"network must be {NETWORK_WORDS}, or None")
+    return network
 
 
 def prefix_of(address: str, prefixes: dict[int, int]) -> str:
@@ -56,7 +98,7 @@ def visitor_address(forwarded_for: str | None, peer: str | None, proxy_hops: int
 
 
 class VisitorIds:
-    """Turns an address into "anon:" and 16 hex digits, the same for the same address and key."""
+    """Turns an address into a visitor id ("anon:" and 16 hex digits), the same for the same address and key."""
 
     def __init__(self, key: bytes):
         self._key = key
@@ -73,19 +115,17 @@ class VisitorIds:
             pass
         folder.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
-        staged = path.with_suffix(".new")
-        staged.write_text(key.hex())
-        os.replace(staged, path)
+        write_text(path, key.hex())
         return cls(key)
 
     def of(self, address: str) -> str:
         """The visitor at this address: "anon:" and 16 hex digits (IPv4: the address; IPv6: its /64)."""
         visitor = prefix_of(address, VISITOR_PREFIX).removesuffix("/32")  # an IPv4 id as it always was
-        return "anon:" + self._hash(visitor)
+        return ANONYMOUS + self._hash(visitor)
 
     def network(self, address: str) -> str:
         """The network of this address: "net:" and 16 hex digits (IPv4: its /24; IPv6: its /48)."""
-        return "net:" + self._hash("network " + prefix_of(address, NETWORK_PREFIX))
+        return NETWORK + self._hash("network " + prefix_of(address, NETWORK_PREFIX))
 
     def _hash(self, text: str) -> str:
-        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:16]
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:HASH_DIGITS]

@@ -28,6 +28,7 @@ from sklearn.svm import SVC
 from digit.features import Columns, Deskew
 from digit.jurors import DIRECTIONS, KNN_JUROR, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
 from digit.jury import Jury
+from digit.model.card import ModelCard
 from digit.model.store import MODEL_FILE, save_model
 from digit.neighbours import ORIGINS
 from digit.topology import Topology
@@ -202,8 +203,8 @@ def full_jury(study: Study, out: Path, strokes: int, reshaped: int, topology_wei
                "canvas_validation_accuracy": accuracy(jury.vote(on_canvas), canvas_labels),
                "weights": dict(zip(jury.jurors_, jury.weights)), "canvas_validation": confident_wrong(
                    canvas_labels, jury.vote(on_canvas))}
-    save_model(for_serving(jury), out, {"data": train.sources, "metrics": figures,
-                                        "training": {"seconds": round(time.perf_counter() - start, 1)}})
+    save_model(for_serving(jury), out, ModelCard(data=train.sources, metrics=figures,
+                                                 training={"seconds": round(time.perf_counter() - start, 1)}))
     jurors_mnist = ", ".join(f"{name} {accuracy(p, validation):.2%}" for name, p in on_mnist.items())
     jurors_canvas = ", ".join(f"{name} {accuracy(p, canvas_labels):.2%}" for name, p in on_canvas.items())
     wrong = figures["canvas_validation"]

@@ -18,6 +18,7 @@ from digit.reading.classifier import Classifier
 from digit.features import Columns
 from digit.jurors import DIRECTIONS, PIXELS, SVC_GAMMA_FACTOR, build_front, build_jurors, for_serving
 from digit.jury import Jury
+from digit.model.card import ModelCard
 from digit.model.store import MODEL_FILE, ModelError, load_model, save_model
 from training.canvas.drawings import canvas_set
 from experiments.common import Study, accuracy, choose, say
@@ -159,7 +160,7 @@ def shipped() -> dict[str, Classifier]:
 def saved(jury: Jury) -> tuple[float, Classifier, float]:
     """The jury through a model file, as the app gets it: file MB, the loaded classifier, load seconds."""
     with tempfile.TemporaryDirectory() as folder:
-        save_model(jury, Path(folder), {})
+        save_model(jury, Path(folder), ModelCard())
         size = (Path(folder) / MODEL_FILE).stat().st_size / 1e6
         loaded = load_model(Path(folder))
     return size, loaded.classifier, loaded.seconds

@@ -131,6 +131,7 @@ def test_the_votes_kept_are_bounded_per_correction_per_hour_and_per_network(stor
     assert kept == VOTES_PER_SAMPLE
     assert len(store.votes_file.path.read_text().splitlines()) == VOTES_PER_SAMPLE
     monkeypatch.setattr(votes, "VOTES_PER_HOUR", VOTES_PER_SAMPLE + 5)
+    store.reload()  # the bounds are read when the store loads its votes
     for voter, network in flood[:10]:
         try:
             store.vote(second, voter, agree=True, network=network)
@@ -139,6 +140,7 @@ def test_the_votes_kept_are_bounded_per_correction_per_hour_and_per_network(stor
     assert len(store.votes_file.path.read_text().splitlines()) == VOTES_PER_SAMPLE + 5  # the hour's bound
     monkeypatch.setattr(votes, "VOTES_PER_HOUR", 10_000)
     monkeypatch.setattr(votes, "NETWORK_VOTES_PER_HOUR", 1)
+    store.reload()
     third = contradicting_flag(store, 5, 6)
     store.vote(third, "hf:alice", agree=True, network=NET_D)
     with pytest.raises(VoteRefused, match="from one network"):

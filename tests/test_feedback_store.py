@@ -149,10 +149,12 @@ def test_a_half_written_shard_from_a_crash_is_dropped_on_restart(store):
     (store.data / ".20261127T000000000000Z-deadbeef-r1.parquet.tmp").write_bytes(b"PAR1 half")
     (store.folder / ".sync").mkdir()
     (store.folder / ".sync" / "state.tmp").write_text('{"repo_id": "x", "pus')
+    (store.folder / ".sync" / ".state.json.0123abcd.tmp").write_text('{"repo_id": "x", "pus')
+    (store.folder / ".votes-writer.0123abcd.tmp").write_text("0123")  # digit/atomic.py's temporary names
     again = FeedbackStore(store.folder, repo_id="")
     again.setup()
     assert [record["label"] for record in again.records()] == [5]
-    assert not list(store.data.glob(".*.tmp")) and not list((store.folder / ".sync").glob("*.tmp"))
+    assert not [path for path in store.folder.rglob("*") if path.name.endswith(".tmp")]
     assert len(load_dataset(str(store.folder), split="train")) == 1
 
 

@@ -7,7 +7,8 @@ import json
 import pytest
 from gradio_client import Client, handle_file
 
-from digit.reading.images import MAX_FILE_BYTES, BadImage
+from digit.config import MAX_FILE_BYTES
+from digit.reading.images import BadImage
 from digit.page.texts import sentence
 from helpers import app_errors, run_cli
 from hostile import corpus

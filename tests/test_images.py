@@ -16,7 +16,8 @@ from gradio.components.image import ImageData
 from PIL import Image, ImageFile, JpegImagePlugin, PsdImagePlugin
 
 from digit.feedback import FeedbackStore
-from digit.reading.images import (MAX_DECODED_BYTES, MAX_SIDE, ROW_BYTES, BadImage, Picture, _plain_png, decoded_bytes,
+from digit.config import MAX_DECODED_BYTES, MAX_SIDE
+from digit.reading.images import (ROW_BYTES, BadImage, Picture, _plain_png, decoded_bytes,
                           read_picture)
 from digit.page import actions
 from digit.page.components import UploadedImage

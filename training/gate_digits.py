@@ -10,20 +10,19 @@ reference digits only.
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
+from digit.atomic import written_whole
 from digit.live.references import GATE_FILE
 from training.canvas.report import canvas_pixels
 
 
 def write() -> str:
-    """Write the file whole or not at all (staged, then renamed)."""
+    """Write the file whole or not at all (digit/atomic.py)."""
     pixels, labels = canvas_pixels("validation")
-    staged = GATE_FILE.with_name(f".{GATE_FILE.stem}.{os.getpid()}.npz")
-    np.savez_compressed(staged, pixels=pixels.astype(np.uint8), labels=labels.astype(np.uint8))
-    staged.replace(GATE_FILE)
+    with written_whole(GATE_FILE) as staged, open(staged, "wb") as handle:
+        np.savez_compressed(handle, pixels=pixels.astype(np.uint8), labels=labels.astype(np.uint8))
     return str(GATE_FILE)
 
 

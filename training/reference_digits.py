@@ -10,11 +10,11 @@ it is missing (git ignores it), and so do the tests (conftest.py).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 
+from digit.atomic import written_whole
 from digit.model.check import REFERENCE_FILE
 from training.canvas.drawings import canvas_set, normalized
 
@@ -30,10 +30,9 @@ def reference_digits() -> dict[str, np.ndarray]:
 
 
 def write() -> Path:
-    """Write the file whole or not at all (staged, then renamed): two writers at once are harmless."""
-    staged = REFERENCE_FILE.with_name(f".{REFERENCE_FILE.stem}.{os.getpid()}.npz")
-    np.savez_compressed(staged, **reference_digits())
-    staged.replace(REFERENCE_FILE)
+    """Write the file whole or not at all (digit/atomic.py): two writers at once are harmless."""
+    with written_whole(REFERENCE_FILE) as staged, open(staged, "wb") as handle:
+        np.savez_compressed(handle, **reference_digits())
     return REFERENCE_FILE
 
 

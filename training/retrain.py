@@ -33,7 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -45,9 +45,10 @@ from digit.config import hub_endpoint, hub_token, model_dir
 from digit.hub.client import hub_api
 from digit.jurors import SVC_NAME
 from digit.feedback.votes import VOTES, Sender, Standing, read_votes, tallies, to_check
-from digit.model.card import history
+from digit.model.card import ModelCard, history
 from digit.model.hub import promote, served_copy
 from digit.neighbours import ORIGINS
+from digit.visitors import UNKNOWN_VISITOR
 from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
                                load_checked_model, load_model, save_model)
 from training.canvas.report import canvas_pixels
@@ -70,7 +71,6 @@ MAX_VALIDATION_DROP = 0.001  # 0.1 percentage point (10 digits of 10,000)
 MIN_VALIDATION_SLACK = 3  # digits: on a small validation split (trials, tests) 0.1 pp is less than one digit,
                           # and two juries differ by a digit or two by chance alone
 MIN_PLAUSIBLE_FEEDBACK_ACCURACY = 0.5  # below this the feedback does not teach a consistent labelling
-UNKNOWN_VISITOR = "unknown"  # samples that do not say who sent them (older datasets): one visitor together
 VISITOR_CLASS_CAP = 10.0  # effective samples one visitor gives one digit at most...
 VISITOR_CAP = 50.0  # ...and in all: a person correcting the jury sends a few of each digit
 # A confirmed correction has others behind it (two other networks, or a visitor logged in, and
@@ -380,11 +380,11 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
     extra.sources["feedback_held_out"] = len(held_out.labels)
 
     trained = train(mnist, extra=extra)
-    candidate = Classifier(trained.jury, trained.card["version"])
+    candidate = Classifier(trained.jury, trained.card.version)
     # MNIST validation as each jury read it before its final fit (which learns the validation
     # digits): from the cards. The canvas validation part no jury learns: both read it now.
     canvas, canvas_labels = canvas_pixels("validation", most=len(mnist.validation.labels))
-    current_metrics, candidate_metrics = current.card.get("metrics", {}), trained.card["metrics"]
+    current_metrics, candidate_metrics = current.card.metrics, trained.card.metrics
     figures = {
         "current": {"validation_accuracy": current_metrics.get("validation_accuracy", 0.0),
                     "feedback_accuracy": accuracy(current.classifier, held_out.pixels, held_out.labels),
@@ -404,16 +404,17 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
               "held_out_by": split.by, "held_out_visitors": split.held_visitors,
               "feedback_visitors": len(np.unique(feedback.visitors.astype(str))),
               "hard_negatives": int(len(hard)), **feedback.origin,
-              "training_seconds": trained.card["training"]["seconds"]}
+              "training_seconds": trained.card.training["seconds"]}
     if promoted:
-        card = trained.card
-        card["data"].update(feedback.origin)
-        card["parent_version"] = current.card.get("version")
-        card["history"] = history(current.card)  # every version before this one, for the page
-        card["metrics"]["feedback_held_out_accuracy"] = figures["candidate"]["feedback_accuracy"]
-        card["metrics"]["canvas_validation_served_per_class_accuracy"] = figures["candidate"]["canvas_per_class"]
-        card["data"]["feedback_held_out_by"] = split.by
-        card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to decide
+        card = replace(
+            trained.card,
+            data={**trained.card.data, **feedback.origin, "feedback_held_out_by": split.by},
+            parent_version=current.card.version,
+            history=history(current.card),  # every version before this one, for the page
+            metrics={**trained.card.metrics,
+                     "feedback_held_out_accuracy": figures["candidate"]["feedback_accuracy"],
+                     "canvas_validation_served_per_class_accuracy": figures["candidate"]["canvas_per_class"],
+                     **report_figures(trained.jury, mnist)})  # reported, never used to decide
         try:
             # The stroke juror's weight is chosen beside the jury it joins: chosen again for this one.
             pad = StrokeTraining(feedback=Path(source) if Path(source).is_dir() else None,
@@ -421,7 +422,7 @@ def retrain(source: str, folder: Path, seed: int = 0, mnist_limit: int | None = 
                                  validation_most=None if mnist_limit is None else len(mnist.validation.labels),
                                  more=MORE_WRITERS if mnist_limit is None else SMALL_MORE_WRITERS)
             save_served(trained.jury, folder, card, pad)
-            report["version"] = card["version"]
+            report["version"] = card.version
         except ModelError as error:
             report |= {"promoted": False, "reason": f"the serving check refused the candidate: {error}"}
     return report
@@ -437,7 +438,7 @@ class StrokeTraining:
     more: int = MORE_WRITERS  # new writers of the canvas generator the vote is chosen on
 
 
-def save_served(jury, folder: Path, card: dict, strokes: StrokeTraining | None = None) -> dict:
+def save_served(jury, folder: Path, card: ModelCard, strokes: StrokeTraining | None = None) -> ModelCard:
     """Save a promoted jury into folder only if a Space would serve it: written beside folder
     first, with a stroke juror chosen beside it (when validation says so), checked there as the
     app checks what it loads (load_checked_model), then moved in (the card last, as save_model

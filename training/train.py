@@ -18,7 +18,7 @@ import datetime as dt
 import itertools
 import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from digit.calibration import (choose_unsure_below, equal_share_weights, expecte
 from digit.config import model_dir
 from digit.jurors import FOREST_NAME, KNN_NAME, build_jury, for_serving
 from digit.jury import Jury
+from digit.model.card import ModelCard
 from digit.model.store import save_model
 from digit.neighbours import ORIGINS
 from training.canvas.report import canvas_pixels
@@ -74,7 +75,7 @@ class TrainingSet:
 @dataclass(frozen=True)
 class Trained:
     jury: Jury
-    card: dict  # everything known so far; `save_model` writes it
+    card: ModelCard  # everything known so far; `save_model` writes it
 
 
 def mnist_set(split: Split, name: str) -> TrainingSet:
@@ -201,15 +202,15 @@ def train(mnist: Mnist, extra: TrainingSet | None = None, strokes: int | None = 
             jury.refit(FINAL_FIT, final.pixels, final.labels, **_metadata(final))
             progress.update()
         now = dt.datetime.now(dt.timezone.utc)
-        card = {
-            "version": now.strftime("%Y%m%d-%H%M%S"),
-            "date": now.isoformat(timespec="seconds"),
+        card = ModelCard(
+            version=now.strftime("%Y%m%d-%H%M%S"),
+            date=now.isoformat(timespec="seconds"),
             # The validation digits chose the weights, then (final_fit) taught the jurors listed.
-            "data": {"feedback": 0, **data, "mnist_validation": len(validation.labels),
-                     "final_fit": list(FINAL_FIT) if final_fit else []},
-            "metrics": figures,
-            "training": {"seconds": round(time.perf_counter() - start, 1), "peak_memory_mb": round(peak_memory_mb())},
-        }
+            data={"feedback": 0, **data, "mnist_validation": len(validation.labels),
+                  "final_fit": list(FINAL_FIT) if final_fit else []},
+            metrics=figures,
+            training={"seconds": round(time.perf_counter() - start, 1), "peak_memory_mb": round(peak_memory_mb())},
+        )
     return Trained(for_serving(jury), card)
 
 
@@ -225,16 +226,16 @@ def main() -> None:
     out = arguments.out or model_dir()
     mnist = load_mnist(arguments.mnist_limit)
     trained = train(mnist, strokes=arguments.strokes, final_fit=not arguments.no_final_fit)
-    card = trained.card
-    card["metrics"].update(report_figures(trained.jury, mnist))  # reported, never used to choose
-    save_model(trained.jury, out, card)
-    metrics = card["metrics"]
+    card = replace(trained.card, metrics={**trained.card.metrics,
+                                          **report_figures(trained.jury, mnist)})  # reported, never used to choose
+    card = save_model(trained.jury, out, card)
+    metrics = card.metrics
     print(f"validation {metrics['validation_accuracy']:.2%}, canvas validation {metrics['canvas_validation_accuracy']:.2%}, "
           f"MNIST test {metrics['mnist_test_accuracy']:.2%}, canvas report {metrics['canvas_report_accuracy']:.2%}, "
           f"weights {metrics['weights']}, temperature {metrics['temperature']}, unsure below {metrics['unsure_below']}, "
           f"ECE validation {metrics['validation_ece']:.2%}, canvas report {metrics['canvas_report_ece']:.2%}, "
-          f"{card['training']['seconds']:.0f} s, "
-          f"peak {card['training']['peak_memory_mb']} MB -> {out}")
+          f"{card.training['seconds']:.0f} s, "
+          f"peak {card.training['peak_memory_mb']} MB -> {out}")
 
 
 if __name__ == "__main__":

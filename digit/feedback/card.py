@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from digit.config import STORED_SIDE
+from digit.visitors import ANONYMOUS, HASH_DIGITS, LOGGED_IN, NETWORK, UNKNOWN_VISITOR
+
 TEMPLATE = """---
 {{ card_data }}
 ---
@@ -15,17 +18,17 @@ Digits drawn or uploaded by visitors of the Digit jury app, each with the digit 
 said it is (`label`) and what the jury read (`predicted`, `confidence`, `model_version`).
 `source` says how it came: `sketch` (drawn on the page), `upload`, `api`, or `challenge` (drawn on
 "Fool the jury" when asked for the digit in `label`). `image` is the
-picture as sent, at most 512 px on its long side; `created_at` when it came (UTC).
+picture as sent, at most {{ stored_side }} px on its long side; `created_at` when it came (UTC).
 
-`visitor` says who sent it without their address: `anon:` and 16 hex digits of a keyed hash
-of the address the visitor came from, `hf:` and the Hub username of a visitor who logged in,
-or `unknown` (samples from before this column, or from a caller that did not say). One
+`visitor` says who sent it without their address: `{{ anonymous }}` and {{ hash_digits }} hex digits of a keyed hash
+of the address the visitor came from, `{{ logged_in }}` and the Hub username of a visitor who logged in,
+or `{{ unknown }}` (samples from before this column, or from a caller that did not say). One
 visitor's samples are capped per day, and the retraining caps each visitor's weight, so no
 one person can steer the model. `digit_hash` is a perceptual hash of the digit as the jury
 reads it (normalised to 28x28; 64 hex digits): the same drawing sent twice by one visitor
 with the same label is kept once. `digit` is that normalised 28x28 digit itself (a PNG; empty
 in samples from before the column): what the app's public pages show of a sample. `network` is
-a keyed hash of the sender's network (their IPv4 /24 or IPv6 /48; `net:` and 16 hex digits;
+a keyed hash of the sender's network (their IPv4 /24 or IPv6 /48; `{{ network }}` and {{ hash_digits }} hex digits;
 empty in samples from before the column). `strokes` is a drawing as the pad drew it, in Quick, Draw!'s raw format: per stroke
 `[[x...], [y...], [t...]]`, pad pixels (a 600x400 canvas) and milliseconds since its first
 point; empty for uploads, API pictures and samples from before the column.
@@ -54,4 +57,6 @@ def dataset_card(repo_id: str | None) -> str:
         license="mit", task_categories=["image-classification"], pretty_name="Digit jury feedback",
         configs=[{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
     )
-    return DatasetCard.from_template(data, template_str=TEMPLATE, repo_id=repo_id or "FEEDBACK_REPO").content
+    return DatasetCard.from_template(data, template_str=TEMPLATE, repo_id=repo_id or "FEEDBACK_REPO",
+                                     anonymous=ANONYMOUS, logged_in=LOGGED_IN, network=NETWORK,
+                                     unknown=UNKNOWN_VISITOR, hash_digits=HASH_DIGITS, stored_side=STORED_SIDE).content

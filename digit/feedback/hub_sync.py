@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
+from digit.atomic import write_text, written_whole
 from digit.hub.client import hub_api
 from digit.feedback.card import dataset_card
 from digit.feedback.merging import merge_plan, push_plan
@@ -70,14 +70,8 @@ class SyncState:
     def save(self, folder: Path) -> None:
         path = folder / STATE
         path.parent.mkdir(exist_ok=True)
-        partial = path.with_suffix(".tmp")
-        try:
-            partial.write_text(json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed),
-                                           "votes": self.votes}))
-            os.replace(partial, path)
-        except BaseException:  # a full disk: no half-written state left behind
-            partial.unlink(missing_ok=True)
-            raise
+        write_text(path, json.dumps({"repo_id": self.repo_id, "head": self.head, "pushed": sorted(self.pushed),
+                                     "votes": self.votes}))
 
 
 @dataclass(frozen=True)
@@ -245,13 +239,8 @@ class HubSync:
             for name in names:
                 path = api.hf_hub_download(self.repo_id, f"{under}/{name}", repo_type="dataset",
                                            revision=remote.head, local_dir=scratch)
-                partial = into / f".{name}.tmp"
-                try:
-                    shutil.copyfile(path, partial)
-                    os.replace(partial, into / name)
-                except BaseException:
-                    partial.unlink(missing_ok=True)
-                    raise
+                with written_whole(into / name) as staged:
+                    shutil.copyfile(path, staged)
 
     def _without_token(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text

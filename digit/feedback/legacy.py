@@ -7,7 +7,8 @@ import json
 import logging
 from pathlib import Path
 
-from digit.feedback.samples import SOURCES, UNKNOWN_VISITOR
+from digit.feedback.samples import SOURCES
+from digit.visitors import UNKNOWN_VISITOR
 
 log = logging.getLogger(__name__)
 

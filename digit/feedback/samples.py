@@ -17,7 +17,6 @@ import errno
 import io
 import json
 import math
-import os
 import re
 from collections.abc import Sequence
 import uuid
@@ -32,10 +31,13 @@ import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, Image, List, Value
 from PIL import Image as PILImage
 
+from digit.atomic import written_whole
 from digit.reading.images import BadImage, ImageInput, NoDigit, read_picture
 from digit.reading.pad import checked_strokes
 from digit.reading.preprocess import normalize
-from digit.reading.sample import STORED_SIDE, UNKNOWN_VISITOR, Sample
+from digit.config import STORED_SIDE
+from digit.reading.sample import Sample
+from digit.visitors import UNKNOWN_VISITOR, checked_network, checked_visitor
 
 SOURCES = ("sketch", "upload", "api", "challenge")  # challenge: drawn on "Fool the jury" for a named digit
 DIGITS = [str(digit) for digit in range(10)]
@@ -61,14 +63,11 @@ MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replace
 DATA = "data"
 
 
-# Who sent a sample, never their address: a keyed hash of it, or the Hub username of a visitor logged in.
-_VISITOR = re.compile(r"^(anon:[0-9a-f]{16}|hf:[A-Za-z0-9][A-Za-z0-9._-]{0,95}|unknown)$")
 # Digits whose hashes differ by at most this many bits are one: the same picture sent again, or
 # moved, resized or re-encoded so that it normalises to the same digit (a third of such copies in
 # our trials). Two hand-drawn plain 1s never hashed the same in 4,950 pairs; 2 bits apart, 6 did
 # (and so do two of the 40 bubble digits the feedback loop is measured with): hence 0.
 NEAR_DUPLICATE_BITS = 0
-_NETWORK = re.compile(r"^net:[0-9a-f]{16}$")
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12}Z)-(?P<random>[0-9a-f]{8})-r(?P<rows>\d+)\.parquet$")
 
 
@@ -141,25 +140,6 @@ def _shown(value: Any, most: int = 24) -> str:
         return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value)
     return text if len(text) <= most else text[:most] + "…"
-
-
-def checked_visitor(visitor: Any) -> str:
-    """"anon:" and 16 hex digits, "hf:" and a Hub username, or "unknown". Anything else is the
-    caller's mistake (perhaps an address) and is refused without repeating it."""
-    if visitor is None:
-        return UNKNOWN_VISITOR
-    if not isinstance(visitor, str) or not _VISITOR.match(visitor):
-        raise ValueError('visitor must be "anon:" and 16 hex digits, "hf:" and a Hub username, or "unknown"')
-    return visitor
-
-
-def checked_network(network: Any) -> str | None:
-    """"net:" and 16 hex digits, or None (not known); anything else (perhaps an address) is refused."""
-    if network is None:
-        return None
-    if not isinstance(network, str) or not _NETWORK.match(network):
-        raise ValueError('network must be "net:" and 16 hex digits, or None')
-    return network
 
 
 def sample_of(image: ImageInput, label: Any = None, *, predicted: int | None = None,
@@ -249,30 +229,14 @@ def is_shard(name: str) -> bool:
 
 
 def write_shard(folder: Path, table: pa.Table, merged_from: Sequence[str] = ()) -> Path:
-    """Write table as a new shard in folder, whole or not at all: a hidden temporary file,
-    synced, then linked into place (never over another file) and the folder synced.
-    Returns the shard's path."""
+    """Write table as a new shard in folder, whole or not at all (digit/atomic.py), linked
+    into place: never over another file. Returns the shard's path."""
     path = folder / shard_name(table.num_rows)
-    partial = folder / f".{path.name}.tmp"
     metadata = dict(table.schema.metadata or {})
     if merged_from:
         metadata[MERGED_FROM] = json.dumps(sorted(merged_from)).encode()
-    linked = False
-    try:
-        with open(partial, "wb") as handle:
-            pq.write_table(table.replace_schema_metadata(metadata), handle, compression="zstd")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(partial, path)  # fails rather than replace a shard of the same name
-        linked = True
-        os.unlink(partial)
-        _sync_folder(folder)
-    except BaseException:
-        # Whole or not at all, and no temporary file left behind (a full disk stays full otherwise).
-        partial.unlink(missing_ok=True)
-        if linked:
-            path.unlink(missing_ok=True)
-        raise
+    with written_whole(path, replace=False) as staged:
+        pq.write_table(table.replace_schema_metadata(metadata), str(staged), compression="zstd")
     return path
 
 
@@ -305,9 +269,3 @@ def merged_from(path: Path) -> list[str]:
     return json.loads(metadata[MERGED_FROM]) if MERGED_FROM in metadata else []
 
 
-def _sync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -31,7 +31,6 @@ Only a confirmed one teaches (`confirmed_corrections`); a rejected one is droppe
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import fcntl
 import logging
@@ -51,34 +50,30 @@ from digit.config import feedback_dir, feedback_repo, flags_per_day, hub_token, 
 from digit.feedback.challenges import ChallengeCounts, challenge_counts
 from digit.feedback.legacy import legacy_folders, legacy_rows
 from digit.feedback.merging import compact_due, merge_plan
-from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, UNKNOWN_VISITOR, DailyLimit, DiskFull,
+from digit.feedback.samples import (COLUMNS, DATA, NEAR_DUPLICATE_BITS, DailyLimit, DiskFull,
                                     DuplicateSample, Sample, VoteRefused, hash_distance, is_current, is_disk_full,
                                     is_shard, merged_from, read_table, rows_table, sample_row, with_visitors,
                                     write_shard)
-from digit.feedback.votes import (UNKNOWN_NETWORK, Sender, Standing, Tally, VoteFile, VoteWindow, refusal, tally,
+from digit.feedback.votes import (Sender, Standing, Tally, VoteFile, VoteWindow, refusal, tally,
                                   tallies, to_check, vote_record)
+from digit.rate_window import DAY, RateWindow
 from digit.reading.images import BadImage
 from digit.reading.preprocess import normalize
+from digit.visitors import UNKNOWN_NETWORK, UNKNOWN_VISITOR
 
 log = logging.getLogger(__name__)
 RECORD_COLUMNS = [column for column in COLUMNS if column not in ("image", "digit", "strokes")]  # they stay on disk
-DAY_SECONDS = 24 * 3600
 
 
 @dataclass
 class VisitorLog:
-    """One visitor's samples as the limits need them: when each came, and each digit by label."""
+    """One visitor's digits by label, to find one sent again (their daily count is a RateWindow)."""
 
-    times: list[float] = field(default_factory=list)  # seconds since the epoch, sorted
     digits: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # label -> (digit_hash, id)
 
     def add(self, record: dict) -> None:
-        bisect.insort(self.times, _seconds(record["created_at"]))
         if record.get("digit_hash"):
             self.digits.setdefault(record["label"], []).append((record["digit_hash"], record["id"]))
-
-    def sent_since(self, moment: float) -> int:
-        return len(self.times) - bisect.bisect_left(self.times, moment)
 
     def same_digit(self, label: int, digit_hash: str) -> str | None:
         """The id of an earlier sample of this label whose digit hashes as this one (NEAR_DUPLICATE_BITS)."""
@@ -118,11 +113,16 @@ class FeedbackStore:
         self._records: list[dict] = []
         self._ids: set[str] = set()
         self._visitors: dict[str, VisitorLog] = {}
+        self._flags = self._daily()  # when each visitor's samples came
         self._merge_due = False  # a merge failed (a full disk?): try again at the next save
         self.votes_file: VoteFile | None = None
         self._votes: dict[str, list[dict]] = {}  # sample id -> the votes kept on it, oldest first
-        self._vote_times: dict[str, list[float]] = {}  # voter -> when each vote came, sorted
+        self._voted = self._daily()  # when each voter's votes came
         self._vote_window = VoteWindow()  # the last hour's votes, in all and per network
+
+    def _daily(self) -> RateWindow:
+        """per_day events a visitor in any 24 hours (0: no cap), by the events' own dates."""
+        return RateWindow(self.per_day, DAY, clock=time.time)
 
     def __repr__(self) -> str:  # never show the token
         return f"FeedbackStore(folder={self.folder!s}, repo_id={self.repo_id!r})"
@@ -175,7 +175,7 @@ class FeedbackStore:
         sender = self._visitors.get(row["visitor"])
         if row["visitor"] == UNKNOWN_VISITOR or sender is None:
             return
-        if self.per_day and sender.sent_since(time.time() - DAY_SECONDS) >= self.per_day:
+        if self._flags.wait(row["visitor"]):
             raise DailyLimit(self.per_day)
         earlier = sender.same_digit(row["label"], row["digit_hash"])
         if earlier is not None:
@@ -201,6 +201,7 @@ class FeedbackStore:
                 record["visitor"] = record["visitor"] or UNKNOWN_VISITOR
                 self._records.append(record)
                 self._visitors.setdefault(record["visitor"], VisitorLog()).add(record)
+                self._flags.add(record["visitor"], _seconds(record["created_at"]))
 
     # -- reading ------------------------------------------------------------------------------
     def shards(self) -> list[str]:
@@ -223,12 +224,14 @@ class FeedbackStore:
                     records.append({**row, "visitor": row["visitor"] or UNKNOWN_VISITOR, "shard": name})
         records.sort(key=lambda record: record["created_at"])
         visitors: dict[str, VisitorLog] = {}
+        flags = self._daily()
         for record in records:
             visitors.setdefault(record["visitor"], VisitorLog()).add(record)
+            flags.add(record["visitor"], _seconds(record["created_at"]))
         votes = self.votes_file.read() if self.votes_file else []
         with self.lock:
-            self._records, self._ids, self._visitors = records, ids, visitors
-            self._votes, self._vote_times, self._vote_window = {}, {}, VoteWindow()
+            self._records, self._ids, self._visitors, self._flags = records, ids, visitors, flags
+            self._votes, self._voted, self._vote_window = {}, self._daily(), VoteWindow()
             senders = {record["id"]: _sender(record) for record in records}
             for vote in votes:  # only what the rule counts is kept in memory (another disk's file may hold more)
                 sample = str(vote["sample"])
@@ -282,8 +285,7 @@ class FeedbackStore:
                 self._vote_window.refusal(vote["network"], time.time())
             if why:
                 raise VoteRefused(why)
-            times = self._vote_times.get(visitor, [])
-            if self.per_day and len(times) - bisect.bisect_left(times, time.time() - DAY_SECONDS) >= self.per_day:
+            if self._voted.wait(visitor):
                 raise DailyLimit(self.per_day, "votes")
             try:
                 self.votes_file.append(vote)
@@ -302,7 +304,7 @@ class FeedbackStore:
         """Call with self.lock held."""
         self._votes.setdefault(str(vote["sample"]), []).append(vote)
         moment = _seconds(vote.get("created_at"))
-        bisect.insort(self._vote_times.setdefault(str(vote["visitor"]), []), moment)
+        self._voted.add(str(vote["visitor"]), moment)
         self._vote_window.add(str(vote.get("network") or UNKNOWN_NETWORK), moment)
 
     def tallies(self) -> dict[str, Tally]:
@@ -393,7 +395,7 @@ class FeedbackStore:
     def _recover(self) -> None:
         """Finish what a crash interrupted: drop half-written files (never acknowledged), delete
         the shards a completed merge replaced, convert the old layouts."""
-        for partial in [*self.data.glob(".*.tmp"), *(self.folder / ".sync").glob("*.tmp"),
+        for partial in [*self.folder.glob(".*.tmp"), *self.data.glob(".*.tmp"), *(self.folder / ".sync").glob("*.tmp"),
                         *self.votes_file.folder.glob(".*.tmp")]:
             partial.unlink()
         for name in reversed(self.shards()):  # newest first: a merged shard is newer than what it replaced

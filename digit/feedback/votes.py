@@ -34,7 +34,7 @@ anything is written. Of a votes file written elsewhere, only the votes the rule 
 
 from __future__ import annotations
 
-import bisect
+import time
 import datetime as dt
 import json
 import os
@@ -45,8 +45,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from digit.atomic import sync_folder, write_text
 from digit.feedback.challenges import CHALLENGE
-from digit.visitors import is_logged_in
+from digit.rate_window import HOUR, RateWindow
+from digit.visitors import UNKNOWN_NETWORK, is_logged_in
 
 VOTES = "votes"
 WRITER_FILE = ".votes-writer"  # in the feedback folder: this disk's votes file name
@@ -58,8 +60,6 @@ MIN_NETWORKS = 2
 VOTES_PER_SAMPLE = 25
 VOTES_PER_HOUR = 600
 NETWORK_VOTES_PER_HOUR = 60
-UNKNOWN_NETWORK = "unknown"  # a vote or a sample from before networks were recorded
-HOUR_SECONDS = 3600.0
 
 
 def to_check(record: Mapping) -> bool:
@@ -177,22 +177,20 @@ def read_votes(paths: Iterable[Path]) -> list[dict]:
 
 
 class VoteWindow:
-    """When the votes of the last hour came, in all and per network: the hourly bounds above."""
+    """The hourly bounds above: the votes of the last hour in all, and per network."""
 
     def __init__(self) -> None:
-        self._all: list[float] = []
-        self._networks: dict[str, list[float]] = {}
+        self._all = RateWindow(VOTES_PER_HOUR, HOUR, clock=time.time)
+        self._networks = RateWindow(NETWORK_VOTES_PER_HOUR, HOUR, clock=time.time)
 
     def add(self, network: str, moment: float) -> None:
-        bisect.insort(self._all, moment)
-        bisect.insort(self._networks.setdefault(network, []), moment)
+        self._all.add("", moment)
+        self._networks.add(network, moment)
 
     def refusal(self, network: str, now: float) -> str | None:
-        since = now - HOUR_SECONDS
-        if len(self._all) - bisect.bisect_left(self._all, since) >= VOTES_PER_HOUR:
+        if self._all.wait("", now):
             return f"we take {VOTES_PER_HOUR} answers an hour from everyone together, and have them; please try later"
-        mine = self._networks.get(network, [])
-        if len(mine) - bisect.bisect_left(mine, since) >= NETWORK_VOTES_PER_HOUR:
+        if self._networks.wait(network, now):
             return f"we take {NETWORK_VOTES_PER_HOUR} answers an hour from one network; please try later"
         return None
 
@@ -210,9 +208,7 @@ class VoteFile:
         if not writer:
             writer = secrets.token_hex(8)
             folder.mkdir(parents=True, exist_ok=True)
-            staged = key.with_suffix(".new")
-            staged.write_text(writer)
-            os.replace(staged, key)
+            write_text(key, writer)
         self.path = self.folder / f"{writer}.jsonl"
 
     def paths(self) -> list[Path]:
@@ -248,8 +244,4 @@ class VoteFile:
         finally:
             os.close(descriptor)
         if created:
-            directory = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            sync_folder(self.folder)

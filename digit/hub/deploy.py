@@ -15,7 +15,7 @@ from digit.hub.client import hub_api
 from digit.model.check import reference_file
 
 # training/ too: the scheduled retraining Job (digit/hub/jobs.py) takes its code from the Space.
-SPACE_FILES = ["app.py", "requirements.txt", "README.md", "digit/*.py", "digit/**/*.py", "digit/page/examples/*",
+SPACE_FILES = ["app.py", "requirements.txt", "requirements-mnist.txt", "README.md", "digit/*.py", "digit/**/*.py", "digit/page/examples/*",
                "training/*.py", "training/**/*.py", "models/*", "docs/*.png", "docs/*.md"]  # README's pictures and the pages it links to
 NEVER = ["**/__pycache__/**", "*.pyc", "**/*.pyi"]
 

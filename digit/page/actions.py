@@ -16,12 +16,13 @@ import pandas as pd
 from starlette.middleware import Middleware
 from gradio.data_classes import FileData
 
+from digit.config import MAX_BODY_BYTES
 from digit.config import (classify_per_minute, concurrency, feedback_dir, flags_per_minute, logged_in_flags_per_minute,
                           model_cache_dir, model_poll_minutes, model_repo, proxy_hops, reading_body_seconds,
                           reading_wait_seconds, visitor_key)
 from digit.feedback import FeedbackError, FeedbackStore
 from digit.feedback.votes import to_check
-from digit.reading.images import MAX_FILE_BYTES, BadImage, ImageInput
+from digit.reading.images import BadImage, ImageInput
 from digit.model.card import read_card
 from digit.reading.pad import PadDrawing
 from digit.page.components import received
@@ -31,11 +32,11 @@ from digit.page.languages import ENGLISH, Words, language_of
 from digit.page.texts import (WELCOME, jurors_table, jury_view, label_confidences, model_line, neighbour_tiles,
                               problem, sentence, verdict)
 from digit.reading.prediction import Prediction
-from digit.page.rate_limits import RateLimit
 from digit.reading.pool import NoStartJury, ReadingPool, read_one, return_freed_memory
-from digit.reading.sample import UNKNOWN_VISITOR, Sample
+from digit.rate_window import MINUTE, RateWindow
+from digit.reading.sample import Sample
 from digit.live.memory import VisitorMemory, page_key
-from digit.visitors import VisitorIds, visitor_address
+from digit.visitors import UNKNOWN_VISITOR, VisitorIds, is_logged_in, logged_in, visitor_address
 
 if TYPE_CHECKING:  # the server loads the jury (scikit-learn) only after its first answer: see start()
     from digit.reading.classifier import Classifier
@@ -43,11 +44,7 @@ if TYPE_CHECKING:  # the server loads the jury (scikit-learn) only after its fir
     from digit.model.store import LoadedModel, ModelSlot
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-LOGGED_IN = "hf:"  # a visitor logged in with Hugging Face: "hf:<username>"
 NOTHING = "draw a digit or upload a picture of one"
-
-# A request body may carry a file at the upload limit as base64 (4/3 of it) and a little JSON.
-MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 
 _READERS: list[ReadingPool] = []  # the worker processes that read pictures, once the page is served (start)
 MEMORY = VisitorMemory()  # what each visitor taught, for their own next readings (digit/live/memory.py)
@@ -160,7 +157,7 @@ def taught_key(record: dict) -> str | None:
     """The memory key a stored sample teaches: its visitor's for the API (and a logged-in visitor's
     anywhere), none for the unknown or an anonymous page sample."""
     who = record.get("visitor") or UNKNOWN_VISITOR
-    if who == UNKNOWN_VISITOR or (record.get("source") != "api" and not who.startswith("hf:")):
+    if who == UNKNOWN_VISITOR or (record.get("source") != "api" and not is_logged_in(who)):
         return None
     return who
 
@@ -191,9 +188,9 @@ def visitor_of(headers, peer: str | None) -> str:
 def visitor(request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
     """Who is asking: "hf:<username>" when logged in with Hugging Face, else their address's hash."""
     if profile is not None:
-        return f"{LOGGED_IN}{profile.username}"
+        return logged_in(profile.username)
     if request is None:  # called in process, not through the server
-        return "unknown"
+        return UNKNOWN_VISITOR
     return visitor_of(request.headers, request.client.host if request.client else None)
 
 
@@ -228,7 +225,7 @@ def page_memory(request: gr.Request | None, browser: str | None = None,
 def guard(strokes: dict) -> Middleware:
     """The middleware in front of the app: body limit, readings per visitor, readings at once.
     strokes: the pad's event (what sketch.change returned), whose refusals it shows as verdicts."""
-    return Middleware(Guard, visitor_of=visitor_of, readings=RateLimit(classify_per_minute()),
+    return Middleware(Guard, visitor_of=visitor_of, readings=RateWindow(classify_per_minute(), MINUTE),
                       at_once=concurrency(), wait=reading_wait_seconds(), body_limit=MAX_BODY_BYTES,
                       body_seconds=reading_body_seconds(),
                       answers={"classify": classify}, page_refusals={strokes["id"]: refused_stroke})
@@ -242,19 +239,19 @@ def refused_stroke(message: str, headers: Mapping[str, str] | None = None) -> li
 
 
 @lru_cache(maxsize=1)
-def _flag_limit() -> RateLimit:
-    return RateLimit(flags_per_minute())
+def _flag_limit() -> RateWindow:
+    return RateWindow(flags_per_minute(), MINUTE)
 
 
 @lru_cache(maxsize=None)
-def _logged_in_limit(things: str) -> RateLimit:
-    return RateLimit(logged_in_flags_per_minute())
+def _logged_in_limit(things: str) -> RateWindow:
+    return RateWindow(logged_in_flags_per_minute(), MINUTE)
 
 
-def flag_limit(who: str, anonymous: RateLimit | None = None, things: str = "corrections") -> RateLimit:
+def flag_limit(who: str, anonymous: RateWindow | None = None, things: str = "corrections") -> RateWindow:
     """The per-minute limit a visitor's `things` are held to: a higher one when logged in with
     Hugging Face (LOGGED_IN_FLAGS_PER_MINUTE), else `anonymous` (the flags' FLAGS_PER_MINUTE)."""
-    if who.startswith(LOGGED_IN):
+    if is_logged_in(who):
         return _logged_in_limit(things)
     return anonymous or _flag_limit()
 
@@ -355,13 +352,13 @@ def show_upload(path: str | bytes | None, request: gr.Request | None = None,
     return _show(path, "upload", words=Words.of(request), memory=page_memory(request, profile=profile))
 
 
-def hold_to(limit: RateLimit, who: str, refusal: str, things: str, words: Words = ENGLISH) -> None:
+def hold_to(limit: RateWindow, who: str, refusal: str, things: str, words: Words = ENGLISH) -> None:
     """Count one more of a visitor's `things` against limit; over it, refuse clearly ("Not saved:
     at most 30 corrections a minute from one visitor. Try again in 40 s."); refusal and things
     in the words' language."""
-    wait = limit.wait(who)
+    wait = limit.admit(who)
     if wait:
-        raise gr.Error(words("too_many", refusal=refusal, limit=limit.per_minute, things=things,
+        raise gr.Error(words("too_many", refusal=refusal, limit=limit.most, things=things,
                              seconds=math.ceil(wait)), print_exception=False)
 
 

@@ -15,7 +15,8 @@ import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-HEAD_LIMIT = 32 * 1024  # browsers send a few KB (cookies included); h11 refuses past 16 KB
+from digit.config import HEAD_LIMIT
+
 HEAD_SECONDS = 20.0
 _REFUSAL = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
             b"connection: close\r\ncontent-length: %d\r\n\r\n%s")

@@ -23,7 +23,7 @@ from digit.feedback.samples import png_bytes
 from digit.page.actions import feedback, flag_limit, hold_to, network, visitor
 from digit.page.languages import ENGLISH, Words
 from digit.page.texts import sentence
-from digit.page.rate_limits import RateLimit
+from digit.rate_window import MINUTE, RateWindow
 
 
 class CheckShown(NamedTuple):
@@ -38,8 +38,8 @@ class CheckShown(NamedTuple):
 
 
 @lru_cache(maxsize=1)
-def _vote_limit() -> RateLimit:
-    return RateLimit(flags_per_minute())
+def _vote_limit() -> RateWindow:
+    return RateWindow(flags_per_minute(), MINUTE)
 
 
 def next_check(current: dict | None = None, request: gr.Request | None = None,

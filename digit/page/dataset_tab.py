@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from digit.feedback import Standing
-from digit.model.card import history, percent
+from digit.model.card import ModelCard, history, percent
 from digit.page.actions import feedback, model
 from digit.page.languages import ENGLISH, Words
 
@@ -89,7 +89,7 @@ def _caption(record: dict, confirmed: bool, words: Words) -> str:
     return words("confirmed_caption", digit=record["label"]) if confirmed else f"{record['label']} ✓"
 
 
-def model_history(card: dict, words: Words = ENGLISH) -> pd.DataFrame:
+def model_history(card: ModelCard, words: Words = ENGLISH) -> pd.DataFrame:
     """Each promoted jury, newest first; the column names in the page's language."""
     rows = [{words("version"): entry["version"], words("trained"): (entry["date"] or "")[:10],
              words("feedback_samples"): entry["feedback"], words("validation"): _share(entry["validation"], words),

@@ -35,7 +35,7 @@ from gradio import Error, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
 
-from digit.page.rate_limits import RateLimit
+from digit.rate_window import RateWindow
 
 log = logging.getLogger(__name__)
 Scope = dict[str, Any]
@@ -86,7 +86,7 @@ class Turns:
 
 
 class Guard:
-    def __init__(self, app, *, visitor_of: Callable[[dict[str, str], str | None], str], readings: RateLimit,
+    def __init__(self, app, *, visitor_of: Callable[[dict[str, str], str | None], str], readings: RateWindow,
                  at_once: int, wait: float, body_limit: int, body_seconds: float = 10.0,
                  answers: Mapping[str, Callable[..., Any]] | None = None,
                  page_refusals: Mapping[int, Callable[[str, Mapping[str, str]], list]] | None = None):
@@ -114,12 +114,12 @@ class Guard:
         if body is None:  # refused (too slow, too large) or the client went away
             return
         peer = scope.get("client")[0] if scope.get("client") else None
-        wait = self.readings.wait(self.visitor_of(headers, peer))
+        wait = self.readings.admit(self.visitor_of(headers, peer))
         page = PAGE_ROUTE.search(scope["path"]) is not None
         if wait:
             seconds = math.ceil(wait)
             return await self.refuse_reading(page, body, send, 429, f"Too many readings: at most "
-                                             f"{self.readings.per_minute} a minute from one visitor. Try again in "
+                                             f"{self.readings.most} a minute from one visitor. Try again in "
                                              f"{seconds} s.", retry_after=seconds, headers=headers)
         if not await self._turns.take(first=page, wait=self.wait):
             return await self.refuse_reading(page, body, send, 503, "The server is busy; try again in a moment.",

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from digit.config import concurrency
 from digit.feedback import FeedbackStore
-from digit.reading.images import MAX_FILE_BYTES
+from digit.config import MAX_FILE_BYTES
 from digit.page.bounded_http import BoundedHttpToolsProtocol
 
 log = logging.getLogger(__name__)

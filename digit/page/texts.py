@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from digit.model.card import ModelCard
 from digit.page.languages import ENGLISH, TEXTS, Words
 from digit.reading.prediction import Neighbour, Prediction
 
@@ -76,13 +77,13 @@ def jury_view(prediction: Prediction) -> list[tuple[np.ndarray, str]]:
     return [(255 - prediction.view, "")]
 
 
-def model_line(card: dict, words: Words = ENGLISH, live: int = 0) -> str:
+def model_line(card: ModelCard, words: Words = ENGLISH, live: int = 0) -> str:
     """The model serving; live: how many corrections others confirmed its k-NN holds besides."""
-    test = card.get("metrics", {}).get("mnist_test_accuracy")
+    test = card.metric("mnist_test_accuracy")
     figure = words("model_test", test=words.percent(test, 2)) if test is not None else ""
     if live:
         figure += words("live_line", live=live)
-    return words("model_line", version=card.get("version", words("unknown_version")), figure=figure)
+    return words("model_line", version=card.version or words("unknown_version"), figure=figure)
 
 
 def problem(message: str, words: Words = ENGLISH) -> str:

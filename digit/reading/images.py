@@ -4,7 +4,7 @@
 the header alone what would take too much memory to decode (MAX_DECODED_BYTES), decodes JPEG
 at a reduced scale and shrinks everything else in strips, so that what it keeps is never
 larger than needed: the long side is at most MAX_SIDE (the jury works at 256 px, the feedback
-store keeps 512 px). The Picture keeps the pixels as sent (uint8 L, RGB or RGBA, upright, 16-bit
+store keeps STORED_SIDE; the limits are in digit/config.py). The Picture keeps the pixels as sent (uint8 L, RGB or RGBA, upright, 16-bit
 scaled to 8-bit, palette and grey+alpha as RGBA, the first frame of an animation) and what we
 learned on the way (format, original size): the app decodes once per request and passes it on.
 
@@ -31,9 +31,8 @@ import numpy as np
 import pyspng
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger uploads are refused before decoding
-MAX_PIXELS = 40_000_000  # ~6300x6300: refused from the header, whatever the format
-MAX_DECODED_BYTES = 64 * 2**20  # what decoding one picture may allocate, estimated from its header
+from digit.config import MAX_DECODED_BYTES, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE
+
 # A progressive JPEG has ~10 scans (libjpeg's default script; mozjpeg's 6-20), and libjpeg walks
 # every block of the image at each scan: a few bytes a scan, repeated, make a 700 KB file that
 # takes 20 s to decode. The scans are counted in the file (its SOS markers) before anything is
@@ -41,7 +40,6 @@ MAX_DECODED_BYTES = 64 * 2**20  # what decoding one picture may allocate, estima
 MAX_JPEG_SCANS = 100
 MAX_JPEG_SCAN_PIXELS = 1_000_000_000
 ROW_BYTES = 8  # Pillow keeps a pointer to each row of an image: 1 x 40,000,000 pixels is 320 MB of them
-MAX_SIDE = 1024  # a Picture's long side: the jury reads a 256 px copy, the feedback store keeps 512 px
 
 # Pillow's ids of the formats we open; any other (EPS, PDF, PSD, ICO, TIFF, TGA, XBM...) is refused
 # before any of its plugin's code runs. JPEG includes MPO: many phones' JPEGs carry a second image

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from digit.config import STORED_SIDE
 from digit.reading.images import Picture
 from digit.reading.prediction import Prediction
+from digit.visitors import UNKNOWN_VISITOR
 
-STORED_SIDE = 512  # the feedback dataset keeps the input as sent, capped to this long side
-UNKNOWN_VISITOR = "unknown"  # a caller that does not say who sent the sample; every old sample
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,8 +38,8 @@ class Sample:
     source: str = "upload"  # sketch / upload / api / challenge
     candidates: tuple[int, ...] = ()  # the two likeliest digits, which an unsure reading offers (not stored)
     label: Any = None  # the digit it is, as the person said: checked when stored (exactly 0-9)
-    visitor: str = UNKNOWN_VISITOR  # "anon:<16 hex of a keyed hash>" or "hf:<username>"
-    network: str | None = None  # "net:<16 hex of a keyed hash>" of the sender's network (digit/visitors.py)
+    visitor: str = UNKNOWN_VISITOR  # a visitor id (digit/visitors.py)
+    network: str | None = None  # the id of the sender's network (digit/visitors.py)
     # The pad's strokes as drawn (digit/reading/pad.py: per stroke [[x...], [y...], [t...]]); none for a picture
     strokes: list[list[list[int]]] = field(default_factory=list)
 
