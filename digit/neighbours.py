@@ -117,7 +117,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.origins_ = origin[kept]
         return self
 
-    def neighbourhood(self, X, extra: "ExtraReferences | None" = None) -> "Neighbourhood":
+    def neighbourhood(self, X, extra: ExtraReferences | None = None) -> Neighbourhood:
         """One search for each row of X: its Euclidean candidates, the IDM distances the vote
         measured, and the vote. extra: references consulted beside the fitted ones (an extra
         reference nearer than a row's last Euclidean candidate takes that candidate's place in
@@ -146,7 +146,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         return Neighbourhood(probabilities, candidates, idm, reaching)
 
     def _vote_with(self, x: np.ndarray, distances: np.ndarray, candidates: np.ndarray, to_extra: np.ndarray,
-                   extra: "ExtraReferences") -> np.ndarray:
+                   extra: ExtraReferences) -> np.ndarray:
         """One row's vote among its candidates with the extra references nearer than its last one."""
         near = np.flatnonzero(to_extra < distances[-1])
         both = np.concatenate([distances, to_extra[near]])
@@ -162,14 +162,14 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
                         _gradients(images.astype(np.float32) / (self.levels - 1)), self.warp)
         return self.votes(measured[None, :], codes[None, :])[0]
 
-    def closest(self, found: "Neighbourhood", count: int = 5) -> np.ndarray:
+    def closest(self, found: Neighbourhood, count: int = 5) -> np.ndarray:
         """Indices of the count references closest to each row found, closest first: by the IDM
         distances the vote measured, or in the search's order where all candidates agree (the
         re-ranking would not change the vote, and the order among them matters less)."""
         return np.asarray([candidates[np.arange(count) if np.isnan(measured[0]) else np.argsort(measured)[:count]]
                            for candidates, measured in zip(found.candidates, found.idm)])
 
-    def nearest_reference(self, X, first: int, found: "Neighbourhood | None" = None) -> np.ndarray:
+    def nearest_reference(self, X, first: int, found: Neighbourhood | None = None) -> np.ndarray:
         """Per row of X, the IDM distance to the nearest of its first `first` Euclidean candidates:
         those the vote measured are taken from found (X's neighbourhood), the others measured here."""
         X = np.asarray(X, dtype=np.float32)

@@ -87,8 +87,8 @@ class Classifier:
         neighbours shown, the live references its candidates hold)."""
         names = list(self.jury.jurors_) if only is None else list(only)
         knn = self.jury.jurors_.get(KNN_NAME) if KNN_NAME in names else None
-        by_juror = self.jury.probabilities_of_features(features, [name for name in names if knn is None
-                                                                  or name != KNN_NAME])
+        by_juror = self.jury.probabilities_of_features(features, [name for name in names
+                                                                  if name != KNN_NAME or knn is None])
         found = None
         if knn is not None:
             found = knn.neighbourhood(features, None if self.live is None else self.live.references)
@@ -157,8 +157,8 @@ class Classifier:
 
     def predict(self, image: ImageInput, explain: bool = False, strokes: RawStrokes | None = None) -> Prediction:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for
-        people. explain: also give the k-NN's closest training digits (from the search that voted). strokes: the
-        pen's path on the pad (Quick, Draw!'s raw format), read by the stroke juror when there is one."""
+        people. explain: also give the k-NN's closest training digits (found by the search that voted).
+        strokes: the pen's path on the pad (Quick, Draw!'s raw format), read by the stroke juror when there is one."""
         return self.predict_normalized(normalize(image), explain, strokes=strokes)
 
     def _neighbours(self, neighbourhood: Neighbourhood) -> list[tuple[Neighbour, ...]]:
