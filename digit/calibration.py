@@ -1,7 +1,7 @@
 """Confidence you can trust: temperature scaling of the jury's vote, its error, and "unsure".
 
 The jury's vote is a weighted mean of its jurors' probabilities; averaging makes it
-underconfident where the jurors agree and the k-NN's doubt makes it so elsewhere. One
+underconfident where the jurors agree. One
 temperature T, fitted by log loss on validation digits (Guo et al. 2017), rescales the vote
 as p ** (1 / T), renormalised: the likeliest digit stays the likeliest, only how sure it
 says it is changes. "Unsure" is then a threshold on that calibrated confidence, chosen on

@@ -9,8 +9,12 @@ gives the figures):
 - topology (holes, stroke ends, junctions) beside them: what a canvas digit's shape is made
   of survives flat tops and boxy strokes that pixels and gradients do not;
 - the k-NN searches its candidates among the directions and re-ranks 50 of them; it keeps
-  MNIST and feedback digits as references and a quarter of the stroke digits (issue 21:
-  `python -m experiments knn-canvas`), and no longer doubts.
+  MNIST and feedback digits as references and a quarter of the stroke digits
+  (`python -m experiments knn-canvas`). With stroke digits among them, fading its vote for
+  digits unlike every reference (1-4 typical distances) read MNIST validation no better than
+  not (same experiment); stretching each IDM distance by exp(slant x the difference in lean)
+  read canvas validation 99.44 % at 0 and 0.5, 99.28 % at 1-4, with no fewer 1s read as 7
+  (`python -m experiments knn-slant`). It does neither.
 """
 
 from __future__ import annotations
@@ -54,13 +58,6 @@ TOPOLOGY_WEIGHT = 0.25  # then the topology features, times this weight (0.1-0.5
 # of 0, 3, 10 and 20 for the SVC on validation (`python -m experiments svc-slant`).
 SLANT_WEIGHT = 1.7
 SVC_GAMMA_FACTOR = 2.0  # times scikit-learn's "scale": 2 / (features x variance), here on unit variance
-# The k-NN's vote fading for digits unlike its references helped while it kept MNIST digits only;
-# with stroke digits among them no doubt weight (1-4) reads MNIST validation as well as none (issue 21).
-KNN_DOUBT = None
-# Its ranking does not see the lean: stretching each IDM distance by exp(slant x the difference in
-# lean) read canvas validation 99.44 % at 0 and 0.5, 99.28 % at 1-4, with no fewer 1s read as 7
-# (`python -m experiments knn-slant`, issue 21).
-KNN_SLANT = 0.0
 KNN_ORIGINS = ("mnist", "feedback", "stroke")  # the digits it keeps as references (training marks which strokes)
 
 
@@ -92,8 +89,7 @@ def build_jurors(svc_c: float = 10.0, forest_trees: int = 25, forest_leaves: int
         forest = RandomForestClassifier(n_estimators=forest_trees, max_leaf_nodes=forest_leaves, n_jobs=n_jobs,
                                         random_state=0).set_fit_request(sample_weight=True)
         knn = DeformationNeighbours(pixels=PIXELS, search=DIRECTIONS, candidates=knn_candidates, n_neighbors=3,
-                                    tau=0.2, origins=KNN_ORIGINS, doubt=KNN_DOUBT,
-                                    slant=KNN_SLANT).set_fit_request(origin=True)
+                                    tau=0.2, origins=KNN_ORIGINS).set_fit_request(origin=True)
     return [
         (SVC_NAME, Pipeline([("shape", Columns(PIXELS, unit_variance=True, reference=DIRECTIONS)),
                              (SVC_NAME, calibrated)])),

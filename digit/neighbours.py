@@ -76,17 +76,16 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
     references by Euclidean distance on a PCA of `search` feature columns are re-ranked by
     their IDM distance to the query: each pixel's 3x3 context of gradients may match the
     reference's anywhere within `warp` pixels (Keysers et al., "Deformation models for image
-    recognition", 2007). The `n_neighbors` closest vote with weight exp(-(d / d_best - 1) / tau),
-    and `doubt` tempers the vote for queries far from every reference. References: the
-    digits of the `origins` kinds, each kept in `levels` grey levels. `slant` > 0: the input's
-    last column is the lean deskewing took away (`digit.features.Slant`); each IDM distance is
-    stretched by exp(slant x the difference in lean), so that a 1 whose flag is nearly level
-    does not find upright 7s as its nearest (issue 21).
+    recognition", 2007). The `n_neighbors` closest vote with weight exp(-(d / d_best - 1) / tau).
+    References: the digits of the `origins` kinds, each kept in `levels` grey levels.
+    One search (`neighbourhood`) gives a reading everything it needs of the k-NN: the vote,
+    the references shown as its reasons (`closest`) and the yardstick a visitor's own
+    examples are measured by (`nearest_reference`).
     """
 
     def __init__(self, pixels: int = 784, search: int | None = None, components: int = 40, candidates: int = 20,
                  n_neighbors: int = 5, warp: int = 2, tau: float = 0.1, levels: int = 16,
-                 origins: tuple[str, ...] = ("mnist", "feedback"), doubt: float | None = None, slant: float = 0.0):
+                 origins: tuple[str, ...] = ("mnist", "feedback")):
         self.pixels = pixels
         self.search = search
         self.components = components
@@ -96,12 +95,6 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         self.tau = tau
         self.levels = levels
         self.origins = origins
-        self.doubt = doubt
-        self.slant = slant
-
-    def __setstate__(self, state: dict) -> None:
-        # A k-NN saved before issue 21's lean (an older promotion on the Hub) ranks as it did.
-        super().__setstate__({"slant": 0.0, **state})
 
     def _search_columns(self, X: np.ndarray) -> np.ndarray:
         """The columns the candidate search reads: the `search` columns after the pixels (all if None)."""
@@ -122,39 +115,71 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         # Stored in `levels` grey levels: half the file of 8 bits, same accuracy after the blur.
         self.images_ = np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8)
         self.origins_ = origin[kept]
-        if self.slant:
-            self.slants_ = X[:, -1].astype(np.float16)
-        self.typical_distance_ = self._typical_distance()
         return self
 
-    def _typical_distance(self, sample: int = 3000) -> float:
-        """How far a reference usually is from its nearest other reference (median, in the
-        search space): the yardstick for how unlike everything known a query is."""
-        samples = self.search_._float32_rows(self.search_.samples_)[0]
-        chosen = np.random.default_rng(0).choice(len(samples), min(sample, len(samples)), replace=False)
-        search = NearestNeighbours(2).fit(samples, np.zeros(len(samples)))
-        distances, _ = search.kneighbors(samples[chosen])
-        return float(np.median(distances[:, 1]))
-
-    def nearest(self, X, count: int = 5) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and distances of the count references closest to each row of X, closest
-        first: by IDM distance, or by the Euclidean search when all candidates agree (the
-        re-ranking would not change the vote, and the order among them matters less)."""
+    def neighbourhood(self, X, extra: ExtraReferences | None = None) -> Neighbourhood:
+        """One search for each row of X: its Euclidean candidates, the IDM distances the vote
+        measured, and the vote. extra: references consulted beside the fitted ones (an extra
+        reference nearer than a row's last Euclidean candidate takes that candidate's place in
+        the vote); rows no extra reference comes near read as without them."""
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
-        candidates = self.candidates_of(X)
+        search = self.search_coordinates(X)
+        distances, candidates = self.search_.kneighbors(search)
         codes = self.search_.codes_[candidates]
-        indices, distances = [], []
-        for row in range(len(X)):
-            if np.all(codes[row] == codes[row, 0]):
-                order, measured = np.arange(count), np.full(count, np.nan, np.float32)
-            else:
-                measured = self.ranking_distances(X[row:row + 1], candidates[row:row + 1])[0]
-                order = np.argsort(measured)[:count]
-                measured = measured[order]
-            indices.append(candidates[row, order])
-            distances.append(measured)
-        return np.asarray(indices), np.asarray(distances)
+        idm = np.full(candidates.shape, np.nan, np.float32)
+        probabilities = np.zeros((len(X), len(self.classes_)))
+        # Re-ranking cannot change a unanimous vote: most digits skip it (same answer, ~2 ms less).
+        unanimous = np.all(codes == codes[:, :1], axis=1)
+        split = np.flatnonzero(~unanimous)
+        if len(split):
+            idm[split] = self.idm_distances(X[split], candidates[split])
+        probabilities[unanimous, codes[unanimous, 0]] = 1.0
+        probabilities[split] = self.votes(idm[split], codes[split])
+        if extra is None:
+            return Neighbourhood(probabilities, candidates, idm, np.zeros((len(X), 0), bool))
+        to_extra = np.sqrt(np.maximum(np.square(search).sum(1)[:, None] - 2 * search @ extra.search.T
+                                      + np.square(extra.search).sum(1)[None, :], 0))
+        reaching = to_extra < distances[:, -1:]
+        for row in np.flatnonzero(reaching.any(axis=1)):
+            probabilities[row] = self._vote_with(X[row], distances[row], candidates[row], to_extra[row], extra)
+        return Neighbourhood(probabilities, candidates, idm, reaching)
+
+    def _vote_with(self, x: np.ndarray, distances: np.ndarray, candidates: np.ndarray, to_extra: np.ndarray,
+                   extra: ExtraReferences) -> np.ndarray:
+        """One row's vote among its candidates with the extra references nearer than its last one."""
+        near = np.flatnonzero(to_extra < distances[-1])
+        both = np.concatenate([distances, to_extra[near]])
+        kept = np.argsort(both, kind="stable")[:len(distances)]
+        fitted, added = kept[kept < len(distances)], near[kept[kept >= len(distances)] - len(distances)]
+        codes = np.concatenate([self.search_.codes_[candidates[fitted]], extra.codes[added]])
+        if np.all(codes == codes[0]):
+            voted = np.zeros(len(self.classes_))
+            voted[codes[0]] = 1.0
+            return voted
+        images = np.concatenate([self.images_[candidates[fitted]], extra.images[added]])
+        measured = _idm(_gradients(x[None, :self.pixels])[0],
+                        _gradients(images.astype(np.float32) / (self.levels - 1)), self.warp)
+        return self.votes(measured[None, :], codes[None, :])[0]
+
+    def closest(self, found: Neighbourhood, count: int = 5) -> np.ndarray:
+        """Indices of the count references closest to each row found, closest first: by the IDM
+        distances the vote measured, or in the search's order where all candidates agree (the
+        re-ranking would not change the vote, and the order among them matters less)."""
+        return np.asarray([candidates[np.arange(count) if np.isnan(measured[0]) else np.argsort(measured)[:count]]
+                           for candidates, measured in zip(found.candidates, found.idm)])
+
+    def nearest_reference(self, X, first: int, found: Neighbourhood | None = None) -> np.ndarray:
+        """Per row of X, the IDM distance to the nearest of its first `first` Euclidean candidates:
+        those the vote measured are taken from found (X's neighbourhood), the others measured here."""
+        X = np.asarray(X, dtype=np.float32)
+        if found is None:
+            return self.idm_distances(X, self.candidates_of(X)[:, :first]).min(axis=1)
+        measured = found.idm[:, :first].copy()
+        missing = np.flatnonzero(np.isnan(measured[:, 0]))
+        if len(missing):
+            measured[missing] = self.idm_distances(X[missing], found.candidates[missing, :first])
+        return measured.min(axis=1)
 
     def reference(self, index: int) -> tuple[np.ndarray, int, int]:
         """A stored reference digit: its 28x28 image (0-255, deskewed), label and origin."""
@@ -164,8 +189,7 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
 
     def candidates_of(self, X) -> np.ndarray:
         """Indices of the Euclidean candidates of each row of X."""
-        X = np.asarray(X, dtype=np.float32)
-        return self.search_.kneighbors(self.pca_.transform(self._search_columns(X)))[1]
+        return self.search_.kneighbors(self.search_coordinates(X))[1]
 
     def idm_distances(self, X, candidates: np.ndarray) -> np.ndarray:
         """IDM distance from each row of X to each of its candidates."""
@@ -182,40 +206,8 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
         query = _gradients(np.asarray(query, np.float32)[None, :self.pixels])[0]
         return _idm(query, _gradients(np.asarray(images, np.float32).reshape(len(images), -1)), self.warp)
 
-    def ranking_distances(self, X, candidates: np.ndarray) -> np.ndarray:
-        """The distances candidates are ranked by: IDM, stretched by the difference in lean."""
-        return self.stretched(X, candidates, self.idm_distances(X, candidates))
-
-    def stretched(self, X, candidates: np.ndarray, distances: np.ndarray) -> np.ndarray:
-        """IDM distances times exp(slant x |the query's lean - the candidate's|)."""
-        if not self.slant:
-            return distances
-        lean = np.asarray(X, dtype=np.float32)[:, -1:]
-        return distances * np.exp(self.slant * np.abs(lean - self.slants_[candidates].astype(np.float32)))
-
     def predict_proba(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = np.asarray(X, dtype=np.float32)
-        return self._proba(X, *self.search_.kneighbors(self.pca_.transform(self._search_columns(X))))
-
-    def _proba(self, X: np.ndarray, distances: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """The vote of each row of X from its Euclidean candidates (and their distances)."""
-        codes = self.search_.codes_[candidates]
-        probabilities = np.zeros((len(X), len(self.classes_)))
-        # Re-ranking cannot change a unanimous vote: most digits skip it (same answer, ~2 ms less).
-        unanimous = np.all(codes == codes[:, :1], axis=1)
-        probabilities[unanimous, codes[unanimous, 0]] = 1.0
-        split = np.flatnonzero(~unanimous)
-        if len(split):
-            probabilities[split] = self.votes(self.ranking_distances(X[split], candidates[split]), codes[split])
-        if self.doubt is None:
-            return probabilities
-        # Doubt a query unlike every reference: a boxy canvas 6 still finds unanimous MNIST
-        # neighbours, and their vote would drown jurors that learned such shapes. Full trust
-        # as close as references are to each other; 1/e at `doubt` times farther than that.
-        ratio = distances[:, 0] / max(self.typical_distance_, 1e-9)
-        confidence = np.exp(-np.maximum(ratio - 1, 0) / self.doubt)[:, None]
-        return confidence * probabilities + (1 - confidence) / len(self.classes_)
+        return self.neighbourhood(X).probabilities
 
     def votes(self, distances: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Class probabilities from the IDM distances to the candidates and their class codes:
@@ -233,69 +225,30 @@ class DeformationNeighbours(ClassifierMixin, BaseEstimator):
 
     def extra_references(self, X, y) -> "ExtraReferences":
         """Digits (rows of the jury's features) and labels to consult beside the fitted references
-        at read time (`predict_proba_with`), kept as the fitted ones are; nothing fitted changes."""
+        at read time (`neighbourhood`), kept as the fitted ones are; nothing fitted changes."""
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float32)
         codes = np.searchsorted(self.classes_, np.asarray(y))
         return ExtraReferences(self.search_coordinates(X),
                                np.rint(X[:, :self.pixels] * (self.levels - 1)).astype(np.uint8),
-                               codes.astype(np.int16), X[:, -1].astype(np.float32))
-
-    def predict_proba_with(self, X, extra: "ExtraReferences") -> np.ndarray:
-        """predict_proba with the extra references among the candidates: an extra reference
-        nearer than a row's last Euclidean candidate takes that candidate's place, and the vote
-        is re-ranked by IDM as usual. Rows no extra reference comes near read as predict_proba."""
-        return self.proba_and_reach(X, extra)[0]
-
-    def proba_and_reach(self, X, extra: "ExtraReferences") -> tuple[np.ndarray, np.ndarray]:
-        """predict_proba_with, and (n, m) whether each extra reference is among each row's candidates."""
-        check_is_fitted(self)
-        X = np.asarray(X, dtype=np.float32)
-        distances, candidates, to_extra = self._searched(X, extra)
-        reaching = to_extra < distances[:, -1:]
-        if not len(extra.codes):
-            return self._proba(X, distances, candidates), reaching
-        reached = reaching.any(axis=1)
-        probabilities = np.zeros((len(X), len(self.classes_)))
-        if not reached.all():
-            probabilities[~reached] = self._proba(X[~reached], distances[~reached], candidates[~reached])
-        for row in np.flatnonzero(reached):
-            near = np.flatnonzero(to_extra[row] < distances[row, -1])
-            both = np.concatenate([distances[row], to_extra[row, near]])
-            kept = np.argsort(both, kind="stable")[:len(distances[row])]
-            fitted, added = kept[kept < distances.shape[1]], near[kept[kept >= distances.shape[1]] - distances.shape[1]]
-            codes = np.concatenate([self.search_.codes_[candidates[row, fitted]], extra.codes[added]])
-            if np.all(codes == codes[0]):
-                voted = np.zeros(len(self.classes_))
-                voted[codes[0]] = 1.0
-            else:
-                images = np.concatenate([self.images_[candidates[row, fitted]], extra.images[added]])
-                measured = _idm(_gradients(X[row:row + 1, :self.pixels])[0],
-                                _gradients(images.astype(np.float32) / (self.levels - 1)), self.warp)
-                if self.slant:
-                    leans = np.concatenate([self.slants_[candidates[row, fitted]].astype(np.float32),
-                                            extra.slants[added]])
-                    measured = measured * np.exp(self.slant * np.abs(X[row, -1] - leans))
-                voted = self.votes(measured[None, :], codes[None, :])[0]
-            if self.doubt is not None:
-                ratio = both[kept[0]] / max(self.typical_distance_, 1e-9)
-                confidence = np.exp(-max(ratio - 1, 0) / self.doubt)
-                voted = confidence * voted + (1 - confidence) / len(self.classes_)
-            probabilities[row] = voted
-        return probabilities, reaching
-
+                               codes.astype(np.int16))
 
     def search_coordinates(self, X) -> np.ndarray:
         """Where the candidate search places each row of X (the PCA of its search columns)."""
         return self.pca_.transform(self._search_columns(np.asarray(X, dtype=np.float32))).astype(np.float32)
 
-    def _searched(self, X: np.ndarray, extra: "ExtraReferences") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each row's Euclidean candidates (distances, indices) and its distance to each extra reference."""
-        search = self.search_coordinates(X)
-        distances, candidates = self.search_.kneighbors(search)
-        to_extra = np.sqrt(np.maximum(np.square(search).sum(1)[:, None] - 2 * search @ extra.search.T
-                                      + np.square(extra.search).sum(1)[None, :], 0))
-        return distances, candidates, to_extra
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """What one search of a DeformationNeighbours found for each row read."""
+
+    probabilities: np.ndarray  # (n, classes) the k-NN's vote
+    candidates: np.ndarray  # (n, candidates) the fitted references' indices, nearest first in the search
+    idm: np.ndarray  # (n, candidates) IDM distance to each candidate; NaN where they all agree (not measured)
+    reaching: np.ndarray  # (n, m) whether each extra reference is among each row's candidates (m = 0: none given)
+
+    def rows(self, rows) -> "Neighbourhood":
+        return Neighbourhood(self.probabilities[rows], self.candidates[rows], self.idm[rows], self.reaching[rows])
 
 
 @dataclass(frozen=True)
@@ -306,7 +259,6 @@ class ExtraReferences:
     search: np.ndarray  # (m, components) float32: where the candidate search finds them
     images: np.ndarray  # (m, pixels) uint8 in the k-NN's grey levels, deskewed
     codes: np.ndarray  # (m,) class codes (indices into classes_)
-    slants: np.ndarray  # (m,) the lean deskewing took away (the input's last column)
 
     def __len__(self) -> int:
         return len(self.codes)

@@ -9,8 +9,8 @@ of them in 8 grey levels instead of 16 (a smaller file). For each: the k-NN alon
 validation and the canvas set's validation part, weights chosen as `training.train` chooses
 them, the canvas validation hands of issue 21, and the confident wrong answers after the
 temperature is fitted as `training.train` fits it. The canvas report part and MNIST test are
-never read here. The shipped recipe (training/train.py KNN_STROKE_SHARE, digit/jurors.py
-KNN_DOUBT) is the variant with the best canvas validation figure among those within MNIST_SLACK
+never read here. The shipped recipe (training/train.py KNN_STROKE_SHARE; no doubt,
+digit/jurors.py) is the variant with the best canvas validation figure among those within MNIST_SLACK
 of the old recipe's MNIST validation figure, whose model file stays under 20 MB.
 
     python -m experiments knn-canvas     # ~20 min on 2 cores with an empty cache
@@ -23,7 +23,7 @@ import copy
 import numpy as np
 from sklearn.metrics import accuracy_score
 
-from digit.neighbours import ORIGINS
+from digit.neighbours import ORIGINS, DeformationNeighbours, NearestNeighbours
 from training.canvas.report import canvas_tags, confident_wrong
 from experiments.common import Study, accuracy, say
 from experiments.juries import assembled, saved
@@ -33,7 +33,17 @@ from training.train import calibrate, choose_weights, stroke_set
 GENERATED_SHARES = (0.0, 0.25, 0.5, 1.0)  # of the studied jury's stroke digits kept as k-NN references
 DOUBTS = (None, 1.0, 2.0, 3.0, 4.0)  # None: the k-NN never doubts
 HANDS = ("flag", "long_flag", "narrow")
-GATES = (0.8, 1.0, 1.5)  # typical distances (DeformationNeighbours.typical_distance_)
+GATES = (0.8, 1.0, 1.5)  # typical distances (`typical_distance`)
+
+
+def typical_distance(knn: DeformationNeighbours, sample: int = 3000) -> float:
+    """How far a reference usually is from its nearest other reference (median, in the search
+    space): the yardstick for how unlike everything known a query is."""
+    samples = knn.search_._float32_rows(knn.search_.samples_)[0]
+    chosen = np.random.default_rng(0).choice(len(samples), min(sample, len(samples)), replace=False)
+    search = NearestNeighbours(2).fit(samples, np.zeros(len(samples)))
+    distances, _ = search.kneighbors(samples[chosen])
+    return float(np.median(distances[:, 1]))
 
 
 def studied_features(study: Study) -> dict[str, np.ndarray]:
@@ -62,13 +72,14 @@ def knn_readings(study: Study, found: dict[str, np.ndarray], share: float, level
         labels = np.concatenate([study.data["train_labels"], found["generated_labels"][:kept]])
         origin = np.concatenate([np.full(len(found["train"]), ORIGINS["mnist"]),
                                  np.full(kept, ORIGINS["stroke"])]).astype(np.int8)
-        knn = recipe_knn(doubt=None, levels=levels).fit(
+        knn = recipe_knn(levels=levels).fit(
             pixels, labels, origin=origin)
         readings = {"references": np.array(len(knn.images_))}
+        typical = typical_distance(knn)
         for name in ("validation", "canvas"):
             readings[name] = knn.predict_proba(found[name])
-            distances, _ = knn.search_.kneighbors(knn.pca_.transform(knn._search_columns(found[name])))
-            readings[f"{name}_ratio"] = distances[:, 0] / knn.typical_distance_
+            distances, _ = knn.search_.kneighbors(knn.search_coordinates(found[name]))
+            readings[f"{name}_ratio"] = distances[:, 0] / typical
         return readings
     return study.cached(f"canvas_knn_{share}" + ("" if levels == 16 else f"_{levels}_levels"), compute)
 

@@ -4,8 +4,7 @@ Every column the k-NN reads is taken after deskewing, which makes a 7's slanting
 a 1 with a long, nearly level flag then finds 7s as its neighbours, and in the jury it outvotes
 an SVC that sees the slant and reads 1. Here the studied jury's k-NN (MNIST plus the recipe's
 share of stroke digits as references, no doubt) ranks its candidates by their IDM distance
-stretched by exp(slant x the difference in lean) (`DeformationNeighbours(slant=...)`), for
-several weights. For each: the k-NN alone and the jury on MNIST validation and canvas
+stretched by exp(slant x the difference in lean) (`stretched`), for several weights. For each: the k-NN alone and the jury on MNIST validation and canvas
 validation (weights and temperature chosen as `training.train` chooses them), the canvas
 validation 1s read as 7, the flagged and narrow hands, and the confident wrong answers. The
 canvas report part and MNIST test are never read here. (Tried first at `--limit 2000`: the
@@ -30,15 +29,24 @@ SLANTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)  # per unit of the slant column (its std
 SETS = ("validation", "canvas")
 
 
-def slanted_knn(study: Study, found: dict[str, np.ndarray]) -> DeformationNeighbours:
-    """The studied k-NN fitted again with its references' lean kept (the ranking weight is set later)."""
+def slanted_knn(study: Study, found: dict[str, np.ndarray]) -> tuple[DeformationNeighbours, np.ndarray]:
+    """The studied k-NN fitted again, and its references' lean (the front's last column, as kept:
+    MNIST and stroke digits are all references)."""
     def fit():
         kept = round(KNN_STROKE_SHARE * len(found["generated_labels"]))
-        return recipe_knn(doubt=None, slant=1.0).fit(
-            np.concatenate([found["train"], found["generated"][:kept]]),
-            np.concatenate([study.data["train_labels"], found["generated_labels"][:kept]]),
+        rows = np.concatenate([found["train"], found["generated"][:kept]])
+        knn = recipe_knn().fit(
+            rows, np.concatenate([study.data["train_labels"], found["generated_labels"][:kept]]),
             origin=np.repeat([ORIGINS["mnist"], ORIGINS["stroke"]], [len(found["train"]), kept]).astype(np.int8))
-    return study.pickled("knn_slant", fit)
+        return knn, rows[:, -1].astype(np.float16)
+    return study.pickled("knn_slant_leans", fit)
+
+
+def stretched(slant: float, rows: np.ndarray, candidates: np.ndarray, leans: np.ndarray,
+              distances: np.ndarray) -> np.ndarray:
+    """IDM distances times exp(slant x |the query's lean - the candidate's|)."""
+    lean = np.asarray(rows, dtype=np.float32)[:, -1:]
+    return distances * np.exp(slant * np.abs(lean - leans[candidates].astype(np.float32)))
 
 
 def ranked(study: Study, found: dict[str, np.ndarray], knn: DeformationNeighbours) -> dict[str, np.ndarray]:
@@ -57,31 +65,31 @@ def ranked(study: Study, found: dict[str, np.ndarray], knn: DeformationNeighbour
     return study.cached("knn_slant_ranked", compute)
 
 
-def voted(knn: DeformationNeighbours, readings: dict[str, np.ndarray], rows: np.ndarray, name: str) -> np.ndarray:
-    """The k-NN's probabilities as its predict_proba gives them at its slant weight, from the
+def voted(knn: DeformationNeighbours, slant: float, leans: np.ndarray, readings: dict[str, np.ndarray],
+          rows: np.ndarray, name: str) -> np.ndarray:
+    """The k-NN's probabilities with its ranking stretched by the lean at this weight, from the
     stored candidates and IDM distances."""
     codes, distances = readings[f"{name}_codes"], readings[f"{name}_distances"]
     probabilities = np.zeros((len(codes), len(knn.classes_)))
     unanimous = np.isnan(distances[:, 0])
     probabilities[unanimous, codes[unanimous, 0]] = 1.0
     split = np.flatnonzero(~unanimous)
-    stretched = knn.stretched(rows[split], readings[f"{name}_candidates"][split], distances[split])
-    probabilities[split] = knn.votes(stretched, codes[split])
+    ranked = stretched(slant, rows[split], readings[f"{name}_candidates"][split], leans, distances[split])
+    probabilities[split] = knn.votes(ranked, codes[split])
     return probabilities
 
 
 def knn_slant(study: Study) -> None:
     """The k-NN's slant weight in its ranking, alone and in the jury."""
     found = studied_features(study)
-    knn = slanted_knn(study, found)
+    knn, leans = slanted_knn(study, found)
     readings = ranked(study, found, knn)
     mnist_labels, (_, canvas_labels) = study.data["validation_labels"], study.canvas
     tags = canvas_tags("validation")
     hands = {hand: np.array([hand in each for each in tags]) for hand in HANDS}
     ones = canvas_labels == 1
     for slant in SLANTS:
-        knn.set_params(slant=slant)
-        read = {name: voted(knn, readings, found[name], name) for name in SETS}
+        read = {name: voted(knn, slant, leans, readings, found[name], name) for name in SETS}
         voter, mnist, canvas, figures = with_knn(study, found, read)
         on_page = voter.vote(canvas)
         answers = on_page.argmax(axis=1)

@@ -118,26 +118,26 @@ def test_a_slant_weight_that_is_not_a_number_is_refused_at_load(small_models, tm
         load_checked_model(saved(jury, small_models, tmp_path))
 
 
-def _slanted(leans) -> callable:
+def _knn_with(**settings) -> callable:
     def tamper(jury: Jury) -> Jury:
         knn = jury.jurors_["knn"]
-        knn.slant = 1.0
-        knn.slants_ = leans(len(knn.search_.samples_))
+        for name, value in settings.items():
+            setattr(knn, name, value)
         return jury
     return tamper
 
 
 @pytest.mark.parametrize("tamper, reason", [
-    (_slanted(lambda count: np.full(count, np.nan, np.float16)), "leans are not one finite number each"),
-    (_slanted(lambda count: np.zeros(count - 1, np.float16)), "leans are not one finite number each"),
-    (_slanted(lambda count: np.zeros(count, np.float16)), None),  # as training makes it: read
-], ids=["a NaN lean", "one lean too few", "sound leans"])
-def test_the_knn_jurors_leans_are_checked_at_load(small_models, tmp_path, tamper, reason):
+    (_knn_with(doubt=2.0), "trained with {'doubt': 2.0, 'slant': 0.0}, settings this code no longer reads"),
+    (_knn_with(slant=1.0), "trained with {'doubt': None, 'slant': 1.0}, settings this code no longer reads"),
+    (_knn_with(doubt=None, slant=0.0, typical_distance_=3.5), None),  # as older files hold them: read
+], ids=["doubting", "leaning", "neutral"])
+def test_a_knn_trained_with_the_retired_doubt_or_slant_is_refused_at_load(small_models, tmp_path, tamper, reason):
     folder = saved(tamper(jury_of(small_models)), small_models, tmp_path)
     if reason is None:
-        assert load_checked_model(folder).classifier.jury.jurors_["knn"].slant == 1.0
+        assert load_checked_model(folder).classifier.jury.jurors_["knn"].doubt is None
         return
-    with pytest.raises(ModelError, match=reason):
+    with pytest.raises(ModelError, match=re.escape(reason)):
         load_checked_model(folder)
 
 

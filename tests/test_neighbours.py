@@ -8,7 +8,12 @@ from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 
 from digit.features import Deskew
+from digit.jurors import KNN_NAME
+from digit.live.memory import Taught, nearest_taught
+from digit.live.references import confirmed_set
 from digit.neighbours import DeformationNeighbours, NearestNeighbours, _gradients, _idm
+from digit.reading.classifier import NEIGHBOURS, Classifier
+from digit.reading.preprocess import Normalized
 
 
 def test_nearest_neighbours_votes_like_scikit_learn():
@@ -81,33 +86,96 @@ def test_a_unanimous_neighbourhood_skips_the_re_ranking_with_the_same_answer(mni
     assert np.allclose(fast, full)
 
 
-def test_with_the_slant_a_digit_finds_the_references_that_lean_as_it_did(mnist):
-    # Each reference twice, the same deskewed pixels with two labels and two leans (the last
-    # column): IDM alone cannot tell the copies apart; the lean can.
-    pixels = Deskew().transform(mnist.validation.images[:300].reshape(300, -1))
-    lean = np.repeat([[0.6], [-0.6]], 300, axis=0).astype(np.float32)
-    rows = np.hstack([np.vstack([pixels, pixels]), np.vstack([pixels, pixels]), lean])
-    labels = np.repeat([7, 1], 300)
-    moved = _shifted(pixels[5], 1, 1)  # near the pair of copies of pixels[5], not on them
-    queries = [np.hstack([moved, moved, [side]])[None].astype(np.float32) for side in (0.5, -0.5)]
-    blind = DeformationNeighbours(search=784, components=20, n_neighbors=4).fit(rows, labels)
-    assert np.allclose(blind.predict_proba(queries[0]), 0.5)  # a tie between 1 and 7
-    seeing = DeformationNeighbours(search=784, components=20, n_neighbors=4, slant=2.0).fit(rows, labels)
-    assert seeing.slants_.dtype == np.float16 and len(seeing.slants_) == len(rows)
-    assert seeing.predict(queries[0])[0] == 7 and seeing.predict(queries[1])[0] == 1
-    for query, label in zip(queries, (7, 1)):  # the nearest shown as a reason is the copy that leans alike
-        assert labels[seeing.nearest(query, count=1)[0][0, 0]] == label
-
-
-def test_a_knn_saved_before_the_lean_loads_clones_and_ranks_as_it_did(mnist):
-    # Promotions on the Hub from before issue 21's lean have no `slant`; retraining clones them.
+def test_a_knn_file_holding_the_retired_settings_loads_and_reads_as_it_did(mnist):
+    # The shipped jury's k-NN was saved with `doubt` (None) and `typical_distance_`; older ones also with
+    # `slant` (0.0): settings this class no longer has. Such a file loads, reads and clones as before.
     pixels = Deskew().transform(mnist.validation.images[:400].reshape(400, -1))
     rows, labels = np.hstack([pixels, pixels]), mnist.validation.labels[:400]
     model = DeformationNeighbours(components=20).fit(rows[:350], labels[:350])
     before = model.predict_proba(rows[350:])
-    del model.slant  # as such a file holds it
+    model.doubt, model.slant, model.typical_distance_ = None, 0.0, 3.5  # as such a file holds them
     data = sio.dumps(model)
     loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))  # our own file
-    assert loaded.slant == 0.0
-    assert np.allclose(loaded.predict_proba(rows[350:]), before)
-    assert clone(loaded).get_params()["slant"] == 0.0
+    assert np.array_equal(loaded.predict_proba(rows[350:]), before)
+    assert "doubt" not in clone(loaded).get_params()
+
+
+# -- one search per reading: the shipped jury, in process --------------------------------------------
+
+def _two_passes(knn: DeformationNeighbours, features: np.ndarray, count: int = NEIGHBOURS):
+    """The k-NN's vote and the references shown as its reasons, each from a search of its own (as a
+    reading found them before one search gave both): unanimous candidates vote alone and are shown
+    in the search's order; otherwise the vote and the order come from the IDM distances."""
+    candidates = knn.candidates_of(features)
+    codes = knn.search_.codes_[candidates]
+    votes = np.zeros((len(features), len(knn.classes_)))
+    shown = []
+    for row, (found, labels) in enumerate(zip(candidates, codes)):
+        if np.all(labels == labels[0]):
+            votes[row, labels[0]] = 1.0
+            shown.append(found[:count])
+            continue
+        distances = knn.idm_distances(features[row:row + 1], found[None])
+        votes[row] = knn.votes(distances, labels[None])[0]
+        again = knn.idm_distances(features[row:row + 1], knn.candidates_of(features[row:row + 1]))[0]  # 2nd search
+        shown.append(found[np.argsort(again)[:count]])
+    return votes, np.asarray(shown)
+
+
+def _read(classifier: Classifier, digit: np.ndarray, memory: Taught | None = None):
+    return classifier.predict_normalized(Normalized(digit, 1, (0, 0, 28, 28)), explain=True, memory=memory)
+
+
+def test_one_search_gives_the_votes_and_the_neighbours_two_searches_gave(classifier, validation_digits):
+    images, _ = validation_digits
+    knn = classifier.jury.jurors_[KNN_NAME]
+    features = classifier.jury.features(images.reshape(len(images), -1))
+    votes, shown = _two_passes(knn, features)
+    found = knn.neighbourhood(features)
+    unanimous = np.isnan(found.idm[:, 0])
+    assert 0 < unanimous.sum() < len(images)  # both kinds of digit are read
+    assert np.array_equal(found.probabilities, votes)
+    assert np.array_equal(knn.closest(found, NEIGHBOURS), shown)
+    for image, expected_votes, expected_shown in zip(images[:12], votes, shown):  # as the page shows them
+        reading = _read(classifier, image)
+        assert reading.juror_probabilities[KNN_NAME] == [float(p) for p in expected_votes]
+        for neighbour, index in zip(reading.neighbours, expected_shown, strict=True):
+            picture, label, _ = knn.reference(int(index))
+            assert neighbour.label == label and np.array_equal(neighbour.image, picture)
+
+
+def test_a_visitors_examples_are_measured_against_the_references_the_vote_measured(classifier, validation_digits):
+    images, labels = validation_digits
+    knn = classifier.jury.jurors_[KNN_NAME]
+    features = classifier.jury.features(images[30:].reshape(30, -1))
+    taught = Taught(images[:30].copy(), labels[:30])
+    searched_again = nearest_taught(knn, features, taught)  # with a search of its own
+    from_the_vote = nearest_taught(knn, features, taught, found=knn.neighbourhood(features))
+    assert [(one.label, one.nearness) for one in from_the_vote] == [(one.label, one.nearness) for one in searched_again]
+
+
+def _counting_searches(monkeypatch, knn: DeformationNeighbours) -> list[int]:
+    """Count the k-NN's Euclidean searches (each call still searches for real)."""
+    calls, search = [], knn.search_.kneighbors
+    monkeypatch.setattr(knn.search_, "kneighbors", lambda X: calls.append(len(X)) or search(X))
+    return calls
+
+
+def test_an_explained_reading_searches_the_knn_once(classifier, validation_digits, monkeypatch):
+    images, labels = validation_digits
+    knn = classifier.jury.jurors_[KNN_NAME]
+    memory = Taught(np.roll(images[:20], 1, axis=2), labels[:20])  # the visitor's own, near the digits read
+    confirmed = confirmed_set(classifier, images[20:40].reshape(20, -1),
+                              classifier.jury.features(images[20:40].reshape(20, -1)), labels[20:40])
+    live = Classifier(classifier.jury, classifier.version, confirmed)
+    calls = _counting_searches(monkeypatch, knn)
+    readings = []
+    for reader, digit, taught in [(classifier, images[45], None), (classifier, images[5], memory),
+                                  (live, images[25], memory)]:
+        calls.clear()
+        readings.append(_read(reader, digit, taught))
+        assert len(readings[-1].neighbours) == NEIGHBOURS
+        assert calls == [1]
+    # The paths that measure examples were taken: the visitor's own, then a confirmed correction.
+    assert readings[1].recalled is not None and readings[1].recalled.yours
+    assert readings[2].recalled is not None and not readings[2].recalled.yours

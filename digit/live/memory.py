@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # the server holds the memory; the readings (scikit-learn) are made in its workers
-    from digit.neighbours import DeformationNeighbours
+    from digit.neighbours import DeformationNeighbours, Neighbourhood
 
 MEMORY_FILE = Path(__file__).with_name("memory.json")  # the choice training.memory_choice made
 EXAMPLES = 40  # per visitor, the newest: a reading compares with all of them (few, so it stays fast)
@@ -144,33 +144,36 @@ class VisitorMemory:
 
 
 def recall(knn: DeformationNeighbours, features: np.ndarray, taught: Taught | None,
-           choice: MemoryChoice = CHOICE, yours: bool = True) -> list[Recalled | None]:
+           choice: MemoryChoice = CHOICE, yours: bool = True, found: Neighbourhood | None = None
+           ) -> list[Recalled | None]:
     """For each row of features (the jury's front's output), the example it comes near enough to
-    take into the vote, or None."""
+    take into the vote, or None. found: the k-NN's neighbourhood of those rows, when the reading
+    searched already."""
     if taught is None or not len(taught) or choice.weight <= 0:
         return [None] * len(features)
-    return [found if found.nearness <= choice.near else None
-            for found in nearest_taught(knn, features, taught, yours)]
+    return [example if example.nearness <= choice.near else None
+            for example in nearest_taught(knn, features, taught, yours, found)]
 
 
 def nearest_taught(knn: DeformationNeighbours, features: np.ndarray, taught: Taught,
-                   yours: bool = True) -> list[Recalled]:
+                   yours: bool = True, found: Neighbourhood | None = None) -> list[Recalled]:
     """For each row of features, the example nearest by IDM and how near it is, relative to the
-    nearest of the k-NN's first REFERENCES candidates (what training.memory_choice measures)."""
+    nearest of the k-NN's first REFERENCES candidates (what training.memory_choice measures).
+    found: the k-NN's neighbourhood of those rows (its candidates and the IDM distances its vote
+    measured), else the k-NN searches here."""
     features = np.asarray(features, np.float32)
     examples = taught.prepared(knn.levels).deskewed
     pixels = features[:, :knn.pixels]
-    references = knn.candidates_of(features)[:, :REFERENCES]
-    to_references = knn.idm_distances(features, references).min(axis=1)
-    found = []
+    to_references = knn.nearest_reference(features, REFERENCES, found)
+    nearest = []
     for row, query in enumerate(pixels):
         shortlist = np.argsort(np.square(examples - query).sum(axis=1))[:SHORTLIST]
         distances = knn.idm_to(query, examples[shortlist])
         best = int(shortlist[np.argmin(distances)])
         image = np.rint(examples[best].reshape(28, 28) * 255).astype(np.uint8)
-        found.append(Recalled(int(taught.labels[best]), image,
-                              float(distances.min() / max(float(to_references[row]), 1e-9)), yours))
-    return found
+        nearest.append(Recalled(int(taught.labels[best]), image,
+                                float(distances.min() / max(float(to_references[row]), 1e-9)), yours))
+    return nearest
 
 
 def quantised(pixels: np.ndarray, levels: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Corrections others confirmed, for everyone within minutes, no retraining: live references.
 
 A flag that other visitors confirmed (the store's tally says so: `confirmed`, the one place that
-asks) joins the served k-NN's references at read time (`DeformationNeighbours.predict_proba_with`:
+asks) joins the served k-NN's references at read time (`DeformationNeighbours.neighbourhood`:
 nothing fitted changes, the model file stays as it was), after two checks:
 
 - the caps retraining puts on one visitor (training/retrain.py: VISITOR_CLASS_CAP samples of one

@@ -22,6 +22,7 @@ import pickle
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,12 +75,18 @@ class Refused(Exception):
 
 def check_structure(jury: object) -> None:
     """Raise Refused unless jury is built as digit/jurors.py builds it, with sound trees."""
+    _refused_unless_built_as_ours(_check_structure, jury, "it")
+
+
+def _refused_unless_built_as_ours(check: Callable[[object], None], model: object, what: str) -> None:
+    """check(model), any failure of it a Refused: a missing attribute or a malformed list means
+    the model is not built as ours."""
     try:
-        _check_structure(jury)
+        check(model)
     except Refused:
         raise
-    except Exception as error:  # noqa: BLE001 - a missing attribute, a malformed list: not built as ours
-        raise Refused(f"it is not built as ours ({type(error).__name__}: {str(error)[:200]})") from None
+    except Exception as error:  # noqa: BLE001 - whatever it is, the file is not one we serve
+        raise Refused(f"{what} is not built as ours ({type(error).__name__}: {str(error)[:200]})") from None
 
 
 def _check_structure(jury: object) -> None:
@@ -196,13 +203,10 @@ def _check_knn(juror: object) -> None:
     _expect(juror.pca_, PCA, "the knn juror's projection")
     _expect(juror.search_, NearestNeighbours, "the knn juror's search")
     _classes(juror, "the knn juror")
-    slant = juror.slant
-    if type(slant) not in (int, float) or not np.isfinite(slant) or slant < 0:
-        raise Refused(f"the knn juror's slant {slant!r} is not a finite number >= 0")
-    leans = getattr(juror, "slants_", None)
-    if slant and (type(leans) is not np.ndarray or leans.shape != (len(juror.search_.samples_),)
-                  or not np.all(np.isfinite(leans))):
-        raise Refused("the knn juror's references' leans are not one finite number each")
+    # Older files may hold these two settings: this code reads neither, so only their neutral values read as trained.
+    retired = {"doubt": getattr(juror, "doubt", None), "slant": getattr(juror, "slant", 0.0)}
+    if retired["doubt"] is not None or retired["slant"] != 0:
+        raise Refused(f"the knn juror was trained with {retired}, settings this code no longer reads")
 
 
 def _check_forest(juror: object) -> None:
@@ -410,12 +414,7 @@ STROKE_TYPES = {StrokeJuror, Pipeline, StandardScaler, CalibratedClassifierCV, _
 def check_stroke_juror(juror: object) -> None:
     """Raise Refused unless juror is a StrokeJuror built as digit/stroke_juror.py builds it: scaled
     stroke features into one calibrated FastRBFSVC, and its place in the vote numbers in range."""
-    try:
-        _check_stroke_juror(juror)
-    except Refused:
-        raise
-    except Exception as error:  # noqa: BLE001 - a missing attribute, a malformed list: not built as ours
-        raise Refused(f"the stroke juror is not built as ours ({type(error).__name__}: {str(error)[:200]})") from None
+    _refused_unless_built_as_ours(_check_stroke_juror, juror, "the stroke juror")
 
 
 def _check_stroke_juror(juror: object) -> None:

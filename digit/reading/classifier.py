@@ -10,7 +10,7 @@ import numpy as np
 from digit.reading.images import ImageInput
 from digit.jurors import KNN_NAME
 from digit.jury import Jury
-from digit.neighbours import ORIGINS, ExtraReferences
+from digit.neighbours import ORIGINS, ExtraReferences, Neighbourhood
 from digit.reading.prediction import Neighbour, Prediction
 from digit.reading.preprocess import Normalized, normalize
 from digit.stroke_features import RawStrokes
@@ -64,28 +64,36 @@ class Classifier:
               ) -> tuple[dict[str, np.ndarray], np.ndarray, list[Neighbour | None]]:
         """From the front's output: each juror's probabilities, the vote, and per row the example
         (the visitor's own in memory, or a confirmed correction) that took part in it."""
-        by_juror, reaching = self._with_reach(features)
+        return self._voted(features, memory)[:3]
+
+    def _voted(self, features: np.ndarray, memory: Taught | None = None
+               ) -> tuple[dict[str, np.ndarray], np.ndarray, list[Neighbour | None], Neighbourhood | None]:
+        """voted, and what the k-NN's one search found (None without a k-NN), for the neighbours shown."""
+        by_juror, found = self._with_neighbourhood(features)
         voted = self.jury.vote(by_juror)
-        recalled = self._recalled(features, memory, reaching)
-        for index, found in enumerate(recalled):
-            if found is not None:
-                voted[index] = blended(voted[index], found.label)
-        return by_juror, voted, recalled
+        recalled = self._recalled(features, memory, found)
+        for index, example in enumerate(recalled):
+            if example is not None:
+                voted[index] = blended(voted[index], example.label)
+        return by_juror, voted, recalled, found
 
     def _probabilities(self, features: np.ndarray, only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Each juror's probabilities from the front's output, the k-NN's with the live references."""
-        return self._with_reach(features, only)[0]
+        return self._with_neighbourhood(features, only)[0]
 
-    def _with_reach(self, features: np.ndarray, only: Iterable[str] | None = None
-                    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """_probabilities, and with live references which of them each row's candidates hold."""
+    def _with_neighbourhood(self, features: np.ndarray, only: Iterable[str] | None = None
+                            ) -> tuple[dict[str, np.ndarray], Neighbourhood | None]:
+        """_probabilities, and the k-NN's neighbourhood of each row (its one search: the vote, the
+        neighbours shown, the live references its candidates hold)."""
         names = list(self.jury.jurors_) if only is None else list(only)
+        knn = self.jury.jurors_.get(KNN_NAME) if KNN_NAME in names else None
         by_juror = self.jury.probabilities_of_features(features, [name for name in names
-                                                                  if name != KNN_NAME or self.live is None])
-        reaching = None
-        if self.live is not None and KNN_NAME in names:
-            by_juror[KNN_NAME], reaching = self.jury.jurors_[KNN_NAME].proba_and_reach(features, self.live.references)
-        return {name: by_juror[name] for name in names}, reaching
+                                                                  if name != KNN_NAME or knn is None])
+        found = None
+        if knn is not None:
+            found = knn.neighbourhood(features, None if self.live is None else self.live.references)
+            by_juror[KNN_NAME] = found.probabilities
+        return {name: by_juror[name] for name in names}, found
 
     def predict_normalized(self, normalized: Normalized, explain: bool = False, memory: Taught | None = None,
                            strokes: RawStrokes | None = None) -> Prediction:
@@ -93,7 +101,7 @@ class Classifier:
         strokes: the pad's pen path, read by the stroke juror for a single digit."""
         digits = normalized.parts or [normalized.pixels]
         features = self.jury.features(np.stack(digits))
-        by_juror, voted, recalled = self.voted(features, memory)
+        by_juror, voted, recalled, found = self._voted(features, memory)
         unsure = self.jury.unsure(voted)
         drawn = self.stroke_juror.read(strokes) if self.stroke_juror is not None and not normalized.parts else None
         if drawn is not None:
@@ -104,7 +112,7 @@ class Classifier:
                 voted[0] = blended(voted[0], recalled[0].label)
                 unsure = self.jury.unsure(voted)
             by_juror = {**by_juror, STROKES_NAME: drawn[None]}
-        nearest = self._neighbours(features) if explain else [()] * len(digits)
+        nearest = self._neighbours(found) if explain and found is not None else [()] * len(digits)
         readings = tuple(
             Prediction(
                 digit=int(np.argmax(voted[index])),
@@ -127,18 +135,21 @@ class Classifier:
                           np.hstack([part.view for part in readings]), readings)
 
     def _recalled(self, features: np.ndarray, memory: Taught | None,
-                  reaching: np.ndarray | None = None) -> list[Neighbour | None]:
+                  neighbourhood: Neighbourhood | None) -> list[Neighbour | None]:
         """Per digit, the nearer of the visitor's own example and a confirmed correction near
-        enough to vote (as a neighbour: the visitor's marked theirs), or None."""
+        enough to vote (as a neighbour: the visitor's marked theirs), or None. neighbourhood:
+        what the k-NN's search found for these digits (None without a k-NN)."""
         knn = self.jury.jurors_.get(KNN_NAME)
         found: list[Recalled | None] = [None] * len(features)
-        if knn is None:
+        if knn is None or neighbourhood is None:
             return found
         if memory is not None:
-            found = recall(knn, features, memory)
-        if self.live is not None and len(self.live) and reaching is not None:
+            found = recall(knn, features, memory, found=neighbourhood)
+        if self.live is not None and len(self.live):
+            reaching = neighbourhood.reaching
             for row in np.flatnonzero(reaching.any(axis=1)):
-                confirmed = recall(knn, features[row:row + 1], self.live.examples.subset(reaching[row]), yours=False)[0]
+                confirmed = recall(knn, features[row:row + 1], self.live.examples.subset(reaching[row]), yours=False,
+                                   found=neighbourhood.rows([row]))[0]
                 if confirmed is not None and (found[row] is None or confirmed.nearness < found[row].nearness):
                     found[row] = confirmed
         return [None if one is None else Neighbour(one.image, one.label, learned=not one.yours, yours=one.yours)
@@ -146,17 +157,15 @@ class Classifier:
 
     def predict(self, image: ImageInput, explain: bool = False, strokes: RawStrokes | None = None) -> Prediction:
         """Read one picture; raises BadImage (NoDigit when it holds no digit) with a message for
-        people. explain: also find the k-NN's closest training digits (~2 ms more). strokes: the
-        pen's path on the pad (Quick, Draw!'s raw format), read by the stroke juror when there is one."""
+        people. explain: also give the k-NN's closest training digits (found by the search that voted).
+        strokes: the pen's path on the pad (Quick, Draw!'s raw format), read by the stroke juror when there is one."""
         return self.predict_normalized(normalize(image), explain, strokes=strokes)
 
-    def _neighbours(self, features: np.ndarray) -> list[tuple[Neighbour, ...]]:
-        knn = self.jury.jurors_.get(KNN_NAME)
-        if knn is None:
-            return [()] * len(features)
-        indices, _ = knn.nearest(features, NEIGHBOURS)
+    def _neighbours(self, neighbourhood: Neighbourhood) -> list[tuple[Neighbour, ...]]:
+        """The k-NN's closest training digits for each digit read, from the search that voted."""
+        knn = self.jury.jurors_[KNN_NAME]
         found = []
-        for row in indices:
+        for row in knn.closest(neighbourhood, NEIGHBOURS):
             references = [knn.reference(int(index)) for index in row]
             found.append(tuple(Neighbour(image, label, origin == ORIGINS["feedback"])
                                for image, label, origin in references))
