@@ -1,7 +1,8 @@
 """A file written whole or not at all: the one way this project replaces a file.
 
-The content goes to a hidden temporary file in the same folder (`.<name>.<random>.tmp`, so a
-rename never crosses file systems and a crash leaves only a name recovery can recognise), which
+The content goes to a hidden temporary file in the same folder (`.<name>.<pid>.<random>.tmp`, so
+a rename never crosses file systems, and a crash leaves a name recovery can recognise: one whose
+writer is gone, never one another process is still writing), which
 is synced, then renamed over the file (or linked beside it, never over another) and the folder
 synced. On any error, a full disk included, the temporary file is removed: a full disk must not
 stay full of half-written files, and a reader never sees half a file.
@@ -10,17 +11,37 @@ stay full of half-written files, and a reader never sees half a file.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-TEMPORARY_SUFFIX = ".tmp"  # what a crash may leave behind: recovery deletes `.*.tmp` files
+TEMPORARY_SUFFIX = ".tmp"  # what a crash may leave behind: recovery deletes the abandoned ones
+_WRITER = re.compile(r"\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 
 
 def temporary_name(path: Path) -> Path:
-    """A hidden temporary path beside path, unique to this writer."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+    """A hidden temporary path beside path, unique to this writer, naming its process."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def abandoned(path: Path) -> bool:
+    """Whether a temporary file is a crash's leftover: its writing process is gone (or it names
+    none). Another process's write in flight is not, so opening a folder never breaks it."""
+    writer = _WRITER.search(path.name)
+    if writer is None:
+        return True
+    pid = int(writer["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 @contextmanager

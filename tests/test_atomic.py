@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -36,3 +39,23 @@ def test_linking_never_replaces_an_existing_file(tmp_path):
         with written_whole(path, replace=False) as staged:
             staged.write_text("second")
     assert path.read_text() == "first" and [child.name for child in tmp_path.iterdir()] == ["shard.parquet"]
+
+
+def test_opening_a_feedback_folder_keeps_another_processs_write_in_flight_and_drops_a_dead_ones(tmp_path):
+    from digit.atomic import temporary_name
+    from digit.feedback import FeedbackStore
+
+    FeedbackStore(tmp_path).setup()  # the folder's layout
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    try:
+        shard = tmp_path / "data" / "20261207T000000000000Z-0123abcd-r1.parquet"
+        alive = temporary_name(shard).name.replace(f".{os.getpid()}.", f".{writer.pid}.")
+        dead = temporary_name(shard).name.replace(f".{os.getpid()}.", f".{gone.stdout.strip()}.")
+        for name in (alive, dead):
+            (tmp_path / "data" / name).write_bytes(b"PAR1 half")
+        FeedbackStore(tmp_path).setup()  # a second process opening the folder runs recovery
+        assert (tmp_path / "data" / alive).exists() and not (tmp_path / "data" / dead).exists()
+    finally:
+        writer.kill()
+        writer.wait()

@@ -63,11 +63,6 @@ MERGED_FROM = b"digit.merged_from"  # shard metadata: the shards a merge replace
 DATA = "data"
 
 
-# Digits whose hashes differ by at most this many bits are one: the same picture sent again, or
-# moved, resized or re-encoded so that it normalises to the same digit (a third of such copies in
-# our trials). Two hand-drawn plain 1s never hashed the same in 4,950 pairs; 2 bits apart, 6 did
-# (and so do two of the 40 bubble digits the feedback loop is measured with): hence 0.
-NEAR_DUPLICATE_BITS = 0
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12}Z)-(?P<random>[0-9a-f]{8})-r(?P<rows>\d+)\.parquet$")
 
 
@@ -165,11 +160,6 @@ def digit_hash(digit: np.ndarray) -> str:
     frequencies = cv2.dct(cv2.resize(digit.astype(np.float32), (32, 32), interpolation=cv2.INTER_LINEAR))
     low = frequencies[:16, :16].reshape(-1)[1:]
     return np.packbits(np.r_[False, low > np.median(low)]).tobytes().hex()
-
-
-def hash_distance(first: str, second: str) -> int:
-    """How many bits two digit hashes differ by."""
-    return (int(first, 16) ^ int(second, 16)).bit_count()
 
 
 def sample_row(sample: Sample) -> dict:
