@@ -11,7 +11,7 @@ if __name__ == "__main__":  # served: a reading worker starts now, loading the j
 import gradio as gr
 
 from digit.config import feedback_dir, hub_login, upload_cache_seconds
-from digit.page import actions, check_tab, fool_tab
+from digit.page import actions, check_tab, fool_tab, state
 from digit.page.components import UploadedImage
 from digit.page.drawing_pad import DrawingPad
 from digit.page.languages import I18N, i18n
@@ -101,7 +101,7 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
         check_current = gr.State(None)
 
     # Confirmations and corrections flag the Sample the last reading kept with its digit (digit/page/flagging.py).
-    actions.flagging().setup([last_input, correction], feedback_dir())
+    state.flagging().setup([last_input, correction], feedback_dir())
     # What a reading changes, named once: the handlers return an actions.Shown of values in this order.
     shown = list(actions.Shown(verdict=verdict, confidences=confidences, view=view, jurors=jurors, neighbours=neighbours,
                                unsure=unsure, first=first, second=second, saved=saved, last=last_input))
@@ -139,4 +139,4 @@ with gr.Blocks(title="Digit jury — draw a digit, see why it is read so",
     gr.api(check_tab.check, api_name="check")
 
 if __name__ == "__main__":
-    serve(demo, actions.start(), mcp_server=True, i18n=I18N, app_kwargs={"middleware": [actions.guard(strokes)]})
+    serve(demo, state.start(), mcp_server=True, i18n=I18N, app_kwargs={"middleware": [actions.guard(strokes)]})

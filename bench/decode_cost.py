@@ -65,7 +65,7 @@ def _flag(path: str, decode_only: bool = False) -> str:
     """What the app does to read an upload and keep it for the feedback: decode once, normalise
     once and predict, keep the sample (its picture capped) (with decode_only: read_picture alone)."""
     from digit.reading.images import BadImage, read_picture
-    from digit.page.actions import model
+    from digit.page.state import model
     from digit.reading.pool import read_one
 
     try:
@@ -89,7 +89,7 @@ def child(path: str, threads: int, repeats: int, decode_only: bool) -> dict:
 
     Loading the jury peaks higher than it settles, so the peak is reset first (Linux: writing 5 to
     /proc/self/clear_refs sets VmHWM to the current VmRSS)."""
-    from digit.page.actions import model
+    from digit.page.state import model
 
     model()
     # First-call costs (imports, caches, each thread's malloc arena) are not the case's: warm up

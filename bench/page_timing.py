@@ -140,10 +140,10 @@ def _handler_time(feedback: Path) -> float:
     import os
 
     os.environ["FEEDBACK_DIR"] = str(feedback)
-    from digit.page import actions
+    from digit.page import state
     from digit.page.dataset_tab import dataset_view
 
-    actions.flagging.cache_clear()
+    state.flagging.cache_clear()
     dataset_view()
     start = time.perf_counter()
     for _ in range(5):

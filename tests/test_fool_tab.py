@@ -11,12 +11,12 @@ import pytest
 
 from digit.feedback import FeedbackStore, sample_of
 from digit.feedback.challenges import challenge_counts
-from digit.page import actions, check_tab, fool_tab
+from digit.page import check_tab, fool_tab, state, who
 from digit.page.flagging import FeedbackFlagging
 from helpers import pad_value, stored_samples
 from testing.renderings import draw_strokes
 
-SERVING = actions.model().classifier.version
+SERVING = state.model().classifier.version
 
 
 def request_from(address: str) -> gr.Request:
@@ -28,7 +28,7 @@ def store(tmp_path, monkeypatch):
     store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
     store.setup()
     flagging = FeedbackFlagging(store)
-    monkeypatch.setattr(actions, "flagging", lambda: flagging)  # the page's one flagging path, into this store
+    monkeypatch.setattr(state, "flagging", lambda: flagging)  # the page's one flagging path, into this store
     monkeypatch.setattr(fool_tab, "feedback", lambda: store)
     monkeypatch.setattr(check_tab, "feedback", lambda: store)
     yield store
@@ -64,7 +64,7 @@ def test_a_drawing_read_right_is_stored_with_the_named_label_and_not_put_to_othe
     (row,) = stored_samples(store.folder)
     assert (row["label"], row["predicted"], row["source"], row["model_version"]) == (4, 4, "challenge", SERVING)
     assert row["strokes"] == pad_value(draw_strokes(4))["strokes"]
-    assert store.next_to_check(actions.visitor(request_from("10.0.9.2"))) is None
+    assert store.next_to_check(who.visitor(request_from("10.0.9.2"))) is None
     assert shown.counts.iloc[4].tolist()[1:3] == [0, 1] and "0 of your 1 drawings" in shown.mine
 
 
@@ -100,7 +100,7 @@ def test_nothing_is_stored_without_a_drawing_or_a_named_digit(store, value, targ
 
 def test_the_tab_names_a_digit_and_shows_the_datasets_counts(store):
     store.save(sample_of(draw_strokes(7, canvas=(256, 256)), 4, predicted=7, confidence=0.9, model_version=SERVING,
-                         source="challenge", visitor=actions.visitor(request_from("10.0.0.1"))))
+                         source="challenge", visitor=who.visitor(request_from("10.0.0.1"))))
     shown = fool_tab.show(request_from("10.0.0.1"))
     assert shown.prompt.startswith("## Draw a ") and shown.target != 4
     assert shown.counts.iloc[4].tolist() == [4, 1, 1, "100%"] and "1 of your 1 drawings" in shown.mine

@@ -19,7 +19,7 @@ from digit.feedback import FeedbackStore
 from digit.config import MAX_DECODED_BYTES, MAX_SIDE
 from digit.reading.images import (ROW_BYTES, BadImage, Picture, _plain_png, decoded_bytes,
                           read_picture)
-from digit.page import actions
+from digit.page import actions, state
 from digit.page.components import UploadedImage
 from digit.page.flagging import FeedbackFlagging
 from digit.reading.preprocess import normalize
@@ -247,8 +247,8 @@ def page(tmp_path, monkeypatch):
     store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
     store.setup()
     flagging = FeedbackFlagging(store)
-    monkeypatch.setattr(actions, "flagging", lambda: flagging)
-    actions.model()  # loaded before counting
+    monkeypatch.setattr(state, "flagging", lambda: flagging)
+    state.model()  # loaded before counting
     yield store
     store.close()
 

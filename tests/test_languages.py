@@ -16,7 +16,7 @@ from PIL import Image
 from helpers import pad_value
 from digit.feedback import DailyLimit, DiskFull, DuplicateSample, FeedbackStore, sample_of
 from digit.reading.images import BadImage, read_picture
-from digit.page import actions, check_tab, dataset_tab
+from digit.page import actions, check_tab, dataset_tab, state
 from digit.page.flagging import FeedbackFlagging
 from digit.page.guard import Guard
 from digit.page.languages import I18N, LANGUAGES, PREFIX, REFUSALS, TEXTS, Words, language_of
@@ -93,9 +93,9 @@ def page(tmp_path, monkeypatch):
     store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
     store.setup()
     flagging = FeedbackFlagging(store)
-    for module in (actions, check_tab, dataset_tab):
+    for module in (state, check_tab, dataset_tab):
         monkeypatch.setattr(module, "feedback", lambda: store)
-    monkeypatch.setattr(actions, "flagging", lambda: flagging)
+    monkeypatch.setattr(state, "flagging", lambda: flagging)
     yield store
     store.close()
 

@@ -10,7 +10,7 @@ import pytest
 
 from digit.config import hub_login
 from digit.feedback import FeedbackStore, sample_of
-from digit.page import actions, check_tab, fool_tab
+from digit.page import actions, check_tab, fool_tab, state, who
 from digit.page.flagging import FeedbackFlagging
 from helpers import pad_value, stored_samples
 from testing.renderings import draw_strokes
@@ -29,13 +29,13 @@ def request_from(address: str) -> gr.Request:
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv("FLAGS_PER_MINUTE", "1")
     monkeypatch.setenv("LOGGED_IN_FLAGS_PER_MINUTE", "3")
-    limits = (actions._flag_limit, actions._logged_in_limit, check_tab._vote_limit)
+    limits = (who._flag_limit, who._logged_in_limit, check_tab._vote_limit)
     for limit in limits:
         limit.cache_clear()
     store = FeedbackStore(tmp_path / "feedback", repo_id="", token="", per_day=4)
     store.setup()
     flagging = FeedbackFlagging(store)
-    monkeypatch.setattr(actions, "flagging", lambda: flagging)
+    monkeypatch.setattr(state, "flagging", lambda: flagging)
     monkeypatch.setattr(check_tab, "feedback", lambda: store)
     monkeypatch.setattr(fool_tab, "feedback", lambda: store)
     yield store
@@ -73,8 +73,8 @@ def test_a_logged_in_visitor_has_a_higher_per_minute_limit_than_an_anonymous_one
 
 
 def a_minute_later() -> None:
-    actions._flag_limit.cache_clear()
-    actions._logged_in_limit.cache_clear()
+    who._flag_limit.cache_clear()
+    who._logged_in_limit.cache_clear()
 
 
 def test_the_daily_cap_follows_the_username_across_addresses(store):
@@ -88,9 +88,9 @@ def test_the_daily_cap_follows_the_username_across_addresses(store):
 
 
 def test_an_anonymous_visitor_is_known_by_their_address_as_before():
-    assert actions.visitor(request_from("10.0.0.1")).startswith("anon:")
-    assert actions.visitor(request_from("10.0.0.1"), None) == actions.visitor(request_from("10.0.0.1"))
-    assert actions.visitor(request_from("10.0.0.1"), ALICE) == "hf:alice"
+    assert who.visitor(request_from("10.0.0.1")).startswith("anon:")
+    assert who.visitor(request_from("10.0.0.1"), None) == who.visitor(request_from("10.0.0.1"))
+    assert who.visitor(request_from("10.0.0.1"), ALICE) == "hf:alice"
 
 
 def test_the_page_offers_a_login_only_on_a_space_with_hub_login_on(monkeypatch):

@@ -7,7 +7,7 @@ import pytest
 
 from digit.feedback import FeedbackStore
 from digit.feedback.samples import sample_of
-from digit.page import actions
+from digit.page import actions, state
 from digit.page.texts import neighbour_tiles, verdict
 from digit.reading.preprocess import Normalized, normalize
 from digit.live.memory import CHOICE, VisitorMemory, page_key
@@ -97,11 +97,11 @@ def test_the_memory_is_rebuilt_from_the_feedback_store(tmp_path, bubbles):
     store.save(sample_of(path, digit, source="api", visitor="anon:00000000000000aa"))
     store.save(sample_of(other, 1, source="sketch", visitor="anon:00000000000000bb"))  # which browser? unknown
     store.save(sample_of(other, 2, source="sketch", visitor="hf:someone"))
-    assert actions.remember_taught(store) == 2
-    assert list(actions.MEMORY.taught("anon:00000000000000aa").labels) == [digit]
-    assert actions.MEMORY.taught("anon:00000000000000bb") is None
-    assert list(actions.MEMORY.taught("hf:someone").labels) == [2]
-    actions.MEMORY.rebuild([])
+    assert state.remember_taught(store) == 2
+    assert list(state.MEMORY.taught("anon:00000000000000aa").labels) == [digit]
+    assert state.MEMORY.taught("anon:00000000000000bb") is None
+    assert list(state.MEMORY.taught("hf:someone").labels) == [2]
+    state.MEMORY.rebuild([])
 
 
 def test_corrections_through_the_api_change_that_visitors_readings_only(tmp_path, bubbles):
@@ -134,8 +134,8 @@ def test_on_the_page_one_pupils_corrections_never_change_anothers_readings(tmp_p
 
     store = FeedbackStore(tmp_path / "feedback", repo_id="", per_day=0)
     store.setup()
-    monkeypatch.setattr(actions, "flagging", lambda: FeedbackFlagging(store))
-    monkeypatch.setattr(actions, "MEMORY", VisitorMemory())
+    monkeypatch.setattr(state, "flagging", lambda: FeedbackFlagging(store))
+    monkeypatch.setattr(state, "MEMORY", VisitorMemory())
     school = {"headers": {}, "client": {"host": "192.0.2.50"}}
     first, second = gr.Request(session_hash="pupil-1", **school), gr.Request(session_hash="pupil-2", **school)
     taught, fresh = bubbles
@@ -144,7 +144,7 @@ def test_on_the_page_one_pupils_corrections_never_change_anothers_readings(tmp_p
         actions.correct(shown.last, str(digit), first)
     first_read = [actions.show_upload(path, first) for path, _ in fresh]
     second_read = [actions.show_upload(path, second) for path, _ in fresh]
-    plain = [actions.read(path)[1] for path, _ in fresh]
+    plain = [state.read(path)[1] for path, _ in fresh]
     assert np.mean([shown.confidences == {str(d): p for d, p in enumerate(reading.probabilities)}
                     for shown, reading in zip(second_read, plain)]) == 1.0
     right = [max(shown.confidences, key=shown.confidences.get) == str(digit)

@@ -20,7 +20,9 @@ import numpy as np
 from digit.config import flags_per_minute
 from digit.feedback import FeedbackError, Standing
 from digit.feedback.samples import png_bytes
-from digit.page.actions import feedback, flag_limit, hold_to, network, visitor
+from digit.page.actions import hold_to
+from digit.page.state import feedback
+from digit.page.who import flag_limit, network, visitor
 from digit.page.languages import ENGLISH, Words
 from digit.page.texts import sentence
 from digit.rate_window import MINUTE, RateWindow

@@ -21,7 +21,7 @@ import pandas as pd
 
 from digit.feedback import Standing
 from digit.model.card import ModelCard, history, percent
-from digit.page.actions import feedback, model
+from digit.page.state import feedback, model
 from digit.page.languages import ENGLISH, Words
 
 LATEST = 24  # samples in the gallery

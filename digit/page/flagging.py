@@ -5,7 +5,7 @@ with the components whose values it saves, `setup([last_input, correction], FEED
 (the gr.State holding the Sample the last reading kept, and the digit it is), and the events
 call `flag([sample, digit], username=visitor)` with their values. As Gradio's CSVLogger, setup
 only records them; the store (digit/feedback/store.py, which knows nothing of Gradio) is opened
-in that folder before the first visitor (actions.start) or at its first use.
+in that folder before the first visitor (state.start) or at its first use.
 """
 
 from __future__ import annotations

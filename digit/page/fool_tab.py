@@ -19,7 +19,9 @@ import pandas as pd
 from digit.feedback.challenges import ChallengeCounts
 from digit.reading.images import BadImage
 from digit.reading.pad import PadDrawing
-from digit.page.actions import _save, feedback, model, read, visitor
+from digit.page.actions import _save
+from digit.page.state import feedback, model, read
+from digit.page.who import visitor
 from digit.page.languages import ENGLISH, Words
 from digit.page.texts import problem
 
