@@ -29,7 +29,7 @@ app: $(STAMP) $(REFERENCE) $(GATE)
 
 test: $(STAMP) $(REFERENCE)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 train: $(STAMP)
 	$(PY) -m training.train
