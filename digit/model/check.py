@@ -184,18 +184,24 @@ def _classes(estimator: object, where: str) -> None:
 
 def _check_svc(juror: object) -> None:
     _pipeline(juror, "the svc juror", [("shape", Columns), (SVC_NAME, CalibratedClassifierCV)])
-    calibrated = juror.steps[1][1]
-    _classes(calibrated, "the svc juror")
+    _calibrated_svc(juror.steps[1][1], "the svc juror")
+
+
+def _calibrated_svc(calibrated: CalibratedClassifierCV, where: str) -> FastRBFSVC:
+    """The one FastRBFSVC inside a CalibratedClassifierCV(ensemble=False) of ten sigmoids, as the svc
+    juror and the stroke juror are built; else Refused."""
+    _classes(calibrated, where)
     members = calibrated.calibrated_classifiers_
     if type(members) is not list or len(members) != 1:
-        raise Refused("the svc juror is not one calibrated model")
+        raise Refused(f"{where} is not one calibrated model")
     member = members[0]
-    _expect(member, _CalibratedClassifier, "the svc juror's calibration")
-    _expect(member.estimator, FastRBFSVC, "the svc juror's model")
-    _classes(member.estimator, "the svc juror's model")
+    _expect(member, _CalibratedClassifier, f"{where}'s calibration")
+    _expect(member.estimator, FastRBFSVC, f"{where}'s model")
+    _classes(member.estimator, f"{where}'s model")
     if member.method != "sigmoid" or not np.array_equal(member.classes, DIGITS) or len(member.calibrators) != 10 \
             or any(type(calibrator) is not _SigmoidCalibration for calibrator in member.calibrators):
-        raise Refused("the svc juror's calibration is not ten sigmoids, one per digit")
+        raise Refused(f"{where}'s calibration is not ten sigmoids, one per digit")
+    return member.estimator
 
 
 def _check_knn(juror: object) -> None:
@@ -432,22 +438,11 @@ def _check_stroke_juror(juror: object) -> None:
     if scaler.mean_.shape != (N_FEATURES,) or scaler.scale_.shape != (N_FEATURES,):
         raise Refused(f"the stroke juror does not read the {N_FEATURES} stroke features")
     _classes(juror, "the stroke juror")
-    _classes(calibrated, "the stroke juror")
-    members = calibrated.calibrated_classifiers_
-    if type(members) is not list or len(members) != 1:
-        raise Refused("the stroke juror is not one calibrated model")
-    member = members[0]
-    _expect(member, _CalibratedClassifier, "the stroke juror's calibration")
-    _expect(member.estimator, FastRBFSVC, "the stroke juror's model")
-    svc = member.estimator
-    _classes(svc, "the stroke juror's model")
+    svc = _calibrated_svc(calibrated, "the stroke juror")
     count = len(svc.support_vectors_)
     if svc.support_vectors_.shape != (count, N_FEATURES) or svc.coefficients_.shape != (count, 45) \
             or svc.intercept_.shape != (45,) or not np.isfinite(svc.gamma_):
         raise Refused("the stroke juror's support vectors are not shaped for the stroke features")
-    if member.method != "sigmoid" or not np.array_equal(member.classes, DIGITS) or len(member.calibrators) != 10 \
-            or any(type(calibrator) is not _SigmoidCalibration for calibrator in member.calibrators):
-        raise Refused("the stroke juror's calibration is not ten sigmoids, one per digit")
     drawings, digits = stroke_exam()
     right = int(np.sum(juror.predict(features_of(drawings)) == digits))
     if right < STROKE_EXAM_PASS:
