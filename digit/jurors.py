@@ -36,20 +36,18 @@ from digit.topology import Topology
 
 @dataclass(frozen=True)
 class Juror:
-    """One juror as the rest of the project names it: its key in the jury and the model file,
-    what the page calls it, and what it does."""
+    """One juror as the rest of the project names it: its key in the jury and the model file, and
+    what it does (the page's words for it, per language, are in digit/page/languages.py)."""
 
     name: str
-    shown: str
     role: str
 
 
-SVC_JUROR = Juror("svc", "SVC", "a calibrated RBF SVC on the gradient directions and topology")
-KNN_JUROR = Juror("knn", "k-NN", "3 nearest references re-ranked by image distortion; shown as the reasons")
-FOREST_JUROR = Juror("rf", "forest", "a random forest on the same features")
+SVC_JUROR = Juror("svc", "a calibrated RBF SVC on the gradient directions and topology")
+KNN_JUROR = Juror("knn", "3 nearest references re-ranked by image distortion; shown as the reasons")
+FOREST_JUROR = Juror("rf", "a random forest on the same features")
 JURORS = (SVC_JUROR, KNN_JUROR, FOREST_JUROR)  # the jury's order
 SVC_NAME, KNN_NAME, FOREST_NAME = (juror.name for juror in JURORS)
-SHOWN = {juror.name: juror.shown for juror in JURORS}
 
 PIXELS = 28 * 28  # the front's output starts with the deskewed pixels,
 DIRECTIONS = GradientDirections().n_features  # then the gradient directions (as build_front makes them),
