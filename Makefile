@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Python writes the bytecode of what it imports: with PYTHONDONTWRITEBYTECODE set (some images set it) and
+# the install's --no-compile below, every process the suite starts (apps, reading workers, trainings) compiled
+# gradio, scikit-learn and scipy from source again, ~4 s of CPU each, and the suite took 477 s instead of 280 s.
+unexport PYTHONDONTWRITEBYTECODE
 # The model check's reference digits: our own drawings, made here rather than carried in git.
 REFERENCE := models/reference_digits.npz
 # The live references' gate: the canvas validation part as the jury reads it (made, not carried).
