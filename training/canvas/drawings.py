@@ -62,14 +62,15 @@ def hands(writer: Writer, rng: np.random.Generator) -> list[Drawing]:
     return drawn
 
 
-def canvas_set(part: str = "all", writers: int = WRITERS, seed: int = SEED) -> list[Drawing]:
+def canvas_set(part: str = "all", writers: int = WRITERS, seed: int = SEED, first: int = 0) -> list[Drawing]:
     """The deterministic evaluation set: every writer draws every digit once, then the hands
     (`hands`): 18 drawings a writer.
 
-    part: "validation" (writers 0..99, for choices), "report" (100..199, only reported) or "all".
+    part: "validation" (writers 0..99, for choices), "report" (100..199, only reported) or "all";
+    first: the first writer drawn (each writer draws from streams of their own: the same drawings).
     """
     drawings = []
-    for index in _writers_of(part, writers):
+    for index in (i for i in _writers_of(part, writers) if i >= first):
         writer = make_writer(index, seed)
         rng = np.random.default_rng([seed, index, 1])
         drawings += [draw(digit, writer, rng) for digit in range(10)]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from digit.reading.pad import PAD
-from training.canvas.drawings import WRITERS, Drawing, canvas_set, part_size
+from training.canvas.drawings import WRITERS, Drawing, canvas_set
 from training.canvas.rendering import CANVAS
 from training.canvas.report import CODE, _spread
 from training.disk_cache import CACHE, NORMALIZE_CODE, code_key, kept
@@ -61,7 +61,7 @@ def more_writers(writers: int) -> MoreDrawings:
     from digit.reading.images import NoDigit
     from digit.reading.preprocess import normalize
 
-    drawings = canvas_set("all", writers=WRITERS + writers)[part_size("all"):] if writers > 0 else []
+    drawings = canvas_set("all", writers=WRITERS + writers, first=WRITERS) if writers > 0 else []
 
     def compute() -> dict[str, np.ndarray]:
         pixels, kept_at = [], []
