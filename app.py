@@ -4,9 +4,11 @@ from __future__ import annotations
 
 if __name__ == "__main__":  # served: a reading worker starts now, loading the jury beside Gradio's imports
     from digit.config import model_dir
+    from digit.page import gradio_stubs
     from digit.reading.pool import start_early
 
     start_early(model_dir())  # (digit/reading/pool.py); the server loads its own copy after its first answer
+    gradio_stubs.skip()  # a third of Gradio's import goes to type stubs for editors (digit/page/gradio_stubs.py)
 
 import gradio as gr
 

@@ -4,6 +4,9 @@ answers the first readings; the server imports scikit-learn and loads its own co
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from PIL import Image
 
 from digit.config import model_dir
 from digit.reading.pool import START_JURY, NoStartJury, ReadingPool, start_early
+from helpers import PROJECT
 from testing.local_app import file_data, png_data_url, running_app
 from testing.renderings import draw_strokes
 
@@ -68,3 +72,17 @@ def test_a_reader_started_with_a_folder_without_a_jury_leaves_the_check_to_the_s
         assert prediction.digit == 7
     finally:
         pool.close()
+
+
+COMPONENT = "import gradio as gr\n\n\nclass Mine(gr.HTML):\n    pass\n"
+
+
+@pytest.mark.parametrize("skipped", [True, False], ids=["served", "plain import"])
+def test_a_served_app_makes_gradios_components_without_writing_type_stubs(tmp_path, skipped):
+    (tmp_path / "mine.py").write_text(COMPONENT)
+    first = "from digit.page import gradio_stubs; gradio_stubs.skip(); " if skipped else ""
+    made = subprocess.run([sys.executable, "-c", first + "import mine; print(mine.Mine().__class__.__name__)"],
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{PROJECT}"},
+                          capture_output=True, text=True, timeout=120)
+    assert made.stdout.strip() == "Mine", made.stderr[-2000:]
+    assert (tmp_path / "mine.pyi").exists() is not skipped  # Gradio writes one where it is not told otherwise
