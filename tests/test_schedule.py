@@ -1,34 +1,21 @@
 """Retraining on the Hub by itself (`python -m digit schedule`): the scheduled Job created, listed
-and removed through the real huggingface_hub client against the local Hub stub, and the Job's own
-command run here against that Hub: it retrains, promotes, and a running app serves the promoted
-jury without a restart.
-
-The stub runs no Job: the test reads the command the Hub holds and runs it. Two of its steps
-are left out here: the pip installs of the Space's requirements (this venv has them; the tests
-have no internet) and the fixed working folder; the Space's code is fetched from the Hub as the Job does.
+and removed through the real huggingface_hub client against the local Hub stub. The Job's own
+command is run against that Hub by tests/test_retrain_hub.py: it retrains, promotes, and a running
+app serves the promoted jury without a restart.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from digit import cli
 from digit.hub import jobs as hub_jobs
-from digit.feedback import FeedbackStore, sample_of
 from digit.feedback.samples import DATA
 from digit.feedback.votes import VOTES
 from digit.hub.client import hub_api
-from digit.model.store import load_model
-from helpers import HUB_TOKEN, PROJECT, SMALL_MNIST, last_json_line, wait_for
-from testing.local_app import HttpApi, running_app
-from testing.renderings import bubble_digits
+from helpers import HUB_TOKEN, PROJECT
 
 SPACE, FEEDBACK, MODEL = "user/digit-jury", "user/feedback", "user/jury"
 
@@ -108,72 +95,6 @@ def test_schedule_says_what_is_missing_without_a_traceback(signed_in, capsys, mo
     monkeypatch.delenv("HF_TOKEN")
     code, out, err = schedule(capsys, SPACE, "--feedback-repo", FEEDBACK, "--model-repo", MODEL)
     assert code == 1 and "HF_TOKEN" in err and not hub.state.scheduled_jobs
-
-
-def test_the_jobs_command_retrains_and_promotes_and_the_running_app_serves_it(signed_in, capsys, small_models,
-                                                                               tmp_path):
-    """Deploy the Space, schedule, then run the scheduled command from the Hub's copy of it: the
-    Space's code downloaded, the retraining on the dataset repo, the promotion to the model repo,
-    the app following that repo serving the new jury, no restart."""
-    from digit.hub.deploy import deploy
-
-    hub = signed_in
-    api = hub_api()
-    deploy(SPACE, variables={"FEEDBACK_REPO": FEEDBACK, "MODEL_REPO": MODEL})
-    api.create_repo(MODEL, repo_type="model")
-    api.upload_folder(folder_path=small_models, repo_id=MODEL, repo_type="model")
-    flagged = bubble_digits(tmp_path / "flagged", 40, seed=2)  # a style the small jury misreads
-    store = FeedbackStore(tmp_path / "feedback", repo_id="", token="")
-    store.setup()
-    for path, digit in flagged:
-        store.save(sample_of(Image.open(path), digit, source="upload", visitor="anon:0123456789abcdef"))
-    api.create_repo(FEEDBACK, repo_type="dataset")
-    api.upload_folder(folder_path=store.folder, repo_id=FEEDBACK, repo_type="dataset", allow_patterns=["data/*"])
-    assert schedule(capsys, SPACE)[0] == 0
-    [job] = api.list_scheduled_jobs(labels=hub_jobs.ROLE_LABEL, namespace="user")
-    assert job.job_spec.command == ["sh", "-c", " && ".join(hub_jobs.STEPS.values())]  # the Hub's copy: its steps
-    here = " && ".join(hub_jobs.STEPS[name] for name in ("code", "retrain"))  # run here as the Job runs them
-
-    fresh = bubble_digits(tmp_path / "fresh", 12, seed=1)
-    settings = {**hub.env(), "HF_TOKEN": HUB_TOKEN, "MODEL_REPO": MODEL, "MODEL_POLL_MINUTES": "0.02",
-                "MODEL_CACHE": str(tmp_path / "app-model-cache")}
-    with running_app(tmp_path / "app", models=small_models, environment=settings) as app:
-        client = HttpApi(app["url"])
-        before = [client.predict(path, api_name="classify") for path, _ in fresh]
-        work = tmp_path / "job"
-        work.mkdir()
-        (PROJECT / "artifacts").mkdir(exist_ok=True)
-        (work / "artifacts").symlink_to(PROJECT / "artifacts", target_is_directory=True)  # the training caches
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # the downloaded code runs
-        env |= {**job.job_spec.environment, **hub.env(), "HF_TOKEN": HUB_TOKEN,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "MODEL_CACHE": str(tmp_path / "c")}
-        done = subprocess.run(["sh", "-c", here, "job", "--mnist-limit", str(SMALL_MNIST)], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert (work / "training" / "retrain.py").exists()  # the code came from the Space
-        report = last_json_line(done)
-        assert report["promoted"], report["reason"]
-        assert "\nretraining: the jury user/jury serves learned from no commit of user/feedback" in done.stdout
-        version = report["version"]
-        assert wait_for(lambda: f"serving model {version}" in app["log"].read_text(), seconds=60)
-        after = [client.predict(path, api_name="classify") for path, _ in fresh]
-        client.close()
-        assert app["process"].poll() is None  # the same process: no restart
-    promoted = tmp_path / "promoted"
-    promoted.mkdir()
-    for name, content in hub.files(MODEL, repo_type="model").items():
-        (promoted / name).parent.mkdir(parents=True, exist_ok=True)
-        (promoted / name).write_bytes(content)
-    jury = load_model(promoted).classifier
-    assert jury.version == version
-    for (path, _), served in zip(fresh, after):  # the app reads as the promoted jury does
-        assert served["label"] == str(jury.predict(path).digit)
-    assert after != before
-    again = subprocess.run(["sh", "-c", here, "job", "--mnist-limit", str(SMALL_MNIST)], cwd=work, env=env,
-                           capture_output=True, text=True, timeout=120)  # the next scheduled run: nothing new
-    assert again.returncode == 0 and "\nno retraining: user/feedback has not changed" in again.stdout, again
-    assert [commit.title for commit in hub.history(MODEL, repo_type="model")].count(f"Promote jury {version}") == 1
-    assert not hub.state.unknown
 
 
 SHARD = "20261207T120000{:06d}Z-0123abcd-r{}.parquet"  # a shard's name says its rows (digit/feedback/samples.py)
