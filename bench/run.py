@@ -38,9 +38,9 @@ from bench.page_timing import dataset_tab, stroke_to_verdict
 from bench.scheduled_job import row as scheduled_job_row, scheduled_job
 from bench.pad_strokes import pad_strokes_report as drawn_on_pad_report, rows as drawn_on_pad_rows
 from bench.strokes import pad_strokes_report, rows as pad_strokes_rows
-from digit.config import PROJECT_DIR, model_dir
+from digit.config import PROJECT_DIR
 from digit.feedback import FeedbackStore
-from digit.model.store import load_model
+from digit.model.store import load_model, model_bytes
 from testing.local_app import HttpApi, running_app
 from testing.renderings import draw_strokes, light_on_dark, photo_from_mnist, sketch_from_mnist
 from training.data import load_mnist
@@ -208,7 +208,7 @@ def bench(load_seconds: float, kinds_count: int) -> dict:
     report["evaluation"] = evaluate()
     report["calibration"] = write_calibration(PROJECT_DIR / "artifacts")  # and artifacts/reliability.png
     report["pad_strokes"] = pad_strokes_report()
-    report["model_bytes"] = sum(path.stat().st_size for path in model_dir().iterdir() if path.is_file())
+    report["model_bytes"] = model_bytes()
     report["load_seconds"] = min(load_model().seconds for _ in range(3))
     print("rendering real-looking inputs…", file=sys.stderr)
     report["input_kinds"] = input_kinds(loaded.classifier, mnist.test.images[:kinds_count],

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, recall_score
 from digit.calibration import expected_calibration_error, unsure_rates
 from digit.config import model_dir
 from digit.jury import Jury
-from digit.model.store import load_model
+from digit.model.store import load_model, model_bytes
 from training.canvas.report import canvas_pixels, canvas_tags, confident_wrong
 from training.data import Mnist, Split, load_mnist, normalized_split
 
@@ -83,7 +83,7 @@ def evaluate(folder: Path | None = None) -> dict:
         report.update(canvas_figures(loaded.classifier.jury, part))
     for key in ("validation_accuracy", "validation_ece", "validation_unsure", "temperature", "unsure_below"):
         report[key] = loaded.card.metrics.get(key)  # the first stage's, on digits the final fit then learned
-    report["model_bytes"] = sum(path.stat().st_size for path in folder.iterdir() if path.suffix == ".skops")
+    report["model_bytes"] = model_bytes(folder)
     report["load_seconds"] = round(loaded.seconds, 3)
     latencies = []
     for image in mnist.test.images[:LATENCY_SAMPLES]:

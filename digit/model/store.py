@@ -35,6 +35,8 @@ MODEL_FILE = "jury.skops"
 README_FILE = "README.md"  # the card for people, and for the Hub's model page
 STROKES_FILE = "strokes.skops"  # the stroke juror, for pad readings; optional: without it the jury reads alone
 STROKES_CARD_FILE = "strokes_card.json"  # its own small card (training/train_strokes.py writes both)
+# A jury's files; the reference and gate digits made beside them in models/ are not part of it.
+JURY_FILES = (MODEL_FILE, README_FILE, CARD_FILE, STROKES_FILE, STROKES_CARD_FILE)
 
 # The types the jury file holds beyond what skops trusts by itself (scikit-learn's public
 # estimators, numpy arrays and dtypes): checked on save, enforced on load, and a test keeps
@@ -109,6 +111,12 @@ def _without_routing_requests(jury: Jury) -> Jury:
 
     strip(jury)
     return jury
+
+
+def model_bytes(folder: Path | None = None) -> int:
+    """The size of the jury's files in folder (default: MODEL_DIR or models/)."""
+    folder = folder or model_dir()
+    return sum((folder / name).stat().st_size for name in JURY_FILES if (folder / name).exists())
 
 
 def load_model(folder: Path | None = None) -> LoadedModel:
