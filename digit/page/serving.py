@@ -14,6 +14,7 @@ from the raw peer and PROXY_HOPS (digit/visitors.py), so nothing must rewrite it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -29,10 +30,17 @@ from digit.page.bounded_http import BoundedHttpToolsProtocol
 
 log = logging.getLogger(__name__)
 LAST_PUSH_SECONDS = 20.0  # a Space gives a stopping container about 30 s
+# At a stop, responses under way get this long to finish. Visitors' open streams (gradio_client's
+# heartbeat, a page's events) never end by themselves: without a bound uvicorn waits for them, and
+# Gradio gives up on its server after 5 s, 5 s taken from the last push.
+SHUTDOWN_SECONDS = 1.0
 
 
-def _stop_like_ctrl_c(signum, frame) -> None:
-    raise KeyboardInterrupt  # launch() closes the server on it and returns
+class _StreamsCutAtStop(logging.Filter):
+    """Drops the traceback uvicorn logs for each stream it cuts at that bound: an expected end."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 def serve(demo: gr.Blocks, store: FeedbackStore, **launch_options) -> None:
@@ -42,7 +50,15 @@ def serve(demo: gr.Blocks, store: FeedbackStore, **launch_options) -> None:
     # One digit's matrices are small: BLAS threads cost more than they give there, and the
     # readings computed at once (DIGIT_CONCURRENCY) are what keeps the cores busy.
     threadpool_limits(1)
-    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+
+    def stop_like_ctrl_c(signum, frame) -> None:
+        server = getattr(demo, "server", None)  # Gradio's uvicorn server, once launched
+        if server is not None:
+            server.config.timeout_graceful_shutdown = SHUTDOWN_SECONDS  # read when its shutdown begins
+            logging.getLogger("uvicorn.error").addFilter(_StreamsCutAtStop())
+        raise KeyboardInterrupt  # launch() closes the server on it and returns
+
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     try:
         demo.queue(default_concurrency_limit=concurrency()).launch(max_file_size=MAX_FILE_BYTES, **launch_options)
     except KeyboardInterrupt:  # a signal that came before launch() was blocking
