@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from digit.reading.pad import PAD
-from testing.browser import clear_canvas, headline, launch, open_page, wait_for_verdict
+from testing.browser import clear_canvas, headline, launch, open_page, thinned, wait_for_verdict
 from testing.local_app import running_app
 
 THIN = 6.0  # pad pixels between two points pressed (a person's mouse reports a point every few)
@@ -42,15 +42,6 @@ class PageReading:
     headline: str
     picture: bytes  # the PNG the pad sent after the last stroke
     strokes: list  # the strokes it sent with it, as the pad recorded them
-
-
-def thinned(points: np.ndarray, step: float = THIN) -> np.ndarray:
-    """The points at least step apart, the first and the last kept."""
-    kept = [0]
-    for index in range(1, len(points)):
-        if index == len(points) - 1 or np.abs(points[index] - points[kept[-1]]).sum() >= step:
-            kept.append(index)
-    return points[kept]
 
 
 class StrokePad:
@@ -77,7 +68,7 @@ class StrokePad:
 
         with page.expect_request(complete, timeout=seconds * 1000) as sent:
             for stroke in strokes:
-                points = [self.origin + point * self.scale for point in thinned(np.asarray(stroke, float))]
+                points = [self.origin + point * self.scale for point in thinned(np.asarray(stroke, float), THIN)]
                 page.mouse.move(*points[0])
                 page.mouse.down()
                 for point in points[1:]:

@@ -118,7 +118,7 @@ def _screen_points(page, strokes: Strokes, width: float, height: float, left: fl
     area = page.locator(f"{pad} canvas").first.bounding_box()
     left = area["x"] + area["width"] / 2 - width / 2 if left is None else area["x"] + left
     top = area["y"] + area["height"] / 2 - height / 2
-    return [[(left + x * width, top + y * height) for x, y in _thinned(stroke)] for stroke in strokes]
+    return [[(left + x * width, top + y * height) for x, y in thinned(stroke)] for stroke in strokes]
 
 
 def pad_points(page, strokes: Strokes, width: int = 120, height: int = 190, left: float | None = None,
@@ -196,9 +196,10 @@ def headline(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-def _thinned(stroke: list[tuple[float, float]], step: float = 0.06) -> list[tuple[float, float]]:
-    """The stroke's points at least `step` apart (in the unit box), its corners and ends kept: a
-    mouse reports a point every few pixels, and each move costs the page a redraw."""
+def thinned(stroke, step: float = 0.06) -> list:
+    """The stroke's points (pairs, or rows of an array) at least `step` apart by |dx| + |dy| (default:
+    in the unit box), its first and last kept: a mouse reports a point every few pixels, and each
+    move costs the page a redraw."""
     kept = [stroke[0]]
     for index, point in enumerate(stroke[1:], 1):
         last = index == len(stroke) - 1
