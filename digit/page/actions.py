@@ -93,7 +93,7 @@ def _show(image, source: str, drawing: PadDrawing | None = None, words: Words = 
     try:
         # Kept in the session until the next reading: only what the feedback store would keep.
         last, prediction = state.read(image, explain=True, keep=source, memory=memory,
-                                strokes=drawing and drawing.strokes)
+                                      strokes=drawing and drawing.strokes)
     except BadImage as error:
         return Shown.nothing(words("welcome") if image is None else problem(str(error), words), words)
     if drawing is not None:

@@ -156,8 +156,6 @@ def feedback() -> FeedbackStore:
     return flagging().store()
 
 
-
-
 def read(image: ImageInput | None, explain: bool = False, keep: str | None = None,
          memory: str | None = None, strokes: list | None = None) -> tuple[Sample | None, Prediction]:
     """Decode an input from the page or the API once and read it, in a worker process when served; raises

@@ -14,14 +14,24 @@ from digit.live.memory import page_key
 from digit.rate_window import MINUTE, RateWindow
 from digit.visitors import UNKNOWN_VISITOR, VisitorIds, is_logged_in, logged_in, visitor_address
 
+
 @lru_cache(maxsize=1)
 def _visitor_ids() -> VisitorIds:
     return VisitorIds.from_folder(feedback_dir(), visitor_key())
 
 
+def _address(headers, peer: str | None) -> str:
+    """The address a request came from: the peer, or the one PROXY_HOPS trusted proxies say they saw."""
+    return visitor_address(headers.get("x-forwarded-for"), peer, proxy_hops())
+
+
+def _peer(request: gr.Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def visitor_of(headers, peer: str | None) -> str:
     """Who sent a request, as the samples and the limits know them: a keyed hash of the address."""
-    return _visitor_ids().of(visitor_address(headers.get("x-forwarded-for"), peer, proxy_hops()))
+    return _visitor_ids().of(_address(headers, peer))
 
 
 def visitor(request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> str:
@@ -30,15 +40,14 @@ def visitor(request: gr.Request | None, profile: gr.OAuthProfile | None = None) 
         return logged_in(profile.username)
     if request is None:  # called in process, not through the server
         return UNKNOWN_VISITOR
-    return visitor_of(request.headers, request.client.host if request.client else None)
+    return visitor_of(request.headers, _peer(request))
 
 
 def network(request: gr.Request | None) -> str | None:
     """The network a request came from (a keyed hash of its /24 or /48), from the same address as `visitor`."""
     if request is None:
         return None
-    peer = request.client.host if request.client else None
-    return _visitor_ids().network(visitor_address(request.headers.get("x-forwarded-for"), peer, proxy_hops()))
+    return _visitor_ids().network(_address(request.headers, _peer(request)))
 
 
 _BROWSERS: OrderedDict[str, str] = OrderedDict()  # the page's session -> the browser id its pad sent
@@ -59,8 +68,6 @@ def page_memory(request: gr.Request | None, browser: str | None = None,
         while len(_BROWSERS) > _BROWSERS_HELD:
             _BROWSERS.popitem(last=False)
     return page_key(visitor(request, profile), _BROWSERS.get(session) or (f"session-{session}" if session else None))
-
-
 
 
 @lru_cache(maxsize=1)
