@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from digit.config import model_dir
+from digit.model.store import load_model
 from digit.reading.pool import START_JURY, NoStartJury, ReadingPool, start_early
 from helpers import PROJECT
 from testing.local_app import file_data, png_data_url, running_app
@@ -51,7 +52,8 @@ def test_a_reader_started_with_the_model_folder_reads_with_the_jury_it_checked(c
     start_early(model_dir())
     pool = ReadingPool(1)
     try:
-        assert pool.start(None)  # it holds the folder's jury: no classifier needed from the server
+        # It holds the folder's jury (no classifier needed from the server), and says which bytes it checked.
+        assert pool.start(None) == load_model(model_dir()).digest
         _, prediction = pool.read(None, seven())
         assert prediction.digit == 7
         pool.hand_over(classifier)  # the server's own copy, the same version: nothing is sent again
@@ -65,7 +67,7 @@ def test_a_reader_started_with_a_folder_without_a_jury_leaves_the_check_to_the_s
     start_early(tmp_path)
     pool = ReadingPool(1)
     try:
-        assert not pool.start(None)
+        assert pool.start(None) is None
         with pytest.raises(NoStartJury):
             pool.read(None, seven())
         _, prediction = pool.read(classifier, seven())  # the server's own jury is handed to it

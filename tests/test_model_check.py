@@ -25,7 +25,7 @@ from digit.model.hub import HubModelFollower, refused_commits
 from testing.hub import LocalHub
 from testing.local_app import free_port, running_app
 from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, TRUSTED_TYPES, ModelError, ModelSlot,
-                               _without_routing_requests, load_checked_model, load_model)
+                               _without_routing_requests, load_checked_here, load_checked_model, load_model)
 from training.reference_digits import reference_digits as made_reference_digits
 
 TOKEN = "hf_model_check_token_for_tests"
@@ -185,6 +185,20 @@ def test_a_promotion_that_misreads_is_refused_in_one_line_and_the_jury_serving_s
     # The rf juror reads 10 %; so does the jury when its weights lean on the forest (they are chosen on validation).
     assert re.search(r"(the jury|the rf juror) reads \d+% of the reference digits", line)
     assert f"still serving model {serving.classifier.version}" in line
+
+
+def test_the_reading_trial_is_skipped_only_for_the_very_jury_and_card_a_reader_checked(small_models, tmp_path):
+    vouched = load_checked_here(small_models).digest  # as the reader started at launch checks the folder's jury
+    assert load_checked_model(small_models, checked=vouched).digest == vouched
+    misreading = saved(forest_reading_the_next_digit(jury_of(small_models)), small_models, tmp_path / "bad")
+    with pytest.raises(ModelError, match="reads .* of the reference digits"):  # other bytes: read again, refused
+        load_checked_model(misreading, checked=vouched)
+    # The digest is a reader's word for the bytes it read: for those, the server does not read them again.
+    its_own = load_model(misreading).digest
+    assert load_checked_model(misreading, checked=its_own).digest == its_own
+    card = misreading / CARD_FILE
+    card.write_text(card.read_text().replace('"version": "', '"version": "x'))
+    assert load_model(misreading).digest != its_own  # the card is part of what was checked
 
 
 def test_a_refused_model_repo_commit_is_never_fetched_again(small_models, tmp_path, monkeypatch, caplog):

@@ -8,6 +8,7 @@ before the app serves it, that it reads the reference digits in a child process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -74,6 +75,7 @@ class LoadedModel:
     classifier: Classifier
     card: ModelCard
     seconds: float  # how long loading (and the reading trial, when made) took
+    digest: str  # of the very bytes loaded (the jury's file) and the card read: what a reading trial vouches for
 
 
 def save_model(jury: Jury, folder: Path, card: ModelCard) -> ModelCard:
@@ -127,11 +129,13 @@ def load_model(folder: Path | None = None) -> LoadedModel:
     if not path.is_file():
         raise ModelError(f"no trained jury at {path}: run `make train` first")
     start = time.perf_counter()
-    jury = _load_checked(path, TRUSTED_TYPES, check_structure)
+    data = path.read_bytes()
+    jury = _load_checked(path, data, TRUSTED_TYPES, check_structure)
     card = read_card(folder)
     version = card.version or "unknown"
+    digest = hashlib.sha256(hashlib.sha256(data).digest() + card.to_json().encode()).hexdigest()
     return LoadedModel(Classifier(jury, version, stroke_juror=_stroke_juror_for(folder, version)), card,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, digest)
 
 
 def _stroke_juror_for(folder: Path, version: str) -> StrokeJuror | None:
@@ -170,7 +174,7 @@ def load_stroke_juror(folder: Path) -> StrokeJuror | None:
     """The stroke juror beside the jury in folder, built only from trusted types and checked; None
     when there is none. A file we will not serve is refused (ModelError), as the jury's would be."""
     path = folder / STROKES_FILE
-    return _load_checked(path, STROKE_TRUSTED_TYPES, check_stroke_juror) if path.is_file() else None
+    return _load_checked(path, path.read_bytes(), STROKE_TRUSTED_TYPES, check_stroke_juror) if path.is_file() else None
 
 
 def _dump_checked(thing: object, path: Path, trusted: list[str], refusal: str) -> int:
@@ -184,12 +188,13 @@ def _dump_checked(thing: object, path: Path, trusted: list[str], refusal: str) -
         return staged.stat().st_size
 
 
-def _load_checked(path: Path, trusted: list[str], check: Callable[[object], None]) -> Any:
-    """A skops file built only from trusted types, then checked as ours; else ModelError."""
+def _load_checked(path: Path, data: bytes, trusted: list[str], check: Callable[[object], None]) -> Any:
+    """A skops file's bytes (data, read from path) built only from trusted types, then checked as ours;
+    else ModelError."""
     try:
-        loaded = sio.load(path, trusted=trusted)  # builds nothing when the file holds a type not trusted
+        loaded = sio.loads(data, trusted=trusted)  # builds nothing when the file holds a type not trusted
     except UntrustedTypesFoundException:
-        unknown = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+        unknown = sorted(set(sio.get_untrusted_types(data=data)) - set(trusted))
         raise ModelError(f"refusing {path}: it holds types this project did not write: {unknown}") from None
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign file must not crash with a traceback
         raise ModelError(f"cannot load {path}: {error}") from None
@@ -200,20 +205,26 @@ def _load_checked(path: Path, trusted: list[str], check: Callable[[object], None
     return loaded
 
 
-def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS) -> LoadedModel:
+def load_checked_model(folder: Path | None = None, seconds: float = READ_SECONDS,
+                       checked: str | None = None) -> LoadedModel:
     """load_model, then the reading trial: a child process reads the reference digits with the
-    jury, within seconds, at about its card's figures. What the app serves comes through here."""
+    jury, within seconds, at about its card's figures. What the app serves comes through here.
+    checked: the digest of a jury and card a reading worker already put through the same trial
+    (digit/reading/pool.py: the reader started at launch); those very bytes are not read again."""
     folder = folder or model_dir()
     start = time.perf_counter()
-    trial = ReadingTrial()  # started first: its imports overlap our load
+    trial = None if checked else ReadingTrial()  # started first: its imports overlap our load
     try:
         loaded = load_model(folder)
-        check_reading(trial.read(loaded.classifier.jury, seconds), loaded.card)
+        if loaded.digest != checked:
+            trial = trial or ReadingTrial()
+            check_reading(trial.read(loaded.classifier.jury, seconds), loaded.card)
     except Refused as error:
         raise ModelError(f"refusing {folder / MODEL_FILE}: {error}") from None
     finally:
-        trial.cancel()
-    return LoadedModel(loaded.classifier, loaded.card, time.perf_counter() - start)
+        if trial:
+            trial.cancel()
+    return replace(loaded, seconds=time.perf_counter() - start)
 
 
 def load_checked_here(folder: Path | None = None) -> LoadedModel:
@@ -235,11 +246,13 @@ class ModelSlot:
     card (written last) changes, no restart needed. A stat per request is the whole cost.
     Every jury is checked before it is served (load_checked_model); a replacement that fails
     is reported in one log line and the model already serving stays.
-    `serve` hands over a jury checked elsewhere (a newer one from the Hub).
+    `serve` hands over a jury checked elsewhere (a newer one from the Hub); checked: the digest of
+    the folder's jury as the reader started at launch checked it (load_checked_model).
     """
 
-    def __init__(self, folder: Path | None = None):
+    def __init__(self, folder: Path | None = None, checked: str | None = None):
         self.folder = folder
+        self.checked = checked
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
         self._stamp: tuple[int, int] | None = None
@@ -258,7 +271,7 @@ class ModelSlot:
             with self._lock:
                 if self._loaded is None or stamp != self._stamp:
                     try:
-                        self._loaded = load_checked_model(folder)
+                        self._loaded = load_checked_model(folder, checked=self.checked)
                     except ModelError as error:
                         if self._loaded is None:
                             raise

@@ -35,6 +35,7 @@ MEMORY = VisitorMemory()  # what each visitor taught, for their own next reading
 _OWN_COPY = threading.Event()
 _ANSWERED = threading.Event()  # a first reading was answered
 _LAST_READING = [0.0]  # when the latest reading began (time.monotonic)
+_CHECKED: list[str | None] = [None]  # the digest of the jury the reader started early checked (ReadingPool.start)
 QUIET_SECONDS = 1.0  # after the first answer, the server loads its own copy once readings pause this long,
 MOST_WAIT_SECONDS = 30.0  # or this long after start (after the first answer) at the latest
 
@@ -43,7 +44,7 @@ MOST_WAIT_SECONDS = 30.0  # or this long after start (after the first answer) at
 def _slot() -> ModelSlot:
     from digit.model.store import ModelSlot
 
-    return ModelSlot()
+    return ModelSlot(checked=_CHECKED[0])
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +71,8 @@ def start() -> FeedbackStore:
     waits until the first answer (and a pause in the readings): the server's own copy of the jury,
     which the other readers, the live references and a new model from MODEL_REPO need."""
     _READERS.append(ReadingPool(concurrency()))
-    if not _READERS[0].start(None):  # no reader holds a jury it checked itself: the server's own check decides
+    _CHECKED[0] = _READERS[0].start(None)  # the server's own copy then skips the reading trial for those bytes
+    if _CHECKED[0] is None:  # no reader holds a jury it checked itself: the server's own check decides
         load_own_copy()  # (and stops the app with why, when it refuses the only jury there is)
     store = feedback()
     # Before any visitor teaches: a rebuild starts the memory again from the store.

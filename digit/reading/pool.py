@@ -80,7 +80,8 @@ class _Worker:
         theirs.close()
         self.connection = Connection(ours.detach())
         self.holds: int | None = None
-        self.start_version: str | None = None  # the version of the jury it loaded itself, if it did
+        self.start_version: str | None = None  # the version of the jury it loaded itself, if it did,
+        self.start_digest: str | None = None  # and the digest of what it checked (model.store.LoadedModel)
         self.ready = False
         self.cpu_seconds = cpu_seconds
 
@@ -90,7 +91,7 @@ class _Worker:
         if not self.ready:
             if not self.connection.poll(START_SECONDS):
                 raise ReadingFailed(f"the reader did not start within {START_SECONDS:g} s")
-            _, self.start_version = self.connection.recv()
+            _, self.start_version, self.start_digest = self.connection.recv()
             self.ready = True
             if self.start_version is not None:
                 self.holds = START_JURY
@@ -177,16 +178,17 @@ class ReadingPool:
         self._numbered = START_JURY  # the juries pickled so far (each one's number: START_JURY + its rank)
         self._closed = False
 
-    def start(self, classifier: Classifier | None) -> bool:
+    def start(self, classifier: Classifier | None) -> str | None:
         """Take in the worker started early (start_early) and hand it this classifier's jury, or start
         one, in the background while the server starts: the first visitor does not wait for a worker to
         start. The others start once the first reading with a classifier is answered (on a small
         machine, starting them at once would only slow the server's own start).
-        Without a classifier, waits for the early worker's check of the model folder's jury: True when
-        it holds it (it reads with it until `hand_over`), False when it refused it or none was started."""
+        Without a classifier, waits for the early worker's check of the model folder's jury: the digest
+        of what it checked when it holds it (it reads with it until `hand_over`; the server need not
+        read those bytes again: model.store.load_checked_model), None when it refused it or none was started."""
         if classifier is not None:
             self._pickled(classifier)
-        holds = False
+        holds = None
         while _EARLY and self._started < self.size:
             worker = _EARLY.pop()
             if classifier is None:
@@ -194,7 +196,8 @@ class ReadingPool:
                     worker.wait_ready()
                 except (ReadingFailed, OSError, EOFError):
                     pass  # put back dead: the first reading with the server's jury starts another
-                holds = holds or worker.holds == START_JURY
+                if worker.holds == START_JURY:
+                    holds = worker.start_digest
             self._grow(even_if_starting=True, worker=worker)
         if not self._started:
             self._grow(even_if_starting=True)
@@ -377,16 +380,17 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
     (or with why it refused it)."""
     from digit.reading.classifier import Classifier  # before "ready": at launch, beside the server's own imports
 
-    classifier = None
+    classifier, digest = None, None
     if folder is not None:
         from digit.model.store import ModelError, load_checked_here
 
         try:
-            classifier = load_checked_here(folder).classifier
+            loaded = load_checked_here(folder)
+            classifier, digest = loaded.classifier, loaded.digest
         except ModelError:  # the server's own check says why, and serves nothing it refuses
             pass
         return_freed_memory()
-    connection.send(("ready", None if classifier is None else classifier.version))
+    connection.send(("ready", None if classifier is None else classifier.version, digest))
     while True:
         try:
             kind, payload = connection.recv()
