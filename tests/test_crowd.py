@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from helpers import browser_api, stored_samples
+from helpers import stored_samples
 from testing.local_app import file_data, png_data_url, running_app
 from testing.renderings import STROKES, draw_strokes
 
@@ -181,26 +181,21 @@ def test_readings_beyond_the_bound_are_told_the_server_is_busy_and_the_rest_are_
     assert all(answer.json()["data"][0]["label"] == "8" for answer in answers if answer.status_code == 200)
 
 
-def test_a_stroke_over_the_reading_limit_shows_the_refusal_as_the_verdict(strict_app):
+def test_a_stroke_over_the_reading_limit_shows_the_refusal_as_the_verdict(strict_app, browser):
     # Gradio's page shows nothing for an error off its queue: without the guard's answer in the
     # pad's outputs, the last verdict would stay as if the stroke had been read.
-    from testing.browser import clear_canvas, draw, launch, open_page, wait_for_verdict
+    from testing.browser import clear_canvas, draw, open_page, wait_for_verdict
 
-    sync_playwright = browser_api().sync_playwright
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            page = open_page(browser, strict_app["url"])
-            text = ""
-            for _ in range(8):  # 5 readings a minute from one visitor: the 6th stroke or clearing is refused
-                clear_canvas(page)
-                text = wait_for_verdict(page, lambda text: "draw a digit" in text.lower() or "too many" in text.lower())
-                if "too many" in text.lower():
-                    break
-                draw(page, STROKES[1])
-                text = wait_for_verdict(page, lambda text: text.startswith("1") or "too many" in text.lower())
-                if "too many" in text.lower():
-                    break
-            assert text.startswith("Too many readings: at most 5 a minute from one visitor. Try again in"), text
-        finally:
-            browser.close()
+    page = open_page(browser, strict_app["url"])
+    text = ""
+    for _ in range(8):  # 5 readings a minute from one visitor: the 6th stroke or clearing is refused
+        clear_canvas(page)
+        text = wait_for_verdict(page, lambda text: "draw a digit" in text.lower() or "too many" in text.lower())
+        if "too many" in text.lower():
+            break
+        draw(page, STROKES[1])
+        text = wait_for_verdict(page, lambda text: text.startswith("1") or "too many" in text.lower())
+        if "too many" in text.lower():
+            break
+    page.close()
+    assert text.startswith("Too many readings: at most 5 a minute from one visitor. Try again in"), text
