@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 
 from digit.config import model_dir
+from digit.model.card import ModelCard
 from digit.model.store import load_model
+from digit.reading.classifier import Classifier
 from digit.reading.pool import START_JURY, NoStartJury, ReadingPool, start_early
 from helpers import PROJECT
 from testing.local_app import file_data, png_data_url, running_app
@@ -56,9 +58,18 @@ def test_a_reader_started_with_the_model_folder_reads_with_the_jury_it_checked(c
         assert pool.start(None) == load_model(model_dir()).digest
         _, prediction = pool.read(None, seven())
         assert prediction.digit == 7
-        pool.hand_over(classifier)  # the server's own copy, the same version: nothing is sent again
-        _, prediction = pool.read(classifier, seven())
+        # The server's own copy is the one that reader checked, given back as it holds it, with its card.
+        own, card, digest = pool.checked_copy()
+        loaded = load_model(model_dir())
+        assert digest == loaded.digest and ModelCard.from_json(card) == loaded.card
+        assert own.version == loaded.classifier.version and own.predict(seven()).digit == 7
+        pool.hand_over(own)  # nothing is sent again
+        _, prediction = pool.read(own, seven())
         assert prediction.digit == 7 and [worker.holds for worker in pool._workers] == [START_JURY]
+        promoted = Classifier(classifier.jury, "promoted")  # another jury: sent, and it no longer gives its own
+        pool.hand_over(promoted)
+        _, prediction = pool.read(promoted, seven())
+        assert prediction.digit == 7 and pool.checked_copy() is None
     finally:
         pool.close()
 

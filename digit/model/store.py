@@ -19,9 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-from skops.io.exceptions import UntrustedTypesFoundException
-
 from digit.atomic import write_text, written_whole
 from digit.reading.classifier import Classifier
 from digit.config import model_dir
@@ -180,6 +177,8 @@ def load_stroke_juror(folder: Path) -> StrokeJuror | None:
 def _dump_checked(thing: object, path: Path, trusted: list[str], refusal: str) -> int:
     """Write thing to path with skops, whole (digit/atomic.py), only if it holds no type beyond
     trusted (else ModelError(refusal), and path is as it was); returns the file's size."""
+    import skops.io as sio
+
     with written_whole(path) as staged:
         sio.dump(thing, staged, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
         unknown = sorted(set(sio.get_untrusted_types(file=staged)) - set(trusted))
@@ -191,6 +190,9 @@ def _dump_checked(thing: object, path: Path, trusted: list[str], refusal: str) -
 def _load_checked(path: Path, data: bytes, trusted: list[str], check: Callable[[object], None]) -> Any:
     """A skops file's bytes (data, read from path) built only from trusted types, then checked as ours;
     else ModelError."""
+    import skops.io as sio  # here: its import scans every loaded module (~1.5 s in a server that imported Gradio)
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
         loaded = sio.loads(data, trusted=trusted)  # builds nothing when the file holds a type not trusted
     except UntrustedTypesFoundException:
@@ -256,6 +258,18 @@ class ModelSlot:
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
         self._stamp: tuple[int, int] | None = None
+
+    def adopt(self, loaded: LoadedModel) -> bool:
+        """Serve a jury loaded and checked from this slot's folder elsewhere (the reader started at launch:
+        digit/reading/pool.py), unless the slot serves one already or the folder's card is no longer the
+        one that reader read (a promotion since: then `get` loads it). True when adopted."""
+        folder = self.folder or model_dir()
+        with self._lock:
+            stamp = self._card_stamp(folder)
+            if self._loaded is not None or read_card(folder) != loaded.card:
+                return False
+            self._loaded, self._stamp = loaded, stamp
+        return True
 
     def _card_stamp(self, folder: Path) -> tuple[int, int] | None:
         try:

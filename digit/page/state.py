@@ -101,13 +101,27 @@ def _after_first_answer(store: FeedbackStore) -> None:
 
 
 def load_own_copy() -> Classifier:
-    """Load (and check) the server's own copy of the jury, and hand it to the readers."""
+    """Load (and check) the server's own copy of the jury, and hand it to the readers: while the reader
+    started early holds the folder's jury it checked, the server takes that reader's copy."""
+    if _READERS and _CHECKED[0]:
+        _adopt_checked_copy()
     classifier = model().classifier
     if _READERS:
         _READERS[0].hand_over(classifier)
     return_freed_memory()  # what loading and checking it left
     _OWN_COPY.set()
     return classifier
+
+
+def _adopt_checked_copy() -> None:
+    from digit.model.card import ModelCard
+    from digit.model.store import LoadedModel
+
+    start = time.perf_counter()
+    copy = _READERS[0].checked_copy()
+    if copy is not None and copy[2] == _CHECKED[0]:
+        classifier, card, digest = copy
+        _slot().adopt(LoadedModel(classifier, ModelCard.from_json(card), time.perf_counter() - start, digest))
 
 
 def served() -> Classifier:

@@ -85,6 +85,14 @@ class _Worker:
         self.ready = False
         self.cpu_seconds = cpu_seconds
 
+    def give(self) -> tuple[bytes, str, str] | None:
+        """What this worker loaded and checked itself at launch, while it holds it: the jury pickled as `hand`
+        sends one, its card (JSON) and digest; None once it holds another jury."""
+        self.connection.send(("give", None))
+        if not self.connection.poll(START_SECONDS):
+            raise ReadingFailed(f"the reader did not give its jury within {START_SECONDS:g} s")
+        return self.connection.recv()[1]
+
     def wait_ready(self) -> None:
         """Wait for the worker's imports (it says "ready"), apart from any reading's time limit; a worker
         started with a model folder has then loaded and checked its jury (it holds START_JURY), or refused it."""
@@ -255,6 +263,34 @@ class ReadingPool:
             if self._started < self.size:
                 self._grow()  # the pool fills up after the first reading with the server's jury
 
+    def checked_copy(self) -> tuple[Classifier, str, str] | None:
+        """The jury the reader started early loaded and checked, as that reader holds it, with its card (JSON)
+        and digest: the server's own copy without reading the model file again (skops' import alone took
+        ~1.5 s of CPU in a server that has imported Gradio). None when no idle reader holds it."""
+        from digit.reading.classifier import Classifier
+
+        taken, given = [], None
+        while True:
+            try:
+                taken.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for worker in taken:
+            if given is None and worker.holds == START_JURY and worker.process.poll() is None:
+                try:
+                    given = worker.give()
+                except (ReadingFailed, OSError, EOFError):
+                    worker.stop()  # its thread replaces it
+            self._idle.put(worker)
+        if given is None:
+            return None
+        pickled, card, digest = given
+        jury, version, live, strokes = pickle.loads(pickled)
+        classifier = Classifier(jury, version, live, stroke_juror=strokes)
+        with self._lock:  # the readers that start next are sent these very bytes (_pickled)
+            self._classifier, self._jury = classifier, (START_JURY, pickled)
+        return classifier, card, digest
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -269,9 +305,7 @@ class ReadingPool:
             if classifier is not self._classifier:
                 if not same_as_start:
                     self._numbered += 1
-                pickled = pickle.dumps((classifier.jury, classifier.version, classifier.live, classifier.stroke_juror),
-                                       pickle.HIGHEST_PROTOCOL)
-                self._jury = (START_JURY if same_as_start else self._numbered, pickled)
+                self._jury = (START_JURY if same_as_start else self._numbered, pickled_jury(classifier))
                 self._classifier = classifier
             return self._jury
 
@@ -350,6 +384,12 @@ class ReadingPool:
             self._grow(even_if_starting=True)
 
 
+def pickled_jury(classifier: Classifier) -> bytes:
+    """A classifier as the server sends it to a worker (and a worker started early gives it back)."""
+    return pickle.dumps((classifier.jury, classifier.version, classifier.live, classifier.stroke_juror),
+                        pickle.HIGHEST_PROTOCOL)
+
+
 def return_freed_memory() -> None:
     """Give the heap's freed pages back to the system (glibc's malloc_trim): loading a jury leaves
     tens of MB of freed temporaries that the process would otherwise keep at rest."""
@@ -380,22 +420,27 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
     (or with why it refused it)."""
     from digit.reading.classifier import Classifier  # before "ready": at launch, beside the server's own imports
 
-    classifier, digest = None, None
+    classifier, digest, card = None, None, None
     if folder is not None:
         from digit.model.store import ModelError, load_checked_here
 
         try:
             loaded = load_checked_here(folder)
-            classifier, digest = loaded.classifier, loaded.digest
+            classifier, digest, card = loaded.classifier, loaded.digest, loaded.card.to_json()
         except ModelError:  # the server's own check says why, and serves nothing it refuses
             pass
         return_freed_memory()
     connection.send(("ready", None if classifier is None else classifier.version, digest))
+    checked = classifier  # the jury this worker loaded and checked itself, while it holds it
     while True:
         try:
             kind, payload = connection.recv()
         except EOFError:  # the server is gone
             return
+        if kind == "give":  # the server's own copy: a pickle of what was checked here, not a second load
+            connection.send(("given", None if checked is None or classifier is not checked
+                             else (pickled_jury(classifier), card, digest)))
+            continue
         if kind == "jury":
             jury, version, live, strokes = pickle.loads(payload)
             classifier = Classifier(jury, version, live, stroke_juror=strokes)
