@@ -129,10 +129,10 @@ def hub(monkeypatch):
     hub.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium for the browser tests, started once per test process (each test opens its own
-    context: pages share no cookies or storage); without it helpers.browser_api skips, or fails in CI."""
+    """Headless Chromium for one module's browser tests (without it helpers.browser_api skips, or fails in CI).
+    Not one per session: while Playwright's sync API is open, later tests cannot call asyncio.run."""
     from testing.browser import launch
 
     with browser_api().sync_playwright() as playwright:
