@@ -219,13 +219,7 @@ class ReadingPool:
         jury = self._pickled(classifier, same_as_start=classifier.version in versions and not classifier.live)
 
         def hand() -> None:
-            taken = []
-            while True:
-                try:
-                    taken.append(self._idle.get_nowait())
-                except queue.Empty:
-                    break
-            for worker in taken:
+            for worker in self._all_idle():
                 try:
                     if worker.process.poll() is None:
                         worker.wait_ready()
@@ -267,15 +261,8 @@ class ReadingPool:
         """The jury the reader started early loaded and checked, as that reader holds it, with its card (JSON)
         and digest: the server's own copy without reading the model file again (skops' import alone took
         ~1.5 s of CPU in a server that has imported Gradio). None when no idle reader holds it."""
-        from digit.reading.classifier import Classifier
-
-        taken, given = [], None
-        while True:
-            try:
-                taken.append(self._idle.get_nowait())
-            except queue.Empty:
-                break
-        for worker in taken:
+        given = None
+        for worker in self._all_idle():
             if given is None and worker.holds == START_JURY and worker.process.poll() is None:
                 try:
                     given = worker.give()
@@ -285,8 +272,7 @@ class ReadingPool:
         if given is None:
             return None
         pickled, card, digest = given
-        jury, version, live, strokes = pickle.loads(pickled)
-        classifier = Classifier(jury, version, live, stroke_juror=strokes)
+        classifier = unpickled_jury(pickled)
         with self._lock:  # the readers that start next are sent these very bytes (_pickled)
             self._classifier, self._jury = classifier, (START_JURY, pickled)
         return classifier, card, digest
@@ -308,6 +294,15 @@ class ReadingPool:
                 self._jury = (START_JURY if same_as_start else self._numbered, pickled_jury(classifier))
                 self._classifier = classifier
             return self._jury
+
+    def _all_idle(self) -> list[_Worker]:
+        """Every idle worker, taken (the caller puts each back)."""
+        taken = []
+        while True:
+            try:
+                taken.append(self._idle.get_nowait())
+            except queue.Empty:
+                return taken
 
     def _take(self) -> _Worker:
         """An idle worker that is alive (one that died while idle is replaced: not this reading's
@@ -390,6 +385,14 @@ def pickled_jury(classifier: Classifier) -> bytes:
                         pickle.HIGHEST_PROTOCOL)
 
 
+def unpickled_jury(pickled: bytes) -> Classifier:
+    """The classifier pickled_jury made."""
+    from digit.reading.classifier import Classifier
+
+    jury, version, live, strokes = pickle.loads(pickled)
+    return Classifier(jury, version, live, stroke_juror=strokes)
+
+
 def return_freed_memory() -> None:
     """Give the heap's freed pages back to the system (glibc's malloc_trim): loading a jury leaves
     tens of MB of freed temporaries that the process would otherwise keep at rest."""
@@ -418,7 +421,7 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
     """The worker's loop: take a jury or a picture, answer each picture with a reading (within cpu_seconds).
     Says "ready" once its imports are made; with folder, once it loaded and checked the jury there too
     (or with why it refused it)."""
-    from digit.reading.classifier import Classifier  # before "ready": at launch, beside the server's own imports
+    import digit.reading.classifier  # noqa: F401 - before "ready": at launch, beside the server's own imports
 
     classifier, digest, card = None, None, None
     if folder is not None:
@@ -442,9 +445,8 @@ def _serve(connection: Connection, cpu_seconds: float, folder: Path | None = Non
                              else (pickled_jury(classifier), card, digest)))
             continue
         if kind == "jury":
-            jury, version, live, strokes = pickle.loads(payload)
-            classifier = Classifier(jury, version, live, stroke_juror=strokes)
-            del jury, payload  # its pickle (~70 MB) need not wait for the next message to be freed
+            classifier = unpickled_jury(payload)
+            del payload  # its pickle (~70 MB) need not wait for the next message to be freed
             return_freed_memory()  # nor the jury held before
             connection.send(("held", None))
             continue
