@@ -90,8 +90,9 @@ def small_models(tmp_path_factory, worker_id):
 # The longest files first: pytest-xdist (--dist loadfile --no-loadscope-reorder; by default it
 # reorders files by their number of tests) hands files out in collection order, so the long ones
 # start at once instead of last, and the two workers finish together. The first file trains the small
-# jury; the second needs none, so the other worker has work meanwhile instead of waiting on the lock. The browser tests not beside that training: they lost a verdict there in 2 of 3
-# fresh-clone runs (cause not found; a lost verdict now says the pad's strokes and the page's calls).
+# jury; the second needs none, so the other worker has work meanwhile instead of waiting on the lock.
+# The browser tests not beside that training: they lost a verdict there in 2 of 3 fresh-clone runs
+# (cause not found; a lost verdict now says the pad's strokes and the page's calls).
 LONGEST_FIRST = ("test_retrain_hub.py", "test_space_life.py", "test_retrain.py", "test_browser.py", "test_crowd.py",
                  "test_feedback_push.py", "test_fool_browser.py", "test_model_check.py", "test_cli.py",
                  "test_hostile.py", "test_numbers.py", "test_experiments.py")

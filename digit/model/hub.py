@@ -21,14 +21,12 @@ from pathlib import Path
 from digit.atomic import write_text
 from digit.hub.client import hub_api
 from digit.config import model_dir
-from digit.model.store import (CARD_FILE, MODEL_FILE, README_FILE, STROKES_CARD_FILE, STROKES_FILE, ModelError,
-                               ModelSlot, load_checked_model, read_card)
+from digit.model.store import (CARD_FILE, JURY_FILES, MODEL_FILE, ModelError, ModelSlot, load_checked_model,
+                               read_card)
 from digit.hub.polling import Poller
 
 log = logging.getLogger(__name__)
 KEEP = 2  # fetched juries kept on disk: the one serving and the one before
-# What a promotion commits and a follower fetches (the stroke juror when validation chose one beside the jury).
-JURY_FILES = [MODEL_FILE, CARD_FILE, README_FILE, STROKES_FILE, STROKES_CARD_FILE]
 REFUSED_FILE = "refused.json"  # in the cache: {commit: why its jury was refused}
 
 
@@ -40,7 +38,7 @@ def fetch(repo_id: str, revision: str, cache: Path) -> Path:
         partial = cache / f".{revision}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         hub_api().snapshot_download(
-            repo_id, revision=revision, local_dir=partial, allow_patterns=JURY_FILES)
+            repo_id, revision=revision, local_dir=partial, allow_patterns=list(JURY_FILES))
         shutil.rmtree(partial / ".cache", ignore_errors=True)  # huggingface_hub's download bookkeeping
         partial.replace(folder)
     return folder
@@ -58,7 +56,7 @@ def promote(folder: Path, repo_id: str) -> str:
     api = hub_api()
     api.create_repo(repo_id, repo_type="model", exist_ok=True)
     version = read_card(folder).version or "?"
-    info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model", allow_patterns=JURY_FILES,
+    info = api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type="model", allow_patterns=list(JURY_FILES),
                              commit_message=f"Promote jury {version}")
     return info.commit_url
 

@@ -33,7 +33,8 @@ MODEL_FILE = "jury.skops"
 README_FILE = "README.md"  # the card for people, and for the Hub's model page
 STROKES_FILE = "strokes.skops"  # the stroke juror, for pad readings; optional: without it the jury reads alone
 STROKES_CARD_FILE = "strokes_card.json"  # its own small card (training/train_strokes.py writes both)
-# A jury's files; the reference and gate digits made beside them in models/ are not part of it.
+# A jury's files: what a promotion commits and a follower fetches (digit/model/hub.py; the stroke juror's
+# when validation chose one beside the jury); the reference and gate digits made in models/ are not part of it.
 JURY_FILES = (MODEL_FILE, README_FILE, CARD_FILE, STROKES_FILE, STROKES_CARD_FILE)
 
 # The types the jury file holds beyond what skops trusts by itself (scikit-learn's public
